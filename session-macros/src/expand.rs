@@ -1,0 +1,104 @@
+//! Code generation: the user's fn becomes an inner fn, unchanged, inside an outer handler
+//! that extracts the session and writes its cookie on the response.
+//!
+//! ```text
+//! #[attrs] vis async fn name<G>(__arg0: A, __session_loader: SessionLoader) -> SessionResponder<R> {
+//!     fn name<G>(a: A, session: SessionDict) -> R { body }      // the user's fn, as written
+//!     let (__session, __session_handle) = __session_loader.into_parts();
+//!     SessionResponder::new(name::<G>(__arg0, __session).await, __session_handle)
+//! }
+//! ```
+//! The inner fn keeps `return`, `?`, sync bodies and the user's spans working as written.
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{format_ident, quote};
+use syn::{FnArg, GenericParam, ItemFn, ReturnType, Type};
+
+use crate::args::Args;
+use crate::handler::Handler;
+
+pub(crate) fn expand(args: &Args, handler: Handler) -> TokenStream {
+    let Handler {
+        item,
+        session_index,
+    } = handler;
+    let private = match &args.krate {
+        Some(krate) => quote!(#krate::__private),
+        None => quote!(::jwt_session::__private),
+    };
+    // Mixed-site names: the user's body cannot see or shadow them.
+    let loader = hidden("__session_loader");
+    let session = hidden("__session");
+    let handle = hidden("__session_handle");
+
+    let ItemFn {
+        attrs, vis, sig, ..
+    } = &item;
+    let name = &sig.ident;
+    let (_, _, where_clause) = sig.generics.split_for_impl();
+    let generics = &sig.generics;
+    let return_type = match &sig.output {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) => quote!(#ty),
+    };
+
+    let mut outer_inputs = Vec::new();
+    let mut call_args = Vec::new();
+    for (index, input) in sig.inputs.iter().enumerate() {
+        let FnArg::Typed(typed) = input else { continue };
+        if index == session_index {
+            outer_inputs.push(quote!(#loader: #private::SessionLoader));
+            call_args.push(quote!(#session));
+        } else {
+            let arg = hidden(&format!("__arg{index}"));
+            let ty = &typed.ty;
+            outer_inputs.push(quote!(#arg: #ty));
+            call_args.push(quote!(#arg));
+        }
+    }
+
+    let turbofish = turbofish(&item);
+    let await_inner = sig.asyncness.map(|_| quote!(.await));
+    let allow_unused_async = sig
+        .asyncness
+        .is_none()
+        .then(|| quote!(#[allow(clippy::unused_async)]));
+    let mut inner = item.clone();
+    inner.attrs.clear();
+    inner.vis = syn::Visibility::Inherited;
+
+    quote! {
+        #(#attrs)*
+        #allow_unused_async
+        #vis async fn #name #generics (#(#outer_inputs),*) -> #private::SessionResponder<#return_type> #where_clause {
+            #inner
+            let (#session, #handle) = #private::SessionLoader::into_parts(#loader);
+            #private::SessionResponder::new(#name #turbofish (#(#call_args),*) #await_inner, #handle)
+        }
+    }
+}
+
+/// `::<T, N>` naming the user's type and const parameters, so the inner call never needs
+/// inference; empty when there are none, or when `impl Trait` arguments forbid it.
+fn turbofish(item: &ItemFn) -> Option<TokenStream> {
+    let params: Vec<_> = item
+        .sig
+        .generics
+        .params
+        .iter()
+        .filter_map(|param| match param {
+            GenericParam::Type(ty) => Some(&ty.ident),
+            GenericParam::Const(konst) => Some(&konst.ident),
+            _ => None,
+        })
+        .collect();
+    let has_impl_trait_arg = item.sig.inputs.iter().any(
+        |input| matches!(input, FnArg::Typed(typed) if matches!(&*typed.ty, Type::ImplTrait(_))),
+    );
+    (!params.is_empty() && !has_impl_trait_arg).then(|| quote!(::<#(#params),*>))
+}
+
+/// An identifier resolved at the macro's own site, invisible to the user's code.
+fn hidden(name: &str) -> Ident {
+    format_ident!("{}", name, span = Span::mixed_site())
+}

@@ -1,0 +1,259 @@
+//! `SessionDict`: the session data a handler reads and changes.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde::{Serialize, Serializer};
+use serde_json::{Map, Value};
+
+use crate::claims::registered_claim_problem;
+use crate::error::SessionError;
+use crate::request::RequestSession;
+
+/// The session of the current request: a JSON object of key/value pairs.
+///
+/// `#[with_session]` passes it to the handler. Changes stay local until
+/// [`save`](SessionDict::save) encodes them into the response's cookie;
+/// [`delete`](SessionDict::delete) removes the cookie instead. The last call wins, and
+/// with neither call the response carries no session cookie at all.
+///
+/// ```
+/// use actix_web::{App, HttpResponse, Responder, post, test};
+/// use jwt_session::{Session, SessionDict, SessionError, with_session};
+///
+/// #[post("/visit")]
+/// #[with_session]
+/// async fn visit(mut session: SessionDict) -> Result<impl Responder, SessionError> {
+///     let visits = session.get::<u64>("visits")?.unwrap_or(0) + 1;
+///     session.insert("visits", visits)?;
+///     session.save()?;
+///     Ok(HttpResponse::Ok().json(&session))
+/// }
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let app = test::init_service(
+///     App::new().app_data(Session::new([7u8; 32])).service(visit),
+/// ).await;
+/// let res = test::call_service(&app, test::TestRequest::post().uri("/visit").to_request()).await;
+/// assert!(res.headers().contains_key("set-cookie"));
+/// assert_eq!(test::read_body(res).await, r#"{"visits":1}"#);
+/// # });
+/// ```
+pub struct SessionDict {
+    data: Map<String, Value>,
+    request: Arc<RequestSession>,
+}
+
+impl SessionDict {
+    pub(crate) fn new(data: Map<String, Value>, request: Arc<RequestSession>) -> Self {
+        Self { data, request }
+    }
+
+    pub(crate) fn request_state(&self) -> Arc<RequestSession> {
+        Arc::clone(&self.request)
+    }
+
+    /// Reads `key` as a `T`: `Ok(None)` when the key is absent, an error when the stored
+    /// value is not a `T`.
+    ///
+    /// ```
+    /// # use jwt_session::{SessionDict, SessionError};
+    /// fn username(session: &SessionDict) -> Result<String, SessionError> {
+    ///     Ok(session.get::<String>("username")?.unwrap_or_else(|| "guest".into()))
+    /// }
+    /// ```
+    pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
+        self.data
+            .get(key)
+            .map(|value| {
+                T::deserialize(value).map_err(|source| SessionError::Deserialize {
+                    key: key.to_owned(),
+                    source,
+                })
+            })
+            .transpose()
+    }
+
+    /// The raw JSON value stored under `key`.
+    ///
+    /// ```
+    /// # use jwt_session::SessionDict;
+    /// fn is_admin(session: &SessionDict) -> bool {
+    ///     session.get_value("admin") == Some(&serde_json::Value::Bool(true))
+    /// }
+    /// ```
+    pub fn get_value(&self, key: &str) -> Option<&Value> {
+        self.data.get(key)
+    }
+
+    /// Stores `value` under `key`, replacing any previous value. Call
+    /// [`save`](SessionDict::save) to send it.
+    ///
+    /// Session keys are JWT claims on the wire, so the registered claims whose value would
+    /// make the token invalid are refused with [`SessionError::RegisteredClaim`] instead of
+    /// being silently lost on the next request: `exp`, `nbf` and `iat` must be numbers,
+    /// `sub`, `jti` and `iss` strings, and `aud` is never accepted.
+    ///
+    /// ```
+    /// # use jwt_session::{SessionDict, SessionError};
+    /// fn remember(session: &mut SessionDict) -> Result<(), SessionError> {
+    ///     session.insert("username", "joe")?;
+    ///     session.insert("roles", ["admin", "dev"])?;
+    ///     assert!(session.insert("sub", 42).is_err());
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn insert(
+        &mut self,
+        key: impl Into<String>,
+        value: impl Serialize,
+    ) -> Result<(), SessionError> {
+        let key = key.into();
+        let value = match serde_json::to_value(value) {
+            Ok(value) => value,
+            Err(source) => return Err(SessionError::Serialize { key, source }),
+        };
+        if let Some(reason) = registered_claim_problem(&key, &value) {
+            return Err(SessionError::RegisteredClaim { key, reason });
+        }
+        self.data.insert(key, value);
+        Ok(())
+    }
+
+    /// Removes `key` and returns its value.
+    ///
+    /// ```
+    /// # use jwt_session::SessionDict;
+    /// fn forget_cart(session: &mut SessionDict) {
+    ///     session.remove("cart");
+    ///     assert!(!session.contains_key("cart"));
+    /// }
+    /// ```
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        self.data.remove(key)
+    }
+
+    /// Whether `key` is present.
+    ///
+    /// ```
+    /// # use jwt_session::SessionDict;
+    /// fn logged_in(session: &SessionDict) -> bool {
+    ///     session.contains_key("username")
+    /// }
+    /// ```
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.data.contains_key(key)
+    }
+
+    /// Removes every entry. Unlike [`delete`](SessionDict::delete), a following
+    /// [`save`](SessionDict::save) sends a cookie holding an empty session.
+    ///
+    /// ```
+    /// # use jwt_session::SessionDict;
+    /// fn reset(session: &mut SessionDict) {
+    ///     session.clear();
+    ///     assert!(session.is_empty());
+    /// }
+    /// ```
+    pub fn clear(&mut self) {
+        self.data.clear();
+    }
+
+    /// The number of entries.
+    ///
+    /// ```
+    /// # use jwt_session::SessionDict;
+    /// fn describe(session: &SessionDict) -> String {
+    ///     format!("{} entries", session.len())
+    /// }
+    /// ```
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Whether the session holds no entries: a new visitor, or a cookie that failed
+    /// verification.
+    ///
+    /// ```
+    /// # use jwt_session::SessionDict;
+    /// fn is_new_visitor(session: &SessionDict) -> bool {
+    ///     session.is_empty()
+    /// }
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    /// The entries, in key order.
+    ///
+    /// ```
+    /// # use jwt_session::SessionDict;
+    /// fn keys(session: &SessionDict) -> Vec<&str> {
+    ///     session.iter().map(|(key, _value)| key.as_str()).collect()
+    /// }
+    /// ```
+    pub fn iter(&self) -> serde_json::map::Iter<'_> {
+        self.data.iter()
+    }
+
+    /// Encodes the session now and schedules its cookie for the response.
+    ///
+    /// The cookie holds the session as it is at this call (a snapshot, as in Microdot):
+    /// later changes are sent only if `save` is called again. A response that ends in a
+    /// 5xx status or an error drops the scheduled cookie.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::TooLarge`] when the `Set-Cookie` header would exceed 4096 bytes,
+    /// which browsers drop silently; nothing is scheduled then, and the previous cookie
+    /// stays as it was.
+    ///
+    /// ```
+    /// # use jwt_session::{SessionDict, SessionError};
+    /// fn login(session: &mut SessionDict, name: &str) -> Result<(), SessionError> {
+    ///     session.insert("username", name)?;
+    ///     session.save()
+    /// }
+    /// ```
+    pub fn save(&self) -> Result<(), SessionError> {
+        self.request.save(&self.data)
+    }
+
+    /// Schedules the removal of the session cookie: the browser forgets the session.
+    ///
+    /// The removal carries the configured path and domain, an empty value, `Max-Age=0` and
+    /// an `Expires` date in 1970.
+    ///
+    /// ```
+    /// # use jwt_session::SessionDict;
+    /// fn logout(session: &SessionDict) {
+    ///     session.delete();
+    /// }
+    /// ```
+    pub fn delete(&self) {
+        self.request.delete();
+    }
+}
+
+impl<'a> IntoIterator for &'a SessionDict {
+    type Item = (&'a String, &'a Value);
+    type IntoIter = serde_json::map::Iter<'a>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.data.iter()
+    }
+}
+
+/// Serializes as the JSON object of the entries, so `HttpResponse::Ok().json(&session)` works.
+impl Serialize for SessionDict {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.data.serialize(serializer)
+    }
+}
+
+impl fmt::Debug for SessionDict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(&self.data).finish()
+    }
+}

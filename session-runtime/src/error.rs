@@ -1,0 +1,104 @@
+//! The one error type users see.
+
+use actix_web::{HttpResponse, ResponseError, http::StatusCode};
+
+/// Smallest HS256 secret accepted: RFC 7518 §3.2 requires a key at least as long as the hash output.
+pub(crate) const MIN_SECRET_LEN: usize = 32;
+
+/// Everything that can go wrong while using a session.
+///
+/// It implements [`ResponseError`], so `?` works in handlers: the client gets a bare
+/// `500 Internal Server Error` (no details, which could help an attacker) and the full
+/// message is logged with `tracing` at error level.
+///
+/// ```
+/// use jwt_session::{Session, SessionError};
+///
+/// let err = Session::try_new("too short").unwrap_err();
+/// assert!(matches!(err, SessionError::SecretTooShort { len: 9 }));
+/// assert!(err.to_string().contains("at least 32 bytes"));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The secret given to [`Session::try_new`](crate::Session::try_new) is too short to be safe.
+    #[error(
+        "the session secret is {len} bytes long, but HS256 needs at least {MIN_SECRET_LEN} bytes \
+         (RFC 7518 §3.2); generate one with `openssl rand -base64 48` and pass it to Session::new"
+    )]
+    SecretTooShort {
+        /// Length of the rejected secret in bytes.
+        len: usize,
+    },
+
+    /// The handler runs in an `App` that has no [`Session`](crate::Session) configured.
+    #[error(
+        "no session configuration for this request: register one with \
+         `App::new().app_data(Session::new(secret))`"
+    )]
+    MissingConfig,
+
+    /// A value passed to [`SessionDict::insert`](crate::SessionDict::insert) cannot be turned into JSON.
+    #[error("the value for session key `{key}` cannot be stored as JSON: {source}")]
+    Serialize {
+        /// The key being inserted.
+        key: String,
+        /// What serde_json reported.
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// A stored value does not have the type asked of [`SessionDict::get`](crate::SessionDict::get).
+    #[error("the value of session key `{key}` does not have the requested type: {source}")]
+    Deserialize {
+        /// The key being read.
+        key: String,
+        /// What serde_json reported.
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// The key is a registered JWT claim and the value would make the token invalid.
+    #[error("session key `{key}` is a registered JWT claim: {reason}")]
+    RegisteredClaim {
+        /// The refused key.
+        key: String,
+        /// Why the value cannot be stored, and what to do instead.
+        reason: &'static str,
+    },
+
+    /// The encoded `Set-Cookie` header would be larger than browsers keep.
+    ///
+    /// Nothing is sent: the previous cookie, if any, stays as it was.
+    #[error(
+        "the session cookie would be {size} bytes, over the {limit}-byte limit browsers keep \
+         (larger cookies are dropped silently); store less in the session, for example keep \
+         large data server-side and put only its id in the session"
+    )]
+    TooLarge {
+        /// Size of the whole `Set-Cookie` value (name, token and attributes) in bytes.
+        size: usize,
+        /// The limit it exceeded.
+        limit: usize,
+    },
+
+    /// The `Set-Cookie` header could not be built (the cookie attributes are checked when the
+    /// [`Session`](crate::Session) is built, so this points at a bug).
+    #[error("the session cookie is not a valid header value: {0}")]
+    InvalidHeader(#[source] actix_web::http::header::InvalidHeaderValue),
+
+    /// The JWT library failed to sign the token.
+    #[error("the session token could not be signed: {0}")]
+    Signing(#[source] jsonwebtoken::errors::Error),
+}
+
+impl ResponseError for SessionError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        tracing::error!("{self}");
+        HttpResponse::InternalServerError().finish()
+    }
+}

@@ -1,0 +1,58 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use actix_web::cookie::Cookie;
+use actix_web::dev::ServiceResponse;
+use actix_web::http::header;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jwt_session::Session;
+
+pub const SECRET: &str = "test secret: at least thirty-two bytes long";
+
+pub fn session() -> Session {
+    Session::new(SECRET)
+}
+
+/// Every `Set-Cookie` header of `res`, as sent.
+pub fn set_cookies<B>(res: &ServiceResponse<B>) -> Vec<String> {
+    res.headers()
+        .get_all(header::SET_COOKIE)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The one session cookie `res` sets; panics unless there is exactly one.
+pub fn session_cookie<B>(res: &ServiceResponse<B>) -> Cookie<'static> {
+    let all = set_cookies(res);
+    let sessions: Vec<_> = all.iter().filter(|c| c.starts_with("session=")).collect();
+    assert_eq!(
+        sessions.len(),
+        1,
+        "expected one session Set-Cookie, got {all:?}"
+    );
+    Cookie::parse(sessions[0].clone()).unwrap()
+}
+
+/// A token signed by an independent implementation (jsonwebtoken's own encoder).
+pub fn foreign_token(claims: &serde_json::Value, alg: Algorithm, secret: &[u8]) -> String {
+    // Named explicitly: these tests must not depend on the process-wide provider either.
+    let signer = (jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.signer_factory)(
+        &alg,
+        &EncodingKey::from_secret(secret),
+    )
+    .unwrap();
+    let header = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&Header::new(alg)).unwrap());
+    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap());
+    let input = format!("{header}.{payload}");
+    let signature = URL_SAFE_NO_PAD.encode(signer.try_sign(input.as_bytes()).unwrap());
+    format!("{input}.{signature}")
+}
+
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
