@@ -56,3 +56,4 @@ pub fn unix_now() -> u64 {
         .unwrap()
         .as_secs()
 }
+pub mod jar;
