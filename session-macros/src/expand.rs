@@ -10,8 +10,9 @@
 //! ```
 //! The inner fn keeps `return`, `?`, sync bodies and the user's spans working as written.
 
-use proc_macro2::{Ident, Span, TokenStream};
-use quote::{format_ident, quote};
+use proc_macro2::{Group, Ident, Span, TokenStream, TokenTree};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
 use syn::{FnArg, GenericParam, ItemFn, ReturnType, Type};
 
 use crate::args::Args;
@@ -22,10 +23,7 @@ pub(crate) fn expand(args: &Args, handler: Handler) -> TokenStream {
         item,
         session_index,
     } = handler;
-    let private = match &args.krate {
-        Some(krate) => quote!(#krate::__private),
-        None => quote!(::jwt_session::__private),
-    };
+    let private = private_path(args, Span::call_site());
     // Mixed-site names: the user's body cannot see or shadow them.
     let loader = hidden("__session_loader");
     let session = hidden("__session");
@@ -37,9 +35,18 @@ pub(crate) fn expand(args: &Args, handler: Handler) -> TokenStream {
     let name = &sig.ident;
     let (_, _, where_clause) = sig.generics.split_for_impl();
     let generics = &sig.generics;
-    let return_type = match &sig.output {
-        ReturnType::Default => quote!(()),
-        ReturnType::Type(_, ty) => quote!(#ty),
+    let (return_type, return_span) = match &sig.output {
+        ReturnType::Default => (quote!(()), sig.paren_token.span.join()),
+        ReturnType::Type(_, ty) => (quote!(#ty), ty.span()),
+    };
+    let response = format_ident!(
+        "__response",
+        span = Span::mixed_site().located_at(return_span)
+    );
+    // Spanned at the return type, so a non-Responder type is reported there.
+    let wrap_response = {
+        let private = private_path(args, return_span);
+        quote_spanned!(return_span=> #private::SessionResponder::new)
     };
 
     let mut outer_inputs = Vec::new();
@@ -73,9 +80,35 @@ pub(crate) fn expand(args: &Args, handler: Handler) -> TokenStream {
         #vis async fn #name #generics (#(#outer_inputs),*) -> #private::SessionResponder<#return_type> #where_clause {
             #inner
             let (#session, #handle) = #private::SessionLoader::into_parts(#loader);
-            #private::SessionResponder::new(#name #turbofish (#(#call_args),*) #await_inner, #handle)
+            let #response = #name #turbofish (#(#call_args),*) #await_inner;
+            #wrap_response(#response, #handle)
         }
     }
+}
+
+/// The path of the runtime's hidden module, every token carrying `span`.
+fn private_path(args: &Args, span: Span) -> TokenStream {
+    let path = match &args.krate {
+        Some(krate) => quote!(#krate::__private),
+        None => quote!(::jwt_session::__private),
+    };
+    respan(path, span)
+}
+
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let TokenTree::Group(group) = &token {
+                let mut respanned = Group::new(group.delimiter(), respan(group.stream(), span));
+                respanned.set_span(span);
+                token = TokenTree::Group(respanned);
+            } else {
+                token.set_span(span);
+            }
+            token
+        })
+        .collect()
 }
 
 /// `::<T, N>` naming the user's type and const parameters, so the inner call never needs

@@ -12,6 +12,18 @@ pub(crate) struct Handler {
     pub(crate) session_index: usize,
 }
 
+/// The item to re-emit beside an error: the user's own, minus a `const` that would only
+/// add a second, confusing error.
+pub(crate) fn recovery(tokens: TokenStream) -> TokenStream {
+    match syn::parse2::<ItemFn>(tokens.clone()) {
+        Ok(mut item) if item.sig.constness.is_some() => {
+            item.sig.constness = None;
+            quote::ToTokens::into_token_stream(item)
+        }
+        _ => tokens,
+    }
+}
+
 pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Handler> {
     let item = match syn::parse2::<Item>(tokens)? {
         Item::Fn(item) => item,

@@ -23,7 +23,7 @@ pub fn with_session(args: TokenStream, item: TokenStream) -> TokenStream {
         Ok(tokens) => tokens.into(),
         // The original item stays, so one mistake gives one error and IDEs keep working.
         Err(err) => {
-            let mut tokens = item;
+            let mut tokens = handler::recovery(item);
             tokens.extend(err.to_compile_error());
             tokens.into()
         }

@@ -58,10 +58,23 @@ impl SessionDict {
     /// value is not a `T`.
     ///
     /// ```
-    /// # use jwt_session::{SessionDict, SessionError};
-    /// fn username(session: &SessionDict) -> Result<String, SessionError> {
-    ///     Ok(session.get::<String>("username")?.unwrap_or_else(|| "guest".into()))
+    /// # use actix_web::{HttpResponse, web};
+    /// # #[allow(unused_imports)]
+    /// # use jwt_session::{Session, SessionDict, SessionError, with_session};
+    /// #[with_session]
+    /// async fn handler(mut session: SessionDict) -> Result<HttpResponse, SessionError> {
+    ///     assert_eq!(session.get::<String>("username")?, None);
+    ///     session.insert("username", "joe")?;
+    ///     assert_eq!(session.get::<String>("username")?.as_deref(), Some("joe"));
+    ///     assert!(session.get::<u32>("username").is_err(), "a string is not a u32");
+    ///     Ok(HttpResponse::Ok().finish())
     /// }
+    /// # actix_web::rt::System::new().block_on(async {
+    /// #     let app = actix_web::test::init_service(actix_web::App::new()
+    /// #         .app_data(Session::new([7u8; 32])).route("/", web::get().to(handler))).await;
+    /// #     let res = actix_web::test::call_service(&app, actix_web::test::TestRequest::get().to_request()).await;
+    /// #     assert!(res.status().is_success());
+    /// # });
     /// ```
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
         self.data
@@ -78,10 +91,21 @@ impl SessionDict {
     /// The raw JSON value stored under `key`.
     ///
     /// ```
-    /// # use jwt_session::SessionDict;
-    /// fn is_admin(session: &SessionDict) -> bool {
-    ///     session.get_value("admin") == Some(&serde_json::Value::Bool(true))
+    /// # use actix_web::{HttpResponse, web};
+    /// # #[allow(unused_imports)]
+    /// # use jwt_session::{Session, SessionDict, SessionError, with_session};
+    /// #[with_session]
+    /// async fn handler(mut session: SessionDict) -> Result<HttpResponse, SessionError> {
+    ///     session.insert("admin", true)?;
+    ///     assert_eq!(session.get_value("admin"), Some(&serde_json::Value::Bool(true)));
+    ///     Ok(HttpResponse::Ok().finish())
     /// }
+    /// # actix_web::rt::System::new().block_on(async {
+    /// #     let app = actix_web::test::init_service(actix_web::App::new()
+    /// #         .app_data(Session::new([7u8; 32])).route("/", web::get().to(handler))).await;
+    /// #     let res = actix_web::test::call_service(&app, actix_web::test::TestRequest::get().to_request()).await;
+    /// #     assert!(res.status().is_success());
+    /// # });
     /// ```
     pub fn get_value(&self, key: &str) -> Option<&Value> {
         self.data.get(key)
@@ -96,13 +120,23 @@ impl SessionDict {
     /// `sub`, `jti` and `iss` strings, and `aud` is never accepted.
     ///
     /// ```
-    /// # use jwt_session::{SessionDict, SessionError};
-    /// fn remember(session: &mut SessionDict) -> Result<(), SessionError> {
+    /// # use actix_web::{HttpResponse, web};
+    /// # #[allow(unused_imports)]
+    /// # use jwt_session::{Session, SessionDict, SessionError, with_session};
+    /// #[with_session]
+    /// async fn handler(mut session: SessionDict) -> Result<HttpResponse, SessionError> {
     ///     session.insert("username", "joe")?;
     ///     session.insert("roles", ["admin", "dev"])?;
-    ///     assert!(session.insert("sub", 42).is_err());
-    ///     Ok(())
+    ///     assert!(matches!(session.insert("sub", 42), Err(SessionError::RegisteredClaim { .. })));
+    ///     session.save()?;
+    ///     Ok(HttpResponse::Ok().finish())
     /// }
+    /// # actix_web::rt::System::new().block_on(async {
+    /// #     let app = actix_web::test::init_service(actix_web::App::new()
+    /// #         .app_data(Session::new([7u8; 32])).route("/", web::get().to(handler))).await;
+    /// #     let res = actix_web::test::call_service(&app, actix_web::test::TestRequest::get().to_request()).await;
+    /// #     assert!(res.status().is_success());
+    /// # });
     /// ```
     pub fn insert(
         &mut self,
@@ -124,11 +158,22 @@ impl SessionDict {
     /// Removes `key` and returns its value.
     ///
     /// ```
-    /// # use jwt_session::SessionDict;
-    /// fn forget_cart(session: &mut SessionDict) {
-    ///     session.remove("cart");
+    /// # use actix_web::{HttpResponse, web};
+    /// # #[allow(unused_imports)]
+    /// # use jwt_session::{Session, SessionDict, SessionError, with_session};
+    /// #[with_session]
+    /// async fn handler(mut session: SessionDict) -> Result<HttpResponse, SessionError> {
+    ///     session.insert("cart", [1, 2])?;
+    ///     assert_eq!(session.remove("cart"), Some(serde_json::json!([1, 2])));
     ///     assert!(!session.contains_key("cart"));
+    ///     Ok(HttpResponse::Ok().finish())
     /// }
+    /// # actix_web::rt::System::new().block_on(async {
+    /// #     let app = actix_web::test::init_service(actix_web::App::new()
+    /// #         .app_data(Session::new([7u8; 32])).route("/", web::get().to(handler))).await;
+    /// #     let res = actix_web::test::call_service(&app, actix_web::test::TestRequest::get().to_request()).await;
+    /// #     assert!(res.status().is_success());
+    /// # });
     /// ```
     pub fn remove(&mut self, key: &str) -> Option<Value> {
         self.data.remove(key)
@@ -137,10 +182,22 @@ impl SessionDict {
     /// Whether `key` is present.
     ///
     /// ```
-    /// # use jwt_session::SessionDict;
-    /// fn logged_in(session: &SessionDict) -> bool {
-    ///     session.contains_key("username")
+    /// # use actix_web::{HttpResponse, web};
+    /// # #[allow(unused_imports)]
+    /// # use jwt_session::{Session, SessionDict, SessionError, with_session};
+    /// #[with_session]
+    /// async fn handler(mut session: SessionDict) -> Result<HttpResponse, SessionError> {
+    ///     assert!(!session.contains_key("username"));
+    ///     session.insert("username", "joe")?;
+    ///     assert!(session.contains_key("username"));
+    ///     Ok(HttpResponse::Ok().finish())
     /// }
+    /// # actix_web::rt::System::new().block_on(async {
+    /// #     let app = actix_web::test::init_service(actix_web::App::new()
+    /// #         .app_data(Session::new([7u8; 32])).route("/", web::get().to(handler))).await;
+    /// #     let res = actix_web::test::call_service(&app, actix_web::test::TestRequest::get().to_request()).await;
+    /// #     assert!(res.status().is_success());
+    /// # });
     /// ```
     pub fn contains_key(&self, key: &str) -> bool {
         self.data.contains_key(key)
@@ -150,11 +207,23 @@ impl SessionDict {
     /// [`save`](SessionDict::save) sends a cookie holding an empty session.
     ///
     /// ```
-    /// # use jwt_session::SessionDict;
-    /// fn reset(session: &mut SessionDict) {
+    /// # use actix_web::{HttpResponse, web};
+    /// # #[allow(unused_imports)]
+    /// # use jwt_session::{Session, SessionDict, SessionError, with_session};
+    /// #[with_session]
+    /// async fn handler(mut session: SessionDict) -> Result<HttpResponse, SessionError> {
+    ///     session.insert("a", 1)?;
     ///     session.clear();
     ///     assert!(session.is_empty());
+    ///     session.save()?; // sends a cookie holding `{}`
+    ///     Ok(HttpResponse::Ok().finish())
     /// }
+    /// # actix_web::rt::System::new().block_on(async {
+    /// #     let app = actix_web::test::init_service(actix_web::App::new()
+    /// #         .app_data(Session::new([7u8; 32])).route("/", web::get().to(handler))).await;
+    /// #     let res = actix_web::test::call_service(&app, actix_web::test::TestRequest::get().to_request()).await;
+    /// #     assert!(res.status().is_success());
+    /// # });
     /// ```
     pub fn clear(&mut self) {
         self.data.clear();
@@ -163,10 +232,22 @@ impl SessionDict {
     /// The number of entries.
     ///
     /// ```
-    /// # use jwt_session::SessionDict;
-    /// fn describe(session: &SessionDict) -> String {
-    ///     format!("{} entries", session.len())
+    /// # use actix_web::{HttpResponse, web};
+    /// # #[allow(unused_imports)]
+    /// # use jwt_session::{Session, SessionDict, SessionError, with_session};
+    /// #[with_session]
+    /// async fn handler(mut session: SessionDict) -> Result<HttpResponse, SessionError> {
+    ///     session.insert("a", 1)?;
+    ///     session.insert("b", 2)?;
+    ///     assert_eq!(session.len(), 2);
+    ///     Ok(HttpResponse::Ok().finish())
     /// }
+    /// # actix_web::rt::System::new().block_on(async {
+    /// #     let app = actix_web::test::init_service(actix_web::App::new()
+    /// #         .app_data(Session::new([7u8; 32])).route("/", web::get().to(handler))).await;
+    /// #     let res = actix_web::test::call_service(&app, actix_web::test::TestRequest::get().to_request()).await;
+    /// #     assert!(res.status().is_success());
+    /// # });
     /// ```
     pub fn len(&self) -> usize {
         self.data.len()
@@ -176,10 +257,21 @@ impl SessionDict {
     /// verification.
     ///
     /// ```
-    /// # use jwt_session::SessionDict;
-    /// fn is_new_visitor(session: &SessionDict) -> bool {
-    ///     session.is_empty()
+    /// # use actix_web::{HttpResponse, web};
+    /// # #[allow(unused_imports)]
+    /// # use jwt_session::{Session, SessionDict, SessionError, with_session};
+    /// #[with_session]
+    /// async fn handler(session: SessionDict) -> HttpResponse {
+    ///     // The request below carries a forged cookie, so the session is empty.
+    ///     assert!(session.is_empty());
+    ///     HttpResponse::Ok().finish()
     /// }
+    /// # actix_web::rt::System::new().block_on(async {
+    /// #     let app = actix_web::test::init_service(actix_web::App::new()
+    /// #         .app_data(Session::new([7u8; 32])).route("/", web::get().to(handler))).await;
+    /// #     let res = actix_web::test::call_service(&app, actix_web::test::TestRequest::get().insert_header(("cookie", "session=a.b.c")).to_request()).await;
+    /// #     assert!(res.status().is_success());
+    /// # });
     /// ```
     pub fn is_empty(&self) -> bool {
         self.data.is_empty()
@@ -188,10 +280,26 @@ impl SessionDict {
     /// The entries, in key order.
     ///
     /// ```
-    /// # use jwt_session::SessionDict;
-    /// fn keys(session: &SessionDict) -> Vec<&str> {
-    ///     session.iter().map(|(key, _value)| key.as_str()).collect()
+    /// # use actix_web::{HttpResponse, web};
+    /// # #[allow(unused_imports)]
+    /// # use jwt_session::{Session, SessionDict, SessionError, with_session};
+    /// #[with_session]
+    /// async fn handler(mut session: SessionDict) -> Result<HttpResponse, SessionError> {
+    ///     session.insert("b", 2)?;
+    ///     session.insert("a", 1)?;
+    ///     let keys: Vec<&str> = session.iter().map(|(key, _value)| key.as_str()).collect();
+    ///     assert_eq!(keys, ["a", "b"]);
+    ///     for (key, value) in &session {
+    ///         assert!(value.is_number(), "{key}");
+    ///     }
+    ///     Ok(HttpResponse::Ok().finish())
     /// }
+    /// # actix_web::rt::System::new().block_on(async {
+    /// #     let app = actix_web::test::init_service(actix_web::App::new()
+    /// #         .app_data(Session::new([7u8; 32])).route("/", web::get().to(handler))).await;
+    /// #     let res = actix_web::test::call_service(&app, actix_web::test::TestRequest::get().to_request()).await;
+    /// #     assert!(res.status().is_success());
+    /// # });
     /// ```
     pub fn iter(&self) -> serde_json::map::Iter<'_> {
         self.data.iter()
@@ -210,11 +318,22 @@ impl SessionDict {
     /// stays as it was.
     ///
     /// ```
-    /// # use jwt_session::{SessionDict, SessionError};
-    /// fn login(session: &mut SessionDict, name: &str) -> Result<(), SessionError> {
-    ///     session.insert("username", name)?;
-    ///     session.save()
+    /// # use actix_web::{HttpResponse, web};
+    /// # #[allow(unused_imports)]
+    /// # use jwt_session::{Session, SessionDict, SessionError, with_session};
+    /// #[with_session]
+    /// async fn handler(mut session: SessionDict) -> Result<HttpResponse, SessionError> {
+    ///     session.insert("username", "joe")?;
+    ///     session.save()?;
+    ///     session.insert("ignored", "not saved again, so not sent")?;
+    ///     Ok(HttpResponse::Ok().finish())
     /// }
+    /// # actix_web::rt::System::new().block_on(async {
+    /// #     let app = actix_web::test::init_service(actix_web::App::new()
+    /// #         .app_data(Session::new([7u8; 32])).route("/", web::get().to(handler))).await;
+    /// #     let res = actix_web::test::call_service(&app, actix_web::test::TestRequest::get().to_request()).await;
+    /// #     assert!(res.status().is_success());
+    /// # });
     /// ```
     pub fn save(&self) -> Result<(), SessionError> {
         self.request.save(&self.data)
@@ -226,10 +345,20 @@ impl SessionDict {
     /// an `Expires` date in 1970.
     ///
     /// ```
-    /// # use jwt_session::SessionDict;
-    /// fn logout(session: &SessionDict) {
-    ///     session.delete();
+    /// # use actix_web::{HttpResponse, web};
+    /// # #[allow(unused_imports)]
+    /// # use jwt_session::{Session, SessionDict, SessionError, with_session};
+    /// #[with_session]
+    /// async fn handler(session: SessionDict) -> HttpResponse {
+    ///     session.delete(); // logs the user out of this browser
+    ///     HttpResponse::Ok().finish()
     /// }
+    /// # actix_web::rt::System::new().block_on(async {
+    /// #     let app = actix_web::test::init_service(actix_web::App::new()
+    /// #         .app_data(Session::new([7u8; 32])).route("/", web::get().to(handler))).await;
+    /// #     let res = actix_web::test::call_service(&app, actix_web::test::TestRequest::get().to_request()).await;
+    /// #     assert!(res.status().is_success());
+    /// # });
     /// ```
     pub fn delete(&self) {
         self.request.delete();

@@ -44,12 +44,23 @@ pub struct SessionResponder<R> {
     handle: SessionHandle,
 }
 
-impl<R> SessionResponder<R> {
-    /// Wraps the handler's return value.
+impl<R: HandlerReturn> SessionResponder<R> {
+    /// Wraps the handler's return value. The expansion gives this call the span of the
+    /// user's return type, so a non-`Responder` type is reported there.
     pub fn new(inner: R, handle: SessionHandle) -> Self {
         Self { inner, handle }
     }
 }
+
+/// `Responder`, under a name whose error message tells a `#[with_session]` user what to do.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an actix-web `Responder`, so a #[with_session] handler cannot return it",
+    label = "this return type must implement `actix_web::Responder`",
+    note = "return a Responder such as `HttpResponse`, `impl Responder`, `String`, or `Result<impl Responder, E>` with `E: Into<actix_web::Error>`"
+)]
+pub trait HandlerReturn: Responder {}
+
+impl<R: Responder> HandlerReturn for R {}
 
 impl<R: Responder> Responder for SessionResponder<R> {
     type Body = R::Body;

@@ -1,0 +1,9 @@
+//! Misuse of `#[with_session]` is a compile error pointing at the user's code.
+//! Regenerate the `.stderr` files with `TRYBUILD=overwrite cargo test --test compiletest`
+//! (the toolchain is pinned in rust-toolchain.toml so they stay stable).
+
+#[test]
+fn ui() {
+    let cases = trybuild::TestCases::new();
+    cases.compile_fail("tests/ui/*.rs");
+}
