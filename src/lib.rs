@@ -75,3 +75,8 @@ pub use jwt_session_runtime::{SameSite, Session, SessionDict, SessionError};
 
 #[doc(hidden)]
 pub use jwt_session_runtime::__private;
+
+/// Compiles the README's examples as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,0 +1,143 @@
+//! Microdot's login example, ported: a form login, a "Hello <name>!" page and a logout button.
+//!
+//! ```text
+//! cargo run --example login
+//! ```
+//! then open <http://127.0.0.1:8080>. Set `SESSION_SECRET` (32 bytes or more) to keep
+//! sessions across restarts, and `PORT` to serve on another port.
+
+use actix_web::http::header;
+use actix_web::{App, HttpResponse, HttpServer, Responder, get, post, web};
+use jwt_session::{Session, SessionDict, SessionError, with_session};
+
+#[get("/")]
+#[with_session]
+async fn index(session: SessionDict) -> Result<HttpResponse, SessionError> {
+    let body = match session.get::<String>("username")? {
+        Some(name) => format!(
+            r#"<h1>Hello {}!</h1>
+<form method="POST" action="/logout"><button type="submit">Logout</button></form>"#,
+            escape_html(&name)
+        ),
+        None => r#"<h1>You are not logged in.</h1>
+<form method="POST" action="/">
+  <label>Username <input type="text" name="username" autofocus required></label>
+  <button type="submit">Login</button>
+</form>"#
+            .to_owned(),
+    };
+    Ok(page(&body))
+}
+
+#[derive(serde::Deserialize)]
+struct Login {
+    username: String,
+}
+
+#[post("/")]
+#[with_session]
+async fn login(
+    form: web::Form<Login>,
+    mut session: SessionDict,
+) -> Result<impl Responder, SessionError> {
+    let username = form.username.trim();
+    if !username.is_empty() {
+        session.insert("username", username)?;
+        session.save()?;
+    }
+    Ok(redirect_home())
+}
+
+#[post("/logout")]
+#[with_session]
+async fn logout(session: SessionDict) -> impl Responder {
+    session.delete();
+    redirect_home()
+}
+
+/// Registers the example's routes; shared by `main` and the test suite.
+pub fn routes(config: &mut web::ServiceConfig) {
+    config.service(index).service(login).service(logout);
+}
+
+fn redirect_home() -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/"))
+        .finish()
+}
+
+fn page(body: &str) -> HttpResponse {
+    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(format!(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>jwt-session login example</title>
+<style>
+  body {{ font-family: system-ui, sans-serif; max-width: 32rem; margin: 4rem auto; padding: 0 1rem; color: #222; }}
+  .demo {{ background: #fff4d6; border: 1px solid #e0c36c; padding: .5rem .75rem; border-radius: 4px; font-size: .9rem; }}
+  input, button {{ font-size: 1rem; padding: .3rem .5rem; }}
+</style>
+</head>
+<body>
+<p class="demo">Demo of <code>jwt-session</code>: the session lives in a signed cookie. Not a real login.</p>
+{body}
+</body>
+</html>
+"#
+    ))
+}
+
+/// Escapes the five characters that are special in HTML text and attributes.
+fn escape_html(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#x27;"),
+            _ => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+/// The session config: `SESSION_SECRET` when set, else a random secret for this run.
+pub fn session_from_env() -> Result<Session, SessionError> {
+    match std::env::var("SESSION_SECRET") {
+        Ok(secret) => Session::try_new(secret),
+        Err(_) => {
+            let mut secret = [0u8; 64];
+            getrandom::getrandom(&mut secret)
+                .expect("the OS random number generator is unavailable");
+            tracing::warn!(
+                "SESSION_SECRET is not set: using a random secret, so sessions will not survive a restart"
+            );
+            Session::try_new(secret)
+        }
+    }
+}
+
+#[allow(dead_code)] // the test suite includes this file for its routes only
+#[actix_web::main]
+async fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .init();
+    let session = session_from_env().unwrap_or_else(|err| {
+        eprintln!("error: SESSION_SECRET: {err}");
+        std::process::exit(2);
+    });
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|port| port.parse().ok())
+        .unwrap_or(8080);
+    tracing::info!("serving the login example on http://127.0.0.1:{port}");
+    HttpServer::new(move || App::new().app_data(session.clone()).configure(routes))
+        .bind(("127.0.0.1", port))?
+        .run()
+        .await
+}
