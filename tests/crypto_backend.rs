@@ -52,7 +52,7 @@ async fn sessions_never_use_the_process_wide_provider() {
     );
 
     let app = test::init_service(App::new().app_data(session()).service(save).service(read)).await;
-    let res = test::call_service(&app, test::TestRequest::post().uri("/").to_request()).await;
+    let res = send(&app, test::TestRequest::post().uri("/")).await;
     let cookie = session_cookie(&res);
     let req = test::TestRequest::get()
         .uri("/")

@@ -10,6 +10,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{App, test};
 
 use common::jar::Jar;
+use common::send;
 
 async fn page<S>(app: &S, jar: &Jar) -> String
 where
@@ -81,12 +82,11 @@ async fn blank_username_does_not_log_in() {
             .configure(login::routes),
     )
     .await;
-    let res = test::call_service(
+    let res = send(
         &app,
         test::TestRequest::post()
             .uri("/")
-            .set_form([("username", "   ")])
-            .to_request(),
+            .set_form([("username", "   ")]),
     )
     .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);

@@ -4,7 +4,7 @@ mod common;
 
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{StatusCode, header};
-use actix_web::{App, FromRequest, HttpRequest, HttpResponse, get, post, test, web};
+use actix_web::{App, FromRequest, HttpRequest, get, post, test, web};
 use jwt_session::{Session, SessionDict, SessionError, with_session};
 
 use common::jar::Jar;
@@ -185,24 +185,6 @@ async fn test_session_no_secret_key() {
     );
 }
 
-#[get("/child")]
-#[with_session]
-async fn child(session: SessionDict) -> HttpResponse {
-    HttpResponse::Ok().json(&session)
-}
-
-#[get("/child/foo")]
-#[with_session]
-async fn child_foo(session: SessionDict) -> HttpResponse {
-    HttpResponse::Ok().json(&session)
-}
-
-#[get("/")]
-#[with_session]
-async fn root(session: SessionDict) -> HttpResponse {
-    HttpResponse::Ok().json(&session)
-}
-
 #[post("/{any:.*}")]
 #[with_session]
 async fn save_anywhere(mut session: SessionDict) -> Result<&'static str, SessionError> {
@@ -223,9 +205,9 @@ macro_rules! path_app {
         test::init_service(
             App::new()
                 .app_data($config)
-                .service(root)
-                .service(child)
-                .service(child_foo)
+                .route("/", web::get().to(echo_session))
+                .route("/child", web::get().to(echo_session))
+                .route("/child/foo", web::get().to(echo_session))
                 .service(save_anywhere)
                 .service(delete_anywhere),
         )
@@ -278,12 +260,8 @@ async fn test_session_vary_header() {
             .service(with_session_route),
     )
     .await;
-    let res = test::call_service(&app, test::TestRequest::get().uri("/").to_request()).await;
+    let res = send(&app, test::TestRequest::get().uri("/")).await;
     assert!(res.headers().get(header::VARY).is_none());
-    let res = test::call_service(
-        &app,
-        test::TestRequest::get().uri("/with-session").to_request(),
-    )
-    .await;
+    let res = send(&app, test::TestRequest::get().uri("/with-session")).await;
     assert_eq!(res.headers().get(header::VARY).unwrap(), "Cookie");
 }

@@ -10,12 +10,6 @@ use serde_json::json;
 
 use common::*;
 
-#[get("/read")]
-#[with_session]
-async fn read(session: SessionDict) -> HttpResponse {
-    HttpResponse::Ok().json(&session)
-}
-
 #[post("/save-then-delete")]
 #[with_session]
 async fn save_then_delete(mut session: SessionDict) -> Result<HttpResponse, SessionError> {
@@ -145,7 +139,7 @@ macro_rules! app {
             App::new()
                 .app_data(session())
                 .app_data(web::Data::new(7u8))
-                .service(read)
+                .route("/read", web::get().to(echo_session))
                 .service(save_then_delete)
                 .service(delete_then_save)
                 .service(save_twice)
@@ -181,13 +175,7 @@ where
 #[actix_web::test]
 async fn save_then_delete_sends_only_the_delete() {
     let app = app!();
-    let res = test::call_service(
-        &app,
-        test::TestRequest::post()
-            .uri("/save-then-delete")
-            .to_request(),
-    )
-    .await;
+    let res = send(&app, test::TestRequest::post().uri("/save-then-delete")).await;
     let cookie = session_cookie(&res);
     assert_eq!(cookie.value(), "");
     assert_eq!(
@@ -205,13 +193,7 @@ async fn save_then_delete_sends_only_the_delete() {
 #[actix_web::test]
 async fn delete_then_save_sends_only_the_save() {
     let app = app!();
-    let res = test::call_service(
-        &app,
-        test::TestRequest::post()
-            .uri("/delete-then-save")
-            .to_request(),
-    )
-    .await;
+    let res = send(&app, test::TestRequest::post().uri("/delete-then-save")).await;
     let cookie = session_cookie(&res);
     assert_eq!(read_with(&app, cookie.value()).await, json!({"a": 2}));
 }
@@ -219,11 +201,7 @@ async fn delete_then_save_sends_only_the_save() {
 #[actix_web::test]
 async fn save_is_a_snapshot_and_the_last_save_wins() {
     let app = app!();
-    let res = test::call_service(
-        &app,
-        test::TestRequest::post().uri("/save-twice").to_request(),
-    )
-    .await;
+    let res = send(&app, test::TestRequest::post().uri("/save-twice")).await;
     let cookie = session_cookie(&res);
     assert_eq!(read_with(&app, cookie.value()).await, json!({"a": 3}));
 }
@@ -231,7 +209,7 @@ async fn save_is_a_snapshot_and_the_last_save_wins() {
 #[actix_web::test]
 async fn no_save_no_delete_means_no_cookie_but_vary() {
     let app = app!();
-    let res = test::call_service(&app, test::TestRequest::get().uri("/read").to_request()).await;
+    let res = send(&app, test::TestRequest::get().uri("/read")).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(set_cookies(&res).is_empty());
     assert_eq!(res.headers().get(header::VARY).unwrap(), "Cookie");
@@ -240,13 +218,7 @@ async fn no_save_no_delete_means_no_cookie_but_vary() {
 #[actix_web::test]
 async fn cookie_attributes_are_the_secure_defaults() {
     let app = app!();
-    let res = test::call_service(
-        &app,
-        test::TestRequest::post()
-            .uri("/delete-then-save")
-            .to_request(),
-    )
-    .await;
+    let res = send(&app, test::TestRequest::post().uri("/delete-then-save")).await;
     let cookie = session_cookie(&res);
     assert_eq!(cookie.path(), Some("/"));
     assert_eq!(cookie.secure(), Some(true));
@@ -259,7 +231,7 @@ async fn cookie_attributes_are_the_secure_defaults() {
 async fn a_5xx_or_an_error_drops_the_save() {
     let app = app!();
     for uri in ["/fail", "/status-503", "/fail-4xx"] {
-        let res = test::call_service(&app, test::TestRequest::post().uri(uri).to_request()).await;
+        let res = send(&app, test::TestRequest::post().uri(uri)).await;
         assert!(
             res.status().is_client_error() || res.status().is_server_error(),
             "{uri}"
@@ -276,7 +248,7 @@ async fn a_5xx_or_an_error_drops_the_save() {
 #[actix_web::test]
 async fn route_attribute_below_and_above() {
     let app = app!();
-    let res = test::call_service(&app, test::TestRequest::post().uri("/below").to_request()).await;
+    let res = send(&app, test::TestRequest::post().uri("/below")).await;
     assert_eq!(res.status(), StatusCode::OK);
     let cookie = session_cookie(&res);
     assert_eq!(
@@ -299,11 +271,7 @@ async fn route_attribute_below_and_above() {
 #[actix_web::test]
 async fn sync_handler_with_other_extractors() {
     let app = app!();
-    let res = test::call_service(
-        &app,
-        test::TestRequest::post().uri("/sync/ann").to_request(),
-    )
-    .await;
+    let res = send(&app, test::TestRequest::post().uri("/sync/ann")).await;
     let cookie = session_cookie(&res);
     assert_eq!(test::read_body(res).await, "/sync/ann");
     assert_eq!(
@@ -315,24 +283,22 @@ async fn sync_handler_with_other_extractors() {
 #[actix_web::test]
 async fn early_return_and_question_mark() {
     let app = app!();
-    let res = test::call_service(
+    let res = send(
         &app,
         test::TestRequest::post()
             .uri("/early")
-            .set_form(Vec::<(String, String)>::new())
-            .to_request(),
+            .set_form(Vec::<(String, String)>::new()),
     )
     .await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(set_cookies(&res).is_empty());
 
     // `?` on a refused registered claim turns into a 500, and nothing is saved.
-    let res = test::call_service(
+    let res = send(
         &app,
         test::TestRequest::post()
             .uri("/early")
-            .set_form([("aud", "x")])
-            .to_request(),
+            .set_form([("aud", "x")]),
     )
     .await;
     assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
@@ -343,12 +309,11 @@ async fn early_return_and_question_mark() {
         "error details must not reach the client"
     );
 
-    let res = test::call_service(
+    let res = send(
         &app,
         test::TestRequest::post()
             .uri("/early")
-            .set_form([("k", "v")])
-            .to_request(),
+            .set_form([("k", "v")]),
     )
     .await;
     let cookie = session_cookie(&res);
@@ -358,7 +323,7 @@ async fn early_return_and_question_mark() {
 #[actix_web::test]
 async fn generics_and_route_with_methods() {
     let app = app!();
-    let res = test::call_service(&app, test::TestRequest::get().uri("/generic").to_request()).await;
+    let res = send(&app, test::TestRequest::get().uri("/generic")).await;
     assert_eq!(test::read_body(res).await, "0:0");
 }
 
@@ -478,8 +443,14 @@ async fn max_age_sets_the_cookie_and_a_server_checked_exp() {
         Ok(HttpResponse::Ok().finish())
     }
     let config = Session::new(SECRET).max_age(std::time::Duration::from_secs(600));
-    let app = test::init_service(App::new().app_data(config).service(save).service(read)).await;
-    let res = test::call_service(&app, test::TestRequest::post().uri("/").to_request()).await;
+    let app = test::init_service(
+        App::new()
+            .app_data(config)
+            .service(save)
+            .route("/read", web::get().to(echo_session)),
+    )
+    .await;
+    let res = send(&app, test::TestRequest::post().uri("/")).await;
     let cookie = session_cookie(&res);
     assert_eq!(
         cookie.max_age(),
@@ -507,7 +478,7 @@ async fn oversized_session_is_refused_at_save() {
         }
     }
     let app = test::init_service(App::new().app_data(session()).service(big)).await;
-    let res = test::call_service(&app, test::TestRequest::post().uri("/").to_request()).await;
+    let res = send(&app, test::TestRequest::post().uri("/")).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(set_cookies(&res).is_empty());
     let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
@@ -524,7 +495,7 @@ async fn existing_vary_is_merged() {
             .finish()
     }
     let app = test::init_service(App::new().app_data(session()).service(varies)).await;
-    let res = test::call_service(&app, test::TestRequest::get().uri("/").to_request()).await;
+    let res = send(&app, test::TestRequest::get().uri("/")).await;
     assert_eq!(
         res.headers().get_all(header::VARY).collect::<Vec<_>>(),
         ["Accept-Encoding, Cookie"]
@@ -533,9 +504,13 @@ async fn existing_vary_is_merged() {
 
 #[actix_web::test]
 async fn session_registered_as_web_data_is_found_too() {
-    let app =
-        test::init_service(App::new().app_data(web::Data::new(session())).service(read)).await;
-    let res = test::call_service(&app, test::TestRequest::get().uri("/read").to_request()).await;
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(session()))
+            .route("/read", web::get().to(echo_session)),
+    )
+    .await;
+    let res = send(&app, test::TestRequest::get().uri("/read")).await;
     assert_eq!(res.status(), StatusCode::OK);
 }
 

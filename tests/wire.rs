@@ -10,7 +10,7 @@
 mod common;
 
 use actix_web::http::header;
-use actix_web::{App, HttpResponse, get, post, test};
+use actix_web::{App, HttpResponse, post, test, web};
 use jwt_session::{SessionDict, SessionError, with_session};
 use serde_json::json;
 
@@ -24,12 +24,6 @@ const PYJWT_MIXED: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJuYW1lIjoiam9l
 /// `{"user": "José \"q\" 😀"}`: Python escapes non-ASCII as `\uXXXX`, surrogate pairs included.
 const PYJWT_UNICODE: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ1c2VyIjoiSm9zXHUwMGU5IFwicVwiIFx1ZDgzZFx1ZGUwMCJ9.UGM65_dQbwdK47TOxaf_4CFj5Cry3eM8H8KFW88xRnY";
 
-#[get("/")]
-#[with_session]
-async fn read(session: SessionDict) -> HttpResponse {
-    HttpResponse::Ok().json(&session)
-}
-
 #[post("/a1")]
 #[with_session]
 async fn save_a1(mut session: SessionDict) -> Result<HttpResponse, SessionError> {
@@ -41,13 +35,18 @@ async fn save_a1(mut session: SessionDict) -> Result<HttpResponse, SessionError>
 #[actix_web::test]
 async fn our_token_is_byte_identical_to_pyjwt() {
     let app = test::init_service(App::new().app_data(session()).service(save_a1)).await;
-    let res = test::call_service(&app, test::TestRequest::post().uri("/a1").to_request()).await;
+    let res = send(&app, test::TestRequest::post().uri("/a1")).await;
     assert_eq!(session_cookie(&res).value(), PYJWT_A1);
 }
 
 #[actix_web::test]
 async fn pyjwt_tokens_are_read() {
-    let app = test::init_service(App::new().app_data(session()).service(read)).await;
+    let app = test::init_service(
+        App::new()
+            .app_data(session())
+            .route("/", web::get().to(echo_session)),
+    )
+    .await;
     let cases = [
         (PYJWT_A1, json!({"a": 1})),
         (

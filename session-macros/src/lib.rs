@@ -4,6 +4,7 @@
 //! expansion calls; the macro's documentation lives there.
 
 #![deny(missing_docs)]
+#![doc(test(attr(deny(warnings))))]
 
 mod args;
 mod expand;

@@ -1,13 +1,16 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod jar;
+
 use actix_web::cookie::Cookie;
-use actix_web::dev::ServiceResponse;
+use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::header;
+use actix_web::{HttpResponse, test};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use jwt_session::Session;
+use jwt_session::{Session, SessionDict, with_session};
 
 pub const SECRET: &str = "test secret: at least thirty-two bytes long";
 
@@ -56,4 +59,22 @@ pub fn unix_now() -> u64 {
         .unwrap()
         .as_secs()
 }
-pub mod jar;
+
+/// Sends `req` to `app` and returns the response.
+pub async fn send<S>(app: &S, req: test::TestRequest) -> ServiceResponse
+where
+    S: Service<actix_http::Request, Response = ServiceResponse, Error = actix_web::Error>,
+{
+    test::call_service(app, req.to_request()).await
+}
+
+/// `req` carrying `token` as the session cookie.
+pub fn with_token(req: test::TestRequest, token: &str) -> test::TestRequest {
+    req.insert_header((header::COOKIE, format!("session={token}")))
+}
+
+/// Answers with the session as JSON; register it with `.route(path, web::get().to(echo_session))`.
+#[with_session]
+pub async fn echo_session(session: SessionDict) -> HttpResponse {
+    HttpResponse::Ok().json(&session)
+}
