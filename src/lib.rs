@@ -71,7 +71,9 @@
 #![doc(test(attr(deny(warnings))))]
 
 pub use jwt_session_macros::with_session;
-pub use jwt_session_runtime::{SameSite, Session, SessionDict, SessionError};
+pub use jwt_session_runtime::{
+    Algorithm, DecodingKey, EncodingKey, SameSite, Session, SessionDict, SessionError,
+};
 
 #[doc(hidden)]
 pub use jwt_session_runtime::__private;

@@ -1,11 +1,22 @@
-//! Rules for the registered JWT claims (RFC 7519 §4.1) that share the namespace of session keys.
+//! The claims that share the namespace of session keys: the registered JWT claims
+//! (RFC 7519 §4.1) and the lifetime claims jwt-session manages.
 //!
-//! One table serves both directions: `insert` refuses what `decode` would reject, so a value
-//! is never stored only to vanish on the next request.
+//! One set of rules serves both directions: `insert` refuses what loading would reject, so
+//! a value is never stored only to vanish on the next request.
+
+use std::time::Duration;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
+/// Carries the time the session began, for `Session::absolute_timeout`.
+pub(crate) const SESSION_START: &str = "session_start";
+
+/// Claims the library writes and reads itself; `insert` refuses them.
+const MANAGED: [&str; 4] = ["exp", "nbf", "iat", SESSION_START];
+
+const MANAGED_REASON: &str = "jwt-session manages it; set lifetimes with Session::max_age, \
+    Session::idle_timeout and Session::absolute_timeout instead";
 const NUMERIC_DATE: &str = "it must be a number of seconds since the Unix epoch \
     (RFC 7519 NumericDate); JWT libraries, this one and PyJWT included, reject any other type";
 const STRING_ONLY: &str = "it must be a string; PyJWT, and so Microdot, rejects the whole \
@@ -13,17 +24,42 @@ const STRING_ONLY: &str = "it must be a string; PyJWT, and so Microdot, rejects 
 const AUDIENCE: &str = "PyJWT, and so Microdot, rejects every token carrying `aud` when the \
     app expects no audience; store the value under another key";
 
-/// Why `value` cannot stand under the registered claim `key`, or `None` when it can.
-pub(crate) fn registered_claim_problem(key: &str, value: &Value) -> Option<&'static str> {
+/// Why `insert(key, value)` must be refused, or `None` when it can be stored.
+pub(crate) fn insert_problem(key: &str, value: &Value) -> Option<&'static str> {
+    if MANAGED.contains(&key) {
+        return Some(MANAGED_REASON);
+    }
+    type_problem(key, value)
+}
+
+/// Why `value` has the wrong JSON type for the registered or managed claim `key`.
+fn type_problem(key: &str, value: &Value) -> Option<&'static str> {
     match key {
-        "exp" | "nbf" | "iat" if !value.is_number() => Some(NUMERIC_DATE),
+        "exp" | "nbf" | "iat" | SESSION_START if !value.is_number() => Some(NUMERIC_DATE),
         "sub" | "jti" | "iss" if !value.is_string() => Some(STRING_ONLY),
         "aud" => Some(AUDIENCE),
         _ => None,
     }
 }
 
-/// Why a verified payload is not a valid session, checked at time `now` (Unix seconds).
+/// The session lifetimes configured on `Session`.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Lifetimes {
+    pub(crate) max_age: Option<Duration>,
+    pub(crate) idle: Option<Duration>,
+    pub(crate) absolute: Option<Duration>,
+    pub(crate) leeway: Duration,
+}
+
+/// The managed claims of a verified token, in Unix seconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct Times {
+    pub(crate) iat: Option<f64>,
+    pub(crate) start: Option<f64>,
+    pub(crate) exp: Option<f64>,
+}
+
+/// Why a verified payload is not a valid session.
 #[derive(Debug, PartialEq)]
 pub(crate) enum ClaimRejection {
     /// A registered claim has the wrong JSON type (the CVE-2026-25537 class).
@@ -31,8 +67,8 @@ pub(crate) enum ClaimRejection {
         key: &'static str,
         reason: &'static str,
     },
-    /// `exp` is in the past.
-    Expired,
+    /// `exp` has passed, or the idle or absolute timeout has.
+    Expired { by: &'static str },
     /// `nbf` or `iat` is in the future.
     NotYetValid { key: &'static str },
 }
@@ -41,7 +77,7 @@ impl std::fmt::Display for ClaimRejection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Malformed { key, reason } => write!(f, "claim `{key}` is malformed: {reason}"),
-            Self::Expired => f.write_str("the token has expired (`exp` is in the past)"),
+            Self::Expired { by } => write!(f, "the session has expired ({by})"),
             Self::NotYetValid { key } => {
                 write!(f, "the token is not valid yet (`{key}` is in the future)")
             }
@@ -49,48 +85,126 @@ impl std::fmt::Display for ClaimRejection {
     }
 }
 
-/// Checks the registered claims of a verified payload the way PyJWT does, but stricter on types.
-pub(crate) fn validate(
-    claims: &Map<String, Value>,
-    now: f64,
-    leeway: f64,
-) -> Result<(), ClaimRejection> {
-    for key in ["exp", "nbf", "iat", "sub", "jti", "iss", "aud"] {
-        if let Some(value) = claims.get(key)
-            && let Some(reason) = registered_claim_problem(key, value)
-        {
-            return Err(ClaimRejection::Malformed { key, reason });
+impl Lifetimes {
+    /// Whether any lifetime is set, so that cookies get a `Max-Age` matching their `exp`.
+    pub(crate) fn is_configured(&self) -> bool {
+        self.max_age.is_some() || self.idle.is_some() || self.absolute.is_some()
+    }
+
+    /// Checks the claims of a verified payload at `now` the way PyJWT does, but stricter on
+    /// types, then removes the managed claims and returns their times.
+    pub(crate) fn take_times(
+        &self,
+        claims: &mut Map<String, Value>,
+        now: f64,
+    ) -> Result<Times, ClaimRejection> {
+        for key in [
+            "exp",
+            "nbf",
+            "iat",
+            SESSION_START,
+            "sub",
+            "jti",
+            "iss",
+            "aud",
+        ] {
+            if let Some(reason) = claims.get(key).and_then(|value| type_problem(key, value)) {
+                return Err(ClaimRejection::Malformed { key, reason });
+            }
+        }
+        let leeway = self.leeway.as_secs_f64();
+        let seconds = |key| claims.get(key).and_then(Value::as_f64);
+        let times = Times {
+            iat: seconds("iat"),
+            start: seconds(SESSION_START),
+            exp: seconds("exp"),
+        };
+        let past = |at: Option<f64>, window: Option<Duration>| match (at, window) {
+            (Some(at), Some(window)) => at + window.as_secs_f64() <= now - leeway,
+            _ => false,
+        };
+        if times.exp.is_some_and(|exp| exp <= now - leeway) {
+            return Err(ClaimRejection::Expired {
+                by: "`exp` has passed",
+            });
+        }
+        // Rechecked here so that shortening a timeout applies to tokens already issued.
+        if past(times.iat, self.idle) {
+            return Err(ClaimRejection::Expired { by: "idle timeout" });
+        }
+        if past(times.start, self.absolute) {
+            return Err(ClaimRejection::Expired {
+                by: "absolute timeout",
+            });
+        }
+        for key in ["nbf", "iat"] {
+            if seconds(key).is_some_and(|at| at > now + leeway) {
+                return Err(ClaimRejection::NotYetValid { key });
+            }
+        }
+        for key in MANAGED {
+            claims.remove(key);
+        }
+        Ok(times)
+    }
+
+    /// The managed claims a save at `now` writes, given those the session was loaded with.
+    pub(crate) fn times_for_save(&self, loaded: Times, now: u64) -> SavedTimes {
+        let start = self
+            .absolute
+            .map(|_| loaded.start.map_or(now, |start| start as u64));
+        let deadlines = [
+            self.max_age.map(|age| now.saturating_add(age.as_secs())),
+            self.idle.map(|idle| now.saturating_add(idle.as_secs())),
+            self.absolute
+                .zip(start)
+                .map(|(absolute, start)| start.saturating_add(absolute.as_secs())),
+        ];
+        let configured = deadlines.into_iter().flatten().min();
+        SavedTimes {
+            iat: self.idle.map(|_| now),
+            start,
+            // With no lifetime configured, an `exp` set by a peer (Microdot) is kept.
+            exp: configured.or(loaded.exp.map(|exp| exp as u64)),
         }
     }
-    let seconds = |key| claims.get(key).and_then(Value::as_f64);
-    if seconds("exp").is_some_and(|exp| exp <= now - leeway) {
-        return Err(ClaimRejection::Expired);
-    }
-    for key in ["nbf", "iat"] {
-        if seconds(key).is_some_and(|at| at > now + leeway) {
-            return Err(ClaimRejection::NotYetValid { key });
+
+    /// Whether a session loaded with `times` should be re-issued at `now` with a fresh
+    /// expiry: once more than half of the idle window has passed.
+    pub(crate) fn wants_refresh(&self, times: Times, now: f64) -> bool {
+        match (self.idle, times.iat) {
+            (Some(idle), Some(iat)) => now - iat > idle.as_secs_f64() / 2.0,
+            (Some(_), None) => true,
+            (None, _) => false,
         }
     }
-    Ok(())
 }
 
-/// The claims written on save: the session's entries, with `exp` set by the library when
-/// `Session::max_age` is configured (replacing any `exp` the data holds).
+/// The managed claims written on save.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct SavedTimes {
+    pub(crate) iat: Option<u64>,
+    pub(crate) start: Option<u64>,
+    pub(crate) exp: Option<u64>,
+}
+
+/// The claims written on save: the session's entries, then the managed claims.
 pub(crate) struct SessionClaims<'a> {
     pub(crate) data: &'a Map<String, Value>,
-    pub(crate) exp: Option<u64>,
+    pub(crate) times: SavedTimes,
 }
 
 impl Serialize for SessionClaims<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
         for (key, value) in self.data {
-            if !(self.exp.is_some() && key == "exp") {
-                map.serialize_entry(key, value)?;
-            }
+            map.serialize_entry(key, value)?;
         }
-        if let Some(exp) = self.exp {
-            map.serialize_entry("exp", &exp)?;
+        let SavedTimes { iat, start, exp } = self.times;
+        for (key, value) in [("exp", exp), ("iat", iat), (SESSION_START, start)] {
+            if let Some(value) = value {
+                map.serialize_entry(key, &value)?;
+            }
         }
         map.end()
     }
@@ -101,27 +215,41 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn check(claims: Value) -> Result<(), ClaimRejection> {
-        validate(claims.as_object().unwrap(), 1_000.0, 0.0)
+    const NOW: f64 = 1_000.0;
+
+    fn check(lifetimes: Lifetimes, claims: Value) -> Result<Times, ClaimRejection> {
+        lifetimes.take_times(&mut claims.as_object().unwrap().clone(), NOW)
+    }
+
+    fn plain(claims: Value) -> Result<Times, ClaimRejection> {
+        check(Lifetimes::default(), claims)
+    }
+
+    fn secs(s: u64) -> Option<Duration> {
+        Some(Duration::from_secs(s))
     }
 
     #[test]
     fn time_claims_follow_pyjwt_boundaries() {
-        assert_eq!(check(json!({"exp": 1000})), Err(ClaimRejection::Expired));
-        assert_eq!(check(json!({"exp": 1001})), Ok(()));
+        assert!(matches!(
+            plain(json!({"exp": 1000})),
+            Err(ClaimRejection::Expired { .. })
+        ));
+        assert!(plain(json!({"exp": 1001})).is_ok());
         assert_eq!(
-            check(json!({"nbf": 1001})),
+            plain(json!({"nbf": 1001})),
             Err(ClaimRejection::NotYetValid { key: "nbf" })
         );
         assert_eq!(
-            check(json!({"iat": 1001.5})),
+            plain(json!({"iat": 1001.5})),
             Err(ClaimRejection::NotYetValid { key: "iat" })
         );
-        assert_eq!(check(json!({"nbf": 1000, "iat": 999})), Ok(()));
-        assert_eq!(
-            validate(json!({"exp": 990}).as_object().unwrap(), 1_000.0, 30.0),
-            Ok(())
-        );
+        assert!(plain(json!({"nbf": 1000, "iat": 999})).is_ok());
+        let lenient = Lifetimes {
+            leeway: Duration::from_secs(30),
+            ..Lifetimes::default()
+        };
+        assert!(check(lenient, json!({"exp": 990, "nbf": 1020})).is_ok());
     }
 
     #[test]
@@ -133,18 +261,135 @@ mod tests {
             json!([1]),
             json!({"a": 1}),
         ] {
-            for key in ["exp", "nbf", "iat"] {
+            for key in ["exp", "nbf", "iat", SESSION_START] {
                 let claims = json!({ key: bad.clone() });
                 assert!(
-                    matches!(check(claims), Err(ClaimRejection::Malformed { .. })),
+                    matches!(plain(claims), Err(ClaimRejection::Malformed { .. })),
                     "{key}={bad}"
                 );
             }
         }
         for key in ["sub", "jti", "iss"] {
-            assert!(check(json!({ key: 1 })).is_err(), "{key}");
-            assert_eq!(check(json!({ key: "x" })), Ok(()));
+            assert!(plain(json!({ key: 1 })).is_err(), "{key}");
+            assert!(plain(json!({ key: "x" })).is_ok());
         }
-        assert!(check(json!({"aud": "x"})).is_err());
+        assert!(plain(json!({"aud": "x"})).is_err());
+    }
+
+    #[test]
+    fn managed_claims_are_taken_out_of_the_data() {
+        let mut claims = json!({"a": 1, "exp": 2000, "iat": 900, SESSION_START: 800})
+            .as_object()
+            .unwrap()
+            .clone();
+        let times = Lifetimes::default().take_times(&mut claims, NOW).unwrap();
+        assert_eq!(
+            times,
+            Times {
+                iat: Some(900.0),
+                start: Some(800.0),
+                exp: Some(2000.0)
+            }
+        );
+        assert_eq!(Value::Object(claims), json!({"a": 1}));
+    }
+
+    #[test]
+    fn idle_and_absolute_timeouts_are_enforced_on_load() {
+        let idle = Lifetimes {
+            idle: secs(100),
+            ..Lifetimes::default()
+        };
+        assert!(check(idle, json!({"iat": 950})).is_ok());
+        assert!(matches!(
+            check(idle, json!({"iat": 900})),
+            Err(ClaimRejection::Expired { by: "idle timeout" })
+        ));
+        let absolute = Lifetimes {
+            absolute: secs(100),
+            ..Lifetimes::default()
+        };
+        assert!(check(absolute, json!({SESSION_START: 950})).is_ok());
+        assert!(matches!(
+            check(absolute, json!({SESSION_START: 900})),
+            Err(ClaimRejection::Expired { .. })
+        ));
+    }
+
+    #[test]
+    fn saves_take_the_earliest_deadline_and_keep_the_start() {
+        let all = Lifetimes {
+            max_age: secs(1000),
+            idle: secs(100),
+            absolute: secs(150),
+            leeway: Duration::ZERO,
+        };
+        let fresh = all.times_for_save(Times::default(), 1000);
+        assert_eq!(
+            fresh,
+            SavedTimes {
+                iat: Some(1000),
+                start: Some(1000),
+                exp: Some(1100)
+            }
+        );
+        let later = all.times_for_save(
+            Times {
+                start: Some(1000.0),
+                ..Times::default()
+            },
+            1080,
+        );
+        assert_eq!(
+            later,
+            SavedTimes {
+                iat: Some(1080),
+                start: Some(1000),
+                exp: Some(1150)
+            },
+            "capped by absolute"
+        );
+        let none = Lifetimes::default().times_for_save(
+            Times {
+                exp: Some(5000.0),
+                ..Times::default()
+            },
+            1000,
+        );
+        assert_eq!(
+            none,
+            SavedTimes {
+                exp: Some(5000),
+                ..SavedTimes::default()
+            },
+            "a peer's exp is kept"
+        );
+    }
+
+    #[test]
+    fn refresh_once_past_half_the_idle_window() {
+        let idle = Lifetimes {
+            idle: secs(100),
+            ..Lifetimes::default()
+        };
+        assert!(!idle.wants_refresh(
+            Times {
+                iat: Some(960.0),
+                ..Times::default()
+            },
+            NOW
+        ));
+        assert!(idle.wants_refresh(
+            Times {
+                iat: Some(940.0),
+                ..Times::default()
+            },
+            NOW
+        ));
+        assert!(
+            idle.wants_refresh(Times::default(), NOW),
+            "a token without iat gets one"
+        );
+        assert!(!Lifetimes::default().wants_refresh(Times::default(), NOW));
     }
 }

@@ -1,14 +1,13 @@
 //! The JWT codec: compact JWS with a pinned algorithm, in PyJWT's exact byte layout.
+//! Structure and signature only; what the claims mean is checked in `claims`.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::claims::{self, ClaimRejection};
 use crate::error::SessionError;
+use crate::keys::{KeyRing, VerifiedBy};
 
 /// Incoming cookies longer than this are rejected before any base64 or JSON work.
 pub(crate) const MAX_INCOMING_TOKEN: usize = 8 * 1024;
@@ -21,8 +20,9 @@ pub(crate) enum Rejection {
     Base64(&'static str),
     Json(&'static str, serde_json::Error),
     Algorithm(String),
+    Header(&'static str),
     Signature,
-    Claims(ClaimRejection),
+    Claims(crate::claims::ClaimRejection),
 }
 
 impl std::fmt::Display for Rejection {
@@ -36,49 +36,52 @@ impl std::fmt::Display for Rejection {
             Self::Base64(part) => write!(f, "the {part} is not valid base64url"),
             Self::Json(part, err) => write!(f, "the {part} is not a JSON object: {err}"),
             Self::Algorithm(alg) => write!(f, "algorithm {alg} is not the configured one"),
-            Self::Signature => f.write_str("the signature does not match"),
+            Self::Header(what) => write!(f, "unacceptable header: {what}"),
+            Self::Signature => f.write_str("no configured key verifies the signature"),
             Self::Claims(rejection) => rejection.fmt(f),
         }
     }
 }
 
-/// Signs and verifies session tokens with one pinned algorithm and key.
+/// Signs and verifies session tokens.
 #[derive(Clone)]
 pub(crate) struct Codec {
-    algorithm: Algorithm,
-    /// The algorithm's name as it must appear in the header.
-    algorithm_name: &'static str,
-    /// `base64url({"alg":"HS256","typ":"JWT"})`, the bytes PyJWT emits (sorted keys, no spaces).
+    keys: KeyRing,
+    /// `base64url({"alg":..,"kid":..,"typ":"JWT"})`: sorted keys and no spaces, as PyJWT
+    /// writes it, so a single-key HS256 token is byte-identical to Microdot's.
     header_segment: String,
-    encoding_key: EncodingKey,
-    decoding_key: DecodingKey,
 }
 
 impl Codec {
-    pub(crate) fn hs256(secret: &[u8]) -> Self {
-        let algorithm_name = "HS256";
-        let header = format!(r#"{{"alg":"{algorithm_name}","typ":"JWT"}}"#);
+    pub(crate) fn new(keys: KeyRing) -> Self {
+        let alg = &keys.algorithm_name;
+        let header = if keys.emits_kid() {
+            format!(
+                r#"{{"alg":"{alg}","kid":"{}","typ":"JWT"}}"#,
+                keys.current_kid()
+            )
+        } else {
+            format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#)
+        };
         Self {
-            algorithm: Algorithm::HS256,
-            algorithm_name,
             header_segment: URL_SAFE_NO_PAD.encode(header),
-            encoding_key: EncodingKey::from_secret(secret),
-            decoding_key: DecodingKey::from_secret(secret),
+            keys,
         }
+    }
+
+    pub(crate) fn keys(&self) -> &KeyRing {
+        &self.keys
     }
 
     /// Encodes `claims` as a signed token.
     pub(crate) fn encode(&self, claims: &impl Serialize) -> Result<String, SessionError> {
-        // The provider is named, not looked up process-wide: another crate enabling a second
-        // jsonwebtoken backend would make the process-wide lookup panic.
-        let signer = (DEFAULT_PROVIDER.signer_factory)(&self.algorithm, &self.encoding_key)
-            .map_err(SessionError::Signing)?;
+        let signer = self.keys.signer()?;
         let payload = serde_json::to_vec(claims).map_err(|source| SessionError::Serialize {
-            key: String::from("<session>"),
+            key: String::from("(the whole session)"),
             source,
         })?;
         let mut token =
-            String::with_capacity(self.header_segment.len() + payload.len() * 4 / 3 + 48);
+            String::with_capacity(self.header_segment.len() + payload.len() * 4 / 3 + 100);
         token.push_str(&self.header_segment);
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(payload, &mut token);
@@ -90,13 +93,11 @@ impl Codec {
         Ok(token)
     }
 
-    /// Verifies `token` and returns its claims, checked at `now` (Unix seconds).
+    /// Verifies `token` and returns its payload object and the key that verified it.
     pub(crate) fn decode(
         &self,
         token: &str,
-        now: f64,
-        leeway: f64,
-    ) -> Result<Map<String, Value>, Rejection> {
+    ) -> Result<(Map<String, Value>, VerifiedBy), Rejection> {
         if token.len() > MAX_INCOMING_TOKEN {
             return Err(Rejection::TooLong(token.len()));
         }
@@ -107,30 +108,32 @@ impl Codec {
             return Err(SHAPE);
         }
 
-        // The header is read only to pin the algorithm; it never chooses one.
+        // The header is read to pin the algorithm and find the key id; it never chooses
+        // the algorithm.
         let header = decode_object(header, "header")?;
         match header.get("alg").and_then(Value::as_str) {
-            Some(alg) if alg == self.algorithm_name => {}
+            Some(alg) if alg == self.keys.algorithm_name => {}
             other => return Err(Rejection::Algorithm(format!("{other:?}"))),
         }
-        if header.contains_key("crit") {
-            return Err(Rejection::Shape(
-                "the header lists critical extensions this library does not implement",
+        if header.contains_key("crit") || header.contains_key("b64") {
+            return Err(Rejection::Header(
+                "`crit` and `b64` extensions are not supported",
             ));
         }
+        let kid = match header.get("kid") {
+            None => None,
+            Some(Value::String(kid)) => Some(kid.as_str()),
+            Some(_) => return Err(Rejection::Header("`kid` is not a string")),
+        };
 
         let signature = URL_SAFE_NO_PAD
             .decode(signature)
             .map_err(|_| Rejection::Base64("signature"))?;
-        let verifier = (DEFAULT_PROVIDER.verifier_factory)(&self.algorithm, &self.decoding_key)
-            .map_err(|_| Rejection::Signature)?;
-        verifier
-            .verify(signing_input.as_bytes(), &signature)
-            .map_err(|_| Rejection::Signature)?;
-
-        let claims = decode_object(payload, "payload")?;
-        claims::validate(&claims, now, leeway).map_err(Rejection::Claims)?;
-        Ok(claims)
+        let verified_by = self
+            .keys
+            .verify(kid, signing_input.as_bytes(), &signature)
+            .ok_or(Rejection::Signature)?;
+        Ok((decode_object(payload, "payload")?, verified_by))
     }
 }
 
@@ -144,9 +147,14 @@ fn decode_object(segment: &str, part: &'static str) -> Result<Map<String, Value>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jsonwebtoken::Algorithm;
     use serde_json::json;
 
     const SECRET: &[u8] = b"an example secret of at least 32 bytes!!";
+
+    fn codec() -> Codec {
+        Codec::new(KeyRing::hmac(SECRET, Algorithm::HS256).unwrap())
+    }
 
     fn object(value: Value) -> Map<String, Value> {
         value.as_object().unwrap().clone()
@@ -154,9 +162,7 @@ mod tests {
 
     #[test]
     fn header_is_byte_identical_to_pyjwt() {
-        let token = Codec::hs256(SECRET)
-            .encode(&object(json!({"a": 1})))
-            .unwrap();
+        let token = codec().encode(&object(json!({"a": 1}))).unwrap();
         assert!(
             token.starts_with("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJhIjoxfQ."),
             "{token}"
@@ -165,35 +171,65 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let codec = Codec::hs256(SECRET);
         let claims = object(json!({"name": "joe", "n": 1.5, "list": [1, null, {"x": true}]}));
-        let token = codec.encode(&claims).unwrap();
-        assert_eq!(codec.decode(&token, 0.0, 0.0).unwrap(), claims);
+        let token = codec().encode(&claims).unwrap();
+        assert_eq!(
+            codec().decode(&token).unwrap(),
+            (claims, VerifiedBy::Current)
+        );
+    }
+
+    #[test]
+    fn rotation_names_the_key_and_accepts_previous_secrets() {
+        let old = codec().encode(&object(json!({"a": 1}))).unwrap();
+        let mut ring =
+            KeyRing::hmac(b"the new secret, also 32 bytes or more", Algorithm::HS256).unwrap();
+        ring.add_previous_secret(SECRET).unwrap();
+        let rotated = Codec::new(ring);
+        assert_eq!(
+            rotated.decode(&old).unwrap().1,
+            VerifiedBy::Previous,
+            "kid-less tokens try every key"
+        );
+        let new = rotated.encode(&object(json!({"a": 1}))).unwrap();
+        let header = String::from_utf8(
+            URL_SAFE_NO_PAD
+                .decode(new.split('.').next().unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(header.contains(r#""kid":""#), "{header}");
+        assert!(!header.contains("secret"), "{header}");
+        assert_eq!(rotated.decode(&new).unwrap().1, VerifiedBy::Current);
+        assert!(
+            matches!(codec().decode(&new), Err(Rejection::Signature)),
+            "unknown kid"
+        );
     }
 
     #[test]
     fn rejections() {
-        let codec = Codec::hs256(SECRET);
-        let token = codec.encode(&object(json!({"a": 1}))).unwrap();
-        let other = Codec::hs256(b"another secret that is 32 bytes long")
-            .encode(&object(json!({"a": 1})))
-            .unwrap();
+        let token = codec().encode(&object(json!({"a": 1}))).unwrap();
+        let other = Codec::new(
+            KeyRing::hmac(b"another secret that is 32 bytes long", Algorithm::HS256).unwrap(),
+        );
+        let foreign = other.encode(&object(json!({"a": 1}))).unwrap();
         assert!(matches!(
-            codec.decode(&other, 0.0, 0.0),
+            codec().decode(&foreign),
             Err(Rejection::Signature)
         ));
         assert!(matches!(
-            codec.decode(&format!("{token}.x"), 0.0, 0.0),
+            codec().decode(&format!("{token}.x")),
             Err(Rejection::Shape(_))
         ));
         assert!(matches!(
-            codec.decode(&"a".repeat(9000), 0.0, 0.0),
+            codec().decode(&"a".repeat(9000)),
             Err(Rejection::TooLong(9000))
         ));
         let (_, rest) = token.split_once('.').unwrap();
         let none = format!("{}.{rest}", URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#));
         assert!(matches!(
-            codec.decode(&none, 0.0, 0.0),
+            codec().decode(&none),
             Err(Rejection::Algorithm(_))
         ));
     }

@@ -5,9 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::cookie::{Cookie, SameSite, time};
+use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, EncodingKey};
 
+use crate::claims::Lifetimes;
 use crate::codec::Codec;
-use crate::error::{MIN_SECRET_LEN, SessionError};
+use crate::error::SessionError;
+use crate::keys::KeyRing;
 
 /// The session configuration of an app: the signing secret and the cookie's attributes.
 ///
@@ -46,8 +49,12 @@ pub(crate) struct Config {
     pub(crate) secure: bool,
     pub(crate) http_only: bool,
     pub(crate) same_site: SameSite,
-    pub(crate) max_age: Option<Duration>,
+    pub(crate) lifetimes: Lifetimes,
+    pub(crate) clear_invalid: bool,
 }
+
+/// Clock skew tolerated by default on `exp`, `nbf`, `iat` and the timeouts.
+const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
 
 impl Session {
     /// Creates a configuration that signs sessions with `secret` (HS256).
@@ -81,22 +88,197 @@ impl Session {
     /// }
     /// ```
     pub fn try_new(secret: impl AsRef<[u8]>) -> Result<Self, SessionError> {
-        let secret = secret.as_ref();
-        if secret.len() < MIN_SECRET_LEN {
-            return Err(SessionError::SecretTooShort { len: secret.len() });
+        Ok(Self::with_keys(KeyRing::hmac(
+            secret.as_ref(),
+            Algorithm::HS256,
+        )?))
+    }
+
+    /// A config that signs with `encoding_key` and verifies with `decoding_key` using an
+    /// asymmetric algorithm: `EdDSA`, `ES256`/`ES384`, `RS256`/`RS384`/`RS512` or `PS*`.
+    ///
+    /// The algorithm is pinned: tokens naming any other are rejected, which closes the
+    /// RS256-public-key-as-HS256-secret confusion. See [`Session::from_pem`] for PEM files.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::KeyMismatch`] when a key does not fit `algorithm`, or `algorithm` is
+    /// an HMAC one (use [`Session::new`] and [`Session::algorithm`] for those).
+    ///
+    /// ```
+    /// use jwt_session::{Algorithm, DecodingKey, EncodingKey, Session};
+    ///
+    /// let private = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIETxOo5fE3eYIQvc2rvYTdA3f8h7rLKBpYJ3SF+hdZNZ\n-----END PRIVATE KEY-----\n";
+    /// let public = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA5pVUfnZRuxlxeG4tYoqSoLN/5nBmpASDPBIB0J2bqF8=\n-----END PUBLIC KEY-----\n";
+    /// let session = Session::from_keys(
+    ///     EncodingKey::from_ed_pem(private.as_bytes())?,
+    ///     DecodingKey::from_ed_pem(public.as_bytes())?,
+    ///     Algorithm::EdDSA,
+    /// )?;
+    /// # drop(session);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_keys(
+        encoding_key: EncodingKey,
+        decoding_key: DecodingKey,
+        algorithm: Algorithm,
+    ) -> Result<Self, SessionError> {
+        Ok(Self::with_keys(KeyRing::asymmetric(
+            Some(encoding_key),
+            decoding_key,
+            algorithm,
+        )?))
+    }
+
+    /// A config for a service that reads sessions but never issues them: it holds only the
+    /// public key. [`SessionDict::save`](crate::SessionDict::save) returns
+    /// [`SessionError::ReadOnly`]; [`SessionDict::delete`](crate::SessionDict::delete) still
+    /// clears the cookie.
+    ///
+    /// # Errors
+    ///
+    /// As [`Session::from_keys`].
+    ///
+    /// ```
+    /// use jwt_session::{Algorithm, DecodingKey, Session};
+    ///
+    /// let public = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA5pVUfnZRuxlxeG4tYoqSoLN/5nBmpASDPBIB0J2bqF8=\n-----END PUBLIC KEY-----\n";
+    /// let reader = Session::verify_only(DecodingKey::from_ed_pem(public.as_bytes())?, Algorithm::EdDSA)?;
+    /// # drop(reader);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn verify_only(
+        decoding_key: DecodingKey,
+        algorithm: Algorithm,
+    ) -> Result<Self, SessionError> {
+        Ok(Self::with_keys(KeyRing::asymmetric(
+            None,
+            decoding_key,
+            algorithm,
+        )?))
+    }
+
+    /// [`Session::from_keys`] from PEM text: a PKCS#8 private key and the matching public
+    /// key (SPKI, or PKCS#1 for RSA).
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::KeyMismatch`] when a PEM cannot be read as a key of `algorithm`'s family.
+    ///
+    /// ```
+    /// use jwt_session::{Algorithm, Session};
+    ///
+    /// let private = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIETxOo5fE3eYIQvc2rvYTdA3f8h7rLKBpYJ3SF+hdZNZ\n-----END PRIVATE KEY-----\n";
+    /// let public = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA5pVUfnZRuxlxeG4tYoqSoLN/5nBmpASDPBIB0J2bqF8=\n-----END PUBLIC KEY-----\n";
+    /// let issuer = Session::from_pem(Algorithm::EdDSA, private, public)?;
+    /// let reader = Session::verify_only_pem(Algorithm::EdDSA, public)?;
+    /// # drop((issuer, reader));
+    /// # Ok::<(), jwt_session::SessionError>(())
+    /// ```
+    pub fn from_pem(
+        algorithm: Algorithm,
+        private_pem: impl AsRef<[u8]>,
+        public_pem: impl AsRef<[u8]>,
+    ) -> Result<Self, SessionError> {
+        let encoding_key = match algorithm.family() {
+            AlgorithmFamily::Ed => EncodingKey::from_ed_pem(private_pem.as_ref()),
+            AlgorithmFamily::Ec => EncodingKey::from_ec_pem(private_pem.as_ref()),
+            AlgorithmFamily::Rsa => EncodingKey::from_rsa_pem(private_pem.as_ref()),
+            AlgorithmFamily::Hmac => return Err(SessionError::KeyMismatch(HMAC_HAS_NO_PEM)),
         }
-        Ok(Self {
+        .map_err(|_| {
+            SessionError::KeyMismatch("the private key PEM is not a key of this algorithm's family")
+        })?;
+        Self::from_keys(
+            encoding_key,
+            public_key_from_pem(algorithm, public_pem.as_ref())?,
+            algorithm,
+        )
+    }
+
+    /// [`Session::verify_only`] from a public key in PEM.
+    ///
+    /// # Errors
+    ///
+    /// As [`Session::from_pem`].
+    ///
+    /// ```
+    /// # let public = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA5pVUfnZRuxlxeG4tYoqSoLN/5nBmpASDPBIB0J2bqF8=\n-----END PUBLIC KEY-----\n";
+    /// let reader = jwt_session::Session::verify_only_pem(jwt_session::Algorithm::EdDSA, public)?;
+    /// # drop(reader);
+    /// # Ok::<(), jwt_session::SessionError>(())
+    /// ```
+    pub fn verify_only_pem(
+        algorithm: Algorithm,
+        public_pem: impl AsRef<[u8]>,
+    ) -> Result<Self, SessionError> {
+        Self::verify_only(
+            public_key_from_pem(algorithm, public_pem.as_ref())?,
+            algorithm,
+        )
+    }
+
+    fn with_keys(keys: KeyRing) -> Self {
+        Self {
             inner: Arc::new(Config {
-                codec: Codec::hs256(secret),
+                codec: Codec::new(keys),
                 cookie_name: String::from("session"),
                 path: String::from("/"),
                 domain: None,
                 secure: true,
                 http_only: true,
                 same_site: SameSite::Lax,
-                max_age: None,
+                lifetimes: Lifetimes {
+                    leeway: DEFAULT_LEEWAY,
+                    ..Lifetimes::default()
+                },
+                clear_invalid: false,
             }),
-        })
+        }
+    }
+
+    /// Selects the HMAC algorithm: `HS256` (the default, and Microdot's), `HS384` or `HS512`.
+    ///
+    /// # Panics
+    ///
+    /// For a non-HMAC algorithm, or on a config built from asymmetric keys.
+    ///
+    /// ```
+    /// use jwt_session::{Algorithm, Session};
+    ///
+    /// let session = Session::new([7u8; 64]).algorithm(Algorithm::HS512);
+    /// # drop(session);
+    /// ```
+    #[must_use]
+    pub fn algorithm(self, algorithm: Algorithm) -> Self {
+        let keys = self.config().codec.keys().with_hmac_algorithm(algorithm);
+        let keys = keys.unwrap_or_else(|err| panic!("Session::algorithm: {err}"));
+        self.with(|config| config.codec = Codec::new(keys))
+    }
+
+    /// Accepts sessions signed with earlier secrets, for rotating the secret without
+    /// logging anyone out. A request bearing such a session gets it back re-signed with the
+    /// current secret. While previous secrets are configured, new tokens carry a `kid`
+    /// header (an HMAC of a fixed label, useless for recovering the secret), so each token
+    /// costs one signature check; tokens without one (Microdot's) are tried against each key.
+    ///
+    /// # Panics
+    ///
+    /// If a secret is shorter than 32 bytes, or on a config built from asymmetric keys.
+    ///
+    /// ```
+    /// let session = jwt_session::Session::new("the new secret, 32 bytes or longer!")
+    ///     .previous_secrets(["the old secret, 32 bytes or longer!"]);
+    /// # drop(session);
+    /// ```
+    #[must_use]
+    pub fn previous_secrets<S: AsRef<[u8]>>(self, secrets: impl IntoIterator<Item = S>) -> Self {
+        let mut keys = self.config().codec.keys().clone();
+        for secret in secrets {
+            keys.add_previous_secret(secret.as_ref())
+                .unwrap_or_else(|err| panic!("Session::previous_secrets: {err}"));
+        }
+        self.with(|config| config.codec = Codec::new(keys))
     }
 
     /// Sets the cookie name (default `session`, as in Microdot).
@@ -194,8 +376,8 @@ impl Session {
     ///
     /// Every save sets the cookie's `Max-Age` and writes an `exp` claim into the token,
     /// so the server itself refuses the token once it is too old, even if a client replays
-    /// it. Without it (the default) the cookie lasts until the browser closes and the token
-    /// never expires.
+    /// it. Without any lifetime (the default) the cookie lasts until the browser closes and
+    /// the token never expires.
     ///
     /// ```
     /// use std::time::Duration;
@@ -205,7 +387,66 @@ impl Session {
     /// ```
     #[must_use]
     pub fn max_age(self, max_age: Duration) -> Self {
-        self.with(|config| config.max_age = Some(max_age))
+        self.with(|config| config.lifetimes.max_age = Some(max_age))
+    }
+
+    /// Ends sessions that go unused for `idle` (sliding expiry).
+    ///
+    /// Tokens carry `iat` and an `exp` at most `idle` ahead. While the session is in use,
+    /// a response re-issues the cookie with a fresh expiry once more than half of `idle`
+    /// has passed since it was issued, with no `save()` needed: at most once per half
+    /// window, not on every request.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let session = jwt_session::Session::new([7u8; 32]).idle_timeout(Duration::from_secs(30 * 60));
+    /// # drop(session);
+    /// ```
+    #[must_use]
+    pub fn idle_timeout(self, idle: Duration) -> Self {
+        self.with(|config| config.lifetimes.idle = Some(idle))
+    }
+
+    /// Ends every session `absolute` after its first save, however active. The start time
+    /// travels in the token (`session_start`) and no save or re-issue extends past it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let session = jwt_session::Session::new([7u8; 32]).absolute_timeout(Duration::from_secs(12 * 3600));
+    /// # drop(session);
+    /// ```
+    #[must_use]
+    pub fn absolute_timeout(self, absolute: Duration) -> Self {
+        self.with(|config| config.lifetimes.absolute = Some(absolute))
+    }
+
+    /// Sets the clock skew tolerated on `exp`, `nbf`, `iat` and the timeouts (default 30 s),
+    /// for apps whose servers' clocks differ slightly.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let strict = jwt_session::Session::new([7u8; 32]).leeway(Duration::ZERO);
+    /// # drop(strict);
+    /// ```
+    #[must_use]
+    pub fn leeway(self, leeway: Duration) -> Self {
+        self.with(|config| config.lifetimes.leeway = leeway)
+    }
+
+    /// When `true`, a response to a request whose session cookie failed verification clears
+    /// that cookie, so the browser stops sending it. Default `false`, as in Microdot: the
+    /// cookie is left alone (it may belong to another app on the same domain).
+    ///
+    /// ```
+    /// let session = jwt_session::Session::new([7u8; 32]).clear_invalid(true);
+    /// # drop(session);
+    /// ```
+    #[must_use]
+    pub fn clear_invalid(self, clear: bool) -> Self {
+        self.with(|config| config.clear_invalid = clear)
     }
 
     pub(crate) fn config(&self) -> &Config {
@@ -219,8 +460,8 @@ impl Session {
 }
 
 impl Config {
-    /// A `Set-Cookie` for `value` carrying every configured attribute.
-    pub(crate) fn cookie<'c>(&'c self, value: &'c str) -> Cookie<'c> {
+    /// A `Set-Cookie` for `value` carrying every configured attribute and `max_age`.
+    pub(crate) fn cookie<'c>(&'c self, value: &'c str, max_age: Option<Duration>) -> Cookie<'c> {
         let mut cookie = Cookie::build(self.cookie_name.as_str(), value)
             .path(self.path.as_str())
             .secure(self.secure)
@@ -230,7 +471,7 @@ impl Config {
         if let Some(domain) = &self.domain {
             cookie.set_domain(domain.as_str());
         }
-        if let Some(max_age) = self.max_age {
+        if let Some(max_age) = max_age {
             cookie.set_max_age(seconds(max_age));
         }
         cookie
@@ -239,11 +480,25 @@ impl Config {
     /// The cookie that tells the browser to forget the session: same name, path and domain,
     /// an empty value, `Max-Age=0` and `Expires` in 1970.
     pub(crate) fn removal_cookie(&self) -> Cookie<'_> {
-        let mut cookie = self.cookie("");
+        let mut cookie = self.cookie("", None);
         cookie.set_max_age(time::Duration::ZERO);
         cookie.set_expires(time::OffsetDateTime::UNIX_EPOCH);
         cookie
     }
+}
+
+const HMAC_HAS_NO_PEM: &str = "HMAC algorithms take a secret, not a PEM: use Session::new(secret)";
+
+fn public_key_from_pem(algorithm: Algorithm, pem: &[u8]) -> Result<DecodingKey, SessionError> {
+    match algorithm.family() {
+        AlgorithmFamily::Ed => DecodingKey::from_ed_pem(pem),
+        AlgorithmFamily::Ec => DecodingKey::from_ec_pem(pem),
+        AlgorithmFamily::Rsa => DecodingKey::from_rsa_pem(pem),
+        AlgorithmFamily::Hmac => return Err(SessionError::KeyMismatch(HMAC_HAS_NO_PEM)),
+    }
+    .map_err(|_| {
+        SessionError::KeyMismatch("the public key PEM is not a key of this algorithm's family")
+    })
 }
 
 fn seconds(duration: Duration) -> time::Duration {
@@ -269,7 +524,9 @@ impl fmt::Debug for Session {
             .field("secure", &config.secure)
             .field("http_only", &config.http_only)
             .field("same_site", &config.same_site)
-            .field("max_age", &config.max_age)
+            .field("algorithm", &config.codec.keys().algorithm)
+            .field("lifetimes", &config.lifetimes)
+            .field("clear_invalid", &config.clear_invalid)
             .finish()
     }
 }

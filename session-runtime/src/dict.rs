@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use crate::claims::registered_claim_problem;
+use crate::claims::insert_problem;
 use crate::error::SessionError;
 use crate::request::RequestSession;
 
@@ -148,7 +148,7 @@ impl SessionDict {
             Ok(value) => value,
             Err(source) => return Err(SessionError::Serialize { key, source }),
         };
-        if let Some(reason) = registered_claim_problem(&key, &value) {
+        if let Some(reason) = insert_problem(&key, &value) {
             return Err(SessionError::RegisteredClaim { key, reason });
         }
         self.data.insert(key, value);

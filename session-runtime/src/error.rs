@@ -87,6 +87,18 @@ pub enum SessionError {
     #[error("the session cookie is not a valid header value: {0}")]
     InvalidHeader(#[source] actix_web::http::header::InvalidHeaderValue),
 
+    /// A key does not fit the algorithm, or an option does not fit the kind of key.
+    #[error("session key configuration: {0}")]
+    KeyMismatch(&'static str),
+
+    /// [`save`](crate::SessionDict::save) on a config made with
+    /// [`Session::verify_only`](crate::Session::verify_only), which holds no signing key.
+    #[error(
+        "this service only verifies sessions (Session::verify_only) and cannot save them; \
+         save on the service that holds the private key"
+    )]
+    ReadOnly,
+
     /// The JWT library failed to sign the token.
     #[error("the session token could not be signed: {0}")]
     Signing(#[source] jsonwebtoken::errors::Error),

@@ -12,6 +12,7 @@ mod codec;
 mod config;
 mod dict;
 mod error;
+mod keys;
 mod request;
 mod response;
 
@@ -23,3 +24,4 @@ pub use actix_web::cookie::SameSite;
 pub use config::Session;
 pub use dict::SessionDict;
 pub use error::SessionError;
+pub use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};

@@ -1,27 +1,29 @@
 //! The per-request session state shared by every handle of one request: loading the
-//! cookie, and the one pending save or delete.
+//! cookie, and the one pending cookie change.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::{HttpMessage, HttpRequest, web};
 use serde_json::{Map, Value};
 
-use crate::claims::SessionClaims;
+use crate::claims::{SessionClaims, Times};
+use crate::codec::Rejection;
 use crate::config::Session;
 use crate::dict::SessionDict;
 use crate::error::SessionError;
+use crate::keys::VerifiedBy;
 
 /// Browsers drop `Set-Cookie` values larger than this (RFC 6265 §6.1 minimum they must keep).
 pub(crate) const MAX_SET_COOKIE: usize = 4096;
 
-/// Clock skew tolerated on `exp`, `nbf` and `iat`; 0 as in Microdot.
-const LEEWAY_SECONDS: f64 = 0.0;
-
 /// What the response must do with the session cookie. The last `save()`/`delete()` wins.
 pub(crate) enum Pending {
     Untouched,
+    /// Re-sign the loaded session: it was signed with a previous key, or its idle window
+    /// is half gone. Any `save()`/`delete()` replaces this.
+    Reissue(Map<String, Value>),
     Save {
         token: String,
         set_cookie: HeaderValue,
@@ -31,7 +33,16 @@ pub(crate) enum Pending {
 
 pub(crate) struct RequestSession {
     session: Session,
+    /// The managed claims of the loaded token, carried into saves.
+    loaded_times: Times,
     pending: Mutex<Pending>,
+}
+
+/// A cookie's verified content: the session's entries and its managed claims.
+struct Loaded {
+    data: Map<String, Value>,
+    times: Times,
+    verified_by: VerifiedBy,
 }
 
 /// Loads the session of `req`. Every load in one request shares one state, so a response
@@ -47,13 +58,59 @@ pub(crate) fn load(req: &HttpRequest) -> Result<SessionDict, SessionError> {
         .or_else(|| req.app_data::<web::Data<Session>>().map(|data| &***data))
         .ok_or(SessionError::MissingConfig)?
         .clone();
+    let now = unix_now();
+    let cookie = find_cookie(req.headers(), &session.config().cookie_name);
+    let (data, times, pending) = match cookie.map(|token| verify(&session, token, now)) {
+        None => (Map::new(), Times::default(), Pending::Untouched),
+        Some(Ok(loaded)) => {
+            let pending = initial_pending(&session, &loaded, now);
+            (loaded.data, loaded.times, pending)
+        }
+        Some(Err(rejection)) => {
+            tracing::debug!("ignoring session cookie: {rejection}");
+            let pending = if session.config().clear_invalid {
+                Pending::Delete
+            } else {
+                Pending::Untouched
+            };
+            (Map::new(), Times::default(), pending)
+        }
+    };
     let state = Arc::new(RequestSession {
         session,
-        pending: Mutex::new(Pending::Untouched),
+        loaded_times: times,
+        pending: Mutex::new(pending),
     });
-    let data = state.decode_request_cookie(req.headers());
     req.extensions_mut().insert(Arc::clone(&state));
     Ok(SessionDict::new(data, state))
+}
+
+fn verify(session: &Session, token: &str, now: f64) -> Result<Loaded, Rejection> {
+    let config = session.config();
+    let (mut data, verified_by) = config.codec.decode(token)?;
+    let times = config
+        .lifetimes
+        .take_times(&mut data, now)
+        .map_err(Rejection::Claims)?;
+    Ok(Loaded {
+        data,
+        times,
+        verified_by,
+    })
+}
+
+/// Re-signs a session verified by a previous key, or refreshes one past half its idle window.
+fn initial_pending(session: &Session, loaded: &Loaded, now: f64) -> Pending {
+    let config = session.config();
+    let rotate = loaded.verified_by == VerifiedBy::Previous;
+    if config.codec.keys().can_sign()
+        && (rotate || config.lifetimes.wants_refresh(loaded.times, now))
+    {
+        tracing::debug!(rotate, "re-issuing the session cookie");
+        Pending::Reissue(loaded.data.clone())
+    } else {
+        Pending::Untouched
+    }
 }
 
 impl RequestSession {
@@ -68,19 +125,7 @@ impl RequestSession {
 
     /// Encodes `data` now (a snapshot, as in Microdot) and schedules it for the response.
     pub(crate) fn save(&self, data: &Map<String, Value>) -> Result<(), SessionError> {
-        let config = self.session.config();
-        let exp = config
-            .max_age
-            .map(|max_age| unix_seconds().saturating_add(max_age.as_secs()));
-        let token = config.codec.encode(&SessionClaims { data, exp })?;
-        let cookie = config.cookie(&token).to_string();
-        if cookie.len() > MAX_SET_COOKIE {
-            return Err(SessionError::TooLarge {
-                size: cookie.len(),
-                limit: MAX_SET_COOKIE,
-            });
-        }
-        let set_cookie = HeaderValue::try_from(cookie).map_err(SessionError::InvalidHeader)?;
+        let (token, set_cookie) = self.encode(data)?;
         *self.pending() = Pending::Save { token, set_cookie };
         Ok(())
     }
@@ -89,33 +134,46 @@ impl RequestSession {
         *self.pending() = Pending::Delete;
     }
 
+    /// The token and `Set-Cookie` value for `data`, checked against the browser limit.
+    pub(crate) fn encode(
+        &self,
+        data: &Map<String, Value>,
+    ) -> Result<(String, HeaderValue), SessionError> {
+        let config = self.session.config();
+        let now = unix_now() as u64;
+        let times = config.lifetimes.times_for_save(self.loaded_times, now);
+        let token = config.codec.encode(&SessionClaims { data, times })?;
+        let max_age = times
+            .exp
+            .filter(|_| config.lifetimes.is_configured())
+            .map(|exp| Duration::from_secs(exp.saturating_sub(now)));
+        let cookie = config.cookie(&token, max_age).to_string();
+        if cookie.len() > MAX_SET_COOKIE {
+            return Err(SessionError::TooLarge {
+                size: cookie.len(),
+                limit: MAX_SET_COOKIE,
+            });
+        }
+        let set_cookie = HeaderValue::try_from(cookie).map_err(SessionError::InvalidHeader)?;
+        Ok((token, set_cookie))
+    }
+
     /// The data a second load in this request sees: the last saved snapshot, nothing after a
     /// delete, or else the request's cookie.
     fn current_data(&self, req: &HttpRequest) -> Map<String, Value> {
-        match &*self.pending() {
-            Pending::Untouched => self.decode_request_cookie(req.headers()),
-            Pending::Save { token, .. } => self.decode_or_empty(token),
-            Pending::Delete => Map::new(),
-        }
-    }
-
-    fn decode_request_cookie(&self, headers: &HeaderMap) -> Map<String, Value> {
-        find_cookie(headers, &self.session.config().cookie_name)
-            .map(|token| self.decode_or_empty(token))
+        let cookie = match &*self.pending() {
+            Pending::Save { token, .. } => token.clone(),
+            Pending::Delete => return Map::new(),
+            Pending::Untouched | Pending::Reissue(_) => {
+                match find_cookie(req.headers(), &self.session.config().cookie_name) {
+                    Some(cookie) => cookie.to_owned(),
+                    None => return Map::new(),
+                }
+            }
+        };
+        verify(&self.session, &cookie, unix_now())
+            .map(|loaded| loaded.data)
             .unwrap_or_default()
-    }
-
-    /// A cookie that fails verification is an empty session, never an error.
-    fn decode_or_empty(&self, token: &str) -> Map<String, Value> {
-        let now = unix_seconds_f64();
-        self.session
-            .config()
-            .codec
-            .decode(token, now, LEEWAY_SECONDS)
-            .unwrap_or_else(|rejection| {
-                tracing::debug!("ignoring session cookie: {rejection}");
-                Map::new()
-            })
     }
 }
 
@@ -130,16 +188,10 @@ fn find_cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
         .find_map(|(key, value)| (key.trim() == name).then_some(value.trim()))
 }
 
-fn unix_seconds_f64() -> f64 {
+fn unix_now() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0.0, |since| since.as_secs_f64())
-}
-
-fn unix_seconds() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs())
 }
 
 #[cfg(test)]

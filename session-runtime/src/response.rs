@@ -19,6 +19,13 @@ pub(crate) fn finish<B>(state: &RequestSession, mut response: HttpResponse<B>) -
     }
     let set_cookie = match pending {
         Pending::Save { set_cookie, .. } => set_cookie,
+        Pending::Reissue(data) => match state.encode(&data) {
+            Ok((_, set_cookie)) => set_cookie,
+            Err(err) => {
+                tracing::warn!("cannot re-issue the session cookie: {err}");
+                return response;
+            }
+        },
         Pending::Delete => {
             let removal = state.session().config().removal_cookie().to_string();
             match HeaderValue::try_from(removal) {

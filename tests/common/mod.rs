@@ -38,19 +38,38 @@ pub fn session_cookie<B>(res: &ServiceResponse<B>) -> Cookie<'static> {
     Cookie::parse(sessions[0].clone()).unwrap()
 }
 
-/// A token signed by an independent implementation (jsonwebtoken's own encoder).
+/// A token signed by an independent implementation (jsonwebtoken's own signer), with
+/// jsonwebtoken's standard header for `alg`.
 pub fn foreign_token(claims: &serde_json::Value, alg: Algorithm, secret: &[u8]) -> String {
+    let header = serde_json::to_value(Header::new(alg)).unwrap();
+    forge(&header, claims, alg, &EncodingKey::from_secret(secret))
+}
+
+/// A token with any header and claims, signed with `key` under `alg`.
+pub fn forge(
+    header: &serde_json::Value,
+    claims: &serde_json::Value,
+    alg: Algorithm,
+    key: &EncodingKey,
+) -> String {
     // Named explicitly: these tests must not depend on the process-wide provider either.
-    let signer = (jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.signer_factory)(
-        &alg,
-        &EncodingKey::from_secret(secret),
-    )
-    .unwrap();
-    let header = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&Header::new(alg)).unwrap());
-    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap());
-    let input = format!("{header}.{payload}");
+    let signer =
+        (jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.signer_factory)(&alg, key).unwrap();
+    let input = format!("{}.{}", b64_json(header), b64_json(claims));
     let signature = URL_SAFE_NO_PAD.encode(signer.try_sign(input.as_bytes()).unwrap());
     format!("{input}.{signature}")
+}
+
+pub fn b64_json(value: &serde_json::Value) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap())
+}
+
+/// The decoded header and payload of `token`.
+pub fn parts_of(token: &str) -> (serde_json::Value, serde_json::Value) {
+    let mut segments = token
+        .split('.')
+        .map(|s| serde_json::from_slice(&URL_SAFE_NO_PAD.decode(s).unwrap()).unwrap());
+    (segments.next().unwrap(), segments.next().unwrap())
 }
 
 pub fn unix_now() -> u64 {
