@@ -10,6 +10,11 @@ use crate::dict::SessionDict;
 use crate::error::SessionError;
 use crate::request::{self, RequestSession};
 
+/// Runs a cookie value through the whole verification path (for the fuzz target).
+pub fn verify_cookie_value(session: &crate::Session, token: &str) -> bool {
+    request::verify_now(session, token)
+}
+
 /// Extracts the request's session in place of the handler's `SessionDict` parameter.
 pub struct SessionLoader {
     session: SessionDict,

@@ -85,6 +85,10 @@ pub(crate) fn load(req: &HttpRequest) -> Result<SessionDict, SessionError> {
     Ok(SessionDict::new(data, state))
 }
 
+pub(crate) fn verify_now(session: &Session, token: &str) -> bool {
+    verify(session, token, unix_now()).is_ok()
+}
+
 fn verify(session: &Session, token: &str, now: f64) -> Result<Loaded, Rejection> {
     let config = session.config();
     let (mut data, verified_by) = config.codec.decode(token)?;
