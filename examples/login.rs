@@ -4,7 +4,8 @@
 //! cargo run --example login
 //! ```
 //! then open <http://127.0.0.1:8080>. Set `SESSION_SECRET` (32 bytes or more) to keep
-//! sessions across restarts, and `PORT` to serve on another port.
+//! sessions across restarts, `PORT` to serve on another port, and `INSECURE_COOKIE=1` if
+//! your browser refuses `Secure` cookies over plain http.
 
 use actix_web::http::header;
 use actix_web::{App, HttpResponse, HttpServer, Responder, get, post, web};
@@ -106,7 +107,17 @@ fn escape_html(text: &str) -> String {
 }
 
 /// The session config: `SESSION_SECRET` when set, else a random secret for this run.
+/// `INSECURE_COOKIE=1` drops the `Secure` flag, for browsers that refuse `Secure` cookies
+/// from plain `http://127.0.0.1` (Chromium and Firefox accept them).
 pub fn session_from_env() -> Result<Session, SessionError> {
+    let session = session_secret_from_env()?;
+    Ok(match std::env::var("INSECURE_COOKIE").as_deref() {
+        Ok("1") => session.secure(false),
+        _ => session,
+    })
+}
+
+fn session_secret_from_env() -> Result<Session, SessionError> {
     match std::env::var("SESSION_SECRET") {
         Ok(secret) => Session::try_new(secret),
         Err(_) => {

@@ -489,3 +489,73 @@ fn flip_last(segment: &str) -> String {
     *last = if *last == 'A' { 'Q' } else { 'A' };
     chars.into_iter().collect()
 }
+
+#[actix_web::test]
+async fn a_non_utf8_neighbour_cookie_does_not_hide_the_session() {
+    let app = app!();
+    let token = foreign_token(&json!({"a": 1}), Algorithm::HS256, SECRET.as_bytes());
+    let mut line = b"theme=caf\xe9; session=".to_vec(); // Latin-1, not UTF-8
+    line.extend_from_slice(token.as_bytes());
+    let cookie = header::HeaderValue::from_bytes(&line).unwrap();
+    let req = test::TestRequest::get()
+        .uri("/read")
+        .insert_header((header::COOKIE, cookie));
+    let body: serde_json::Value = test::call_and_read_body_json(&app, req.to_request()).await;
+    assert_eq!(body, json!({"a": 1}));
+}
+
+#[actix_web::test]
+async fn a_handler_set_session_cookie_is_replaced_not_duplicated() {
+    #[post("/")]
+    #[with_session]
+    async fn both(mut session: SessionDict) -> Result<HttpResponse, SessionError> {
+        session.insert("a", 1)?;
+        session.save()?;
+        Ok(HttpResponse::Ok()
+            .cookie(actix_web::cookie::Cookie::new("session", "handmade"))
+            .cookie(actix_web::cookie::Cookie::new("other", "kept"))
+            .finish())
+    }
+    let app = test::init_service(App::new().app_data(session()).service(both)).await;
+    let res = send(&app, test::TestRequest::post().uri("/")).await;
+    assert_ne!(session_cookie(&res).value(), "handmade");
+    assert!(
+        set_cookies(&res)
+            .iter()
+            .any(|c| c.starts_with("other=kept"))
+    );
+}
+
+// `#[cfg]` on a parameter.
+#[post("/cfg")]
+#[with_session]
+async fn cfg_param(
+    #[cfg(any())] never: web::Data<u32>,
+    req: actix_web::HttpRequest,
+    session: SessionDict,
+) -> String {
+    format!("{} {}", req.path(), session.len())
+}
+
+// An attribute macro below #[with_session] sees the user's parameter names.
+#[post("/instrumented")]
+#[with_session]
+#[tracing::instrument(skip(session))]
+async fn instrumented(req: actix_web::HttpRequest, session: SessionDict) -> String {
+    format!("{} {}", req.path(), session.len())
+}
+
+#[actix_web::test]
+async fn cfg_params_and_instrument_below() {
+    let app = test::init_service(
+        App::new()
+            .app_data(session())
+            .service(cfg_param)
+            .service(instrumented),
+    )
+    .await;
+    let res = send(&app, test::TestRequest::post().uri("/cfg")).await;
+    assert_eq!(test::read_body(res).await, "/cfg 0");
+    let res = send(&app, test::TestRequest::post().uri("/instrumented")).await;
+    assert_eq!(test::read_body(res).await, "/instrumented 0");
+}

@@ -13,7 +13,7 @@
 use proc_macro2::{Group, Ident, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{FnArg, GenericParam, ItemFn, ReturnType, Type};
+use syn::{FnArg, GenericParam, ItemFn, Pat, ReturnType, Type};
 
 use crate::args::Args;
 use crate::handler::Handler;
@@ -25,7 +25,7 @@ pub(crate) fn expand(args: &Args, handler: Handler) -> TokenStream {
     } = handler;
     let private = private_path(args, Span::call_site());
     // Mixed-site names: the user's body cannot see or shadow them.
-    let loader = hidden("__session_loader");
+    let mut loader = hidden("__session_loader");
     let session = hidden("__session");
     let handle = hidden("__session_handle");
 
@@ -49,18 +49,27 @@ pub(crate) fn expand(args: &Args, handler: Handler) -> TokenStream {
         quote_spanned!(return_span=> #private::SessionResponder::new)
     };
 
+    // The outer parameters keep the user's names where they are plain identifiers, so
+    // attribute macros applied after this one (`#[tracing::instrument(skip(session))]`)
+    // see the parameters they expect.
     let mut outer_inputs = Vec::new();
     let mut call_args = Vec::new();
     for (index, input) in sig.inputs.iter().enumerate() {
         let FnArg::Typed(typed) = input else { continue };
+        let cfgs = typed
+            .attrs
+            .iter()
+            .filter(|attr| attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr"));
+        let cfgs = quote!(#(#cfgs)*);
+        let arg = plain_name(&typed.pat).unwrap_or_else(|| hidden(&format!("__arg{index}")));
         if index == session_index {
-            outer_inputs.push(quote!(#loader: #private::SessionLoader));
-            call_args.push(quote!(#session));
+            outer_inputs.push(quote!(#cfgs #arg: #private::SessionLoader));
+            call_args.push(quote!(#cfgs #session));
+            loader = arg;
         } else {
-            let arg = hidden(&format!("__arg{index}"));
             let ty = &typed.ty;
-            outer_inputs.push(quote!(#arg: #ty));
-            call_args.push(quote!(#arg));
+            outer_inputs.push(quote!(#cfgs #arg: #ty));
+            call_args.push(quote!(#cfgs #arg));
         }
     }
 
@@ -129,6 +138,16 @@ fn turbofish(item: &ItemFn) -> Option<TokenStream> {
         |input| matches!(input, FnArg::Typed(typed) if matches!(&*typed.ty, Type::ImplTrait(_))),
     );
     (!params.is_empty() && !has_impl_trait_arg).then(|| quote!(::<#(#params),*>))
+}
+
+/// The identifier of a `name` or `mut name` pattern.
+fn plain_name(pat: &Pat) -> Option<Ident> {
+    match pat {
+        Pat::Ident(ident) if ident.by_ref.is_none() && ident.subpat.is_none() => {
+            Some(ident.ident.clone())
+        }
+        _ => None,
+    }
 }
 
 /// An identifier resolved at the macro's own site, invisible to the user's code.

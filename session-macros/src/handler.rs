@@ -1,6 +1,6 @@
 //! Checks that the item is a handler `#[with_session]` can wrap, and finds its session.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{TokenStream, TokenTree};
 use syn::{FnArg, Item, ItemFn, Type};
 
 const SESSION_TYPE: &str = "SessionDict";
@@ -47,6 +47,17 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Handler> {
             "#[with_session] cannot wrap a `const fn`: a session is loaded at request time; remove `const`",
         ));
     }
+    if let Some(span) = find_self_type(
+        quote::ToTokens::to_token_stream(&item.sig)
+            .into_iter()
+            .chain(quote::ToTokens::to_token_stream(&item.block)),
+    ) {
+        return Err(syn::Error::new(
+            span,
+            "#[with_session] cannot wrap a handler that uses `Self`: the body moves into a nested \
+             fn, where `Self` is out of scope; write the type's name instead",
+        ));
+    }
     let mut session_index = None;
     for (index, input) in item.sig.inputs.iter().enumerate() {
         let ty = match input {
@@ -90,6 +101,15 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Handler> {
     Ok(Handler {
         item,
         session_index,
+    })
+}
+
+/// The span of the first `Self` in `tokens`, searched through groups.
+fn find_self_type(tokens: impl IntoIterator<Item = TokenTree>) -> Option<proc_macro2::Span> {
+    tokens.into_iter().find_map(|token| match token {
+        TokenTree::Ident(ident) if ident == "Self" => Some(ident.span()),
+        TokenTree::Group(group) => find_self_type(group.stream()),
+        _ => None,
     })
 }
 

@@ -16,6 +16,7 @@ pub fn verify_cookie_value(session: &crate::Session, token: &str) -> bool {
 }
 
 /// Extracts the request's session in place of the handler's `SessionDict` parameter.
+#[derive(Debug)]
 pub struct SessionLoader {
     session: SessionDict,
     request: Arc<RequestSession>,
@@ -41,6 +42,7 @@ impl FromRequest for SessionLoader {
 }
 
 /// Keeps the request's session state until the response is built.
+#[derive(Debug)]
 pub struct SessionHandle(Arc<RequestSession>);
 
 /// The handler's responder, followed by the session's `Vary` and `Set-Cookie` headers.

@@ -117,6 +117,14 @@ fn initial_pending(session: &Session, loaded: &Loaded, now: f64) -> Pending {
     }
 }
 
+impl std::fmt::Debug for RequestSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestSession")
+            .field("session", &self.session)
+            .finish_non_exhaustive()
+    }
+}
+
 impl RequestSession {
     pub(crate) fn session(&self) -> &Session {
         &self.session
@@ -181,15 +189,23 @@ impl RequestSession {
     }
 }
 
-/// The value of the first cookie called `name`. Parsed by hand so that one malformed
-/// unrelated cookie cannot hide the session (actix's `HttpRequest::cookies` fails as a whole).
+/// The value of the first cookie called `name`. Parsed by hand, pair by pair, so that one
+/// malformed or non-UTF-8 unrelated cookie cannot hide the session (actix's
+/// `HttpRequest::cookies` fails as a whole). RFC 6265 quotes around the value are removed.
 fn find_cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|line| line.split(';'))
+        .flat_map(|line| line.as_bytes().split(|&byte| byte == b';'))
+        .filter_map(|pair| std::str::from_utf8(pair).ok())
         .filter_map(|pair| pair.trim().split_once('='))
-        .find_map(|(key, value)| (key.trim() == name).then_some(value.trim()))
+        .find_map(|(key, value)| (key.trim() == name).then(|| unquote(value.trim())))
+}
+
+fn unquote(value: &str) -> &str {
+    value
+        .strip_prefix('"')
+        .and_then(|inner| inner.strip_suffix('"'))
+        .unwrap_or(value)
 }
 
 fn unix_now() -> f64 {
@@ -217,6 +233,14 @@ mod tests {
     #[test]
     fn finds_the_cookie_among_others_and_malformed_ones() {
         let map = headers(&["a=1; broken; session = tok ;b=2", "session=second"]);
+        let mut non_utf8 = HeaderMap::new();
+        let line = HeaderValue::from_bytes(b"theme=caf\xe9; session=\"tok\"").unwrap();
+        non_utf8.append(HeaderName::from_static("cookie"), line);
+        assert_eq!(
+            find_cookie(&non_utf8, "session"),
+            Some("tok"),
+            "a non-UTF-8 neighbour and quotes"
+        );
         assert_eq!(find_cookie(&map, "session"), Some("tok"));
         assert_eq!(find_cookie(&map, "b"), Some("2"));
         assert_eq!(find_cookie(&map, "sess"), None);

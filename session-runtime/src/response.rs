@@ -38,34 +38,55 @@ pub(crate) fn finish<B>(state: &RequestSession, mut response: HttpResponse<B>) -
         }
         Pending::Untouched => return response,
     };
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, set_cookie);
+    let headers = response.headers_mut();
+    remove_session_set_cookies(headers, &state.session().config().cookie_name);
+    headers.append(header::SET_COOKIE, set_cookie);
     response
 }
 
-/// Adds `Cookie` to `Vary`, merged into the existing value, because the response depends on it.
+/// Adds `Cookie` to `Vary`, merged into the existing value, because the response depends on
+/// it. Works on bytes, so a `Vary` value that is not valid text is kept as it was.
 fn add_vary_cookie(headers: &mut HeaderMap) {
-    let existing: Vec<&str> = headers
+    let already_covered = headers
         .get_all(header::VARY)
-        .filter_map(|value| value.to_str().ok())
-        .collect();
-    let already_covered = existing
-        .iter()
-        .flat_map(|value| value.split(','))
-        .any(|token| token.trim() == "*" || token.trim().eq_ignore_ascii_case("cookie"));
+        .flat_map(|value| value.as_bytes().split(|&byte| byte == b','))
+        .map(<[u8]>::trim_ascii)
+        .any(|token| token == b"*" || token.eq_ignore_ascii_case(b"cookie"));
     if already_covered {
         return;
     }
-    let merged = if existing.is_empty() {
-        HeaderValue::from_static("Cookie")
-    } else {
-        match HeaderValue::try_from(format!("{}, Cookie", existing.join(", "))) {
-            Ok(value) => value,
-            Err(_) => return,
+    let merged = match headers
+        .get_all(header::VARY)
+        .map(HeaderValue::as_bytes)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [] => HeaderValue::from_static("Cookie"),
+        values => {
+            HeaderValue::from_bytes(&[values.join(&b", "[..]).as_slice(), b", Cookie"].concat())
+                .unwrap_or(HeaderValue::from_static("Cookie"))
         }
     };
     headers.insert(header::VARY, merged);
+}
+
+/// Removes `Set-Cookie` headers for the session cookie that the handler set itself, so the
+/// response carries exactly one.
+fn remove_session_set_cookies(headers: &mut HeaderMap, name: &str) {
+    let kept: Vec<HeaderValue> = headers
+        .get_all(header::SET_COOKIE)
+        .filter(|value| {
+            !value
+                .as_bytes()
+                .strip_prefix(name.as_bytes())
+                .is_some_and(|rest| rest.starts_with(b"="))
+        })
+        .cloned()
+        .collect();
+    headers.remove(header::SET_COOKIE);
+    for value in kept {
+        headers.append(header::SET_COOKIE, value);
+    }
 }
 
 #[cfg(test)]
@@ -97,5 +118,15 @@ mod tests {
         );
         assert_eq!(vary_after(&["accept, COOKIE"]), ["accept, COOKIE"]);
         assert_eq!(vary_after(&["*"]), ["*"]);
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::VARY,
+            HeaderValue::from_bytes(b"Accept-\xe9").unwrap(),
+        );
+        add_vary_cookie(&mut headers);
+        assert_eq!(
+            headers.get(header::VARY).unwrap().as_bytes(),
+            b"Accept-\xe9, Cookie"
+        );
     }
 }

@@ -4,7 +4,8 @@ use jwt_session::{SessionDict, with_session};
 #[with_session]
 async fn index(session: SessionDict) -> String {
     drop(__session_handle);
-    drop(__session_loader);
+    drop(__session);
+    drop(__response);
     session.len().to_string()
 }
 
