@@ -3,6 +3,7 @@
 
 use actix_web::cookie::Cookie;
 use actix_web::dev::ServiceResponse;
+use actix_web::http::header::{self, HeaderMap};
 
 #[derive(Default)]
 pub struct Jar {
@@ -12,8 +13,20 @@ pub struct Jar {
 impl Jar {
     /// Stores or removes what `res` sets, as a browser does.
     pub fn update<B>(&mut self, res: &ServiceResponse<B>) {
-        for cookie in super::set_cookies(res) {
-            let cookie = Cookie::parse(cookie).unwrap();
+        self.update_from(res.headers());
+    }
+
+    /// Stores or removes what these response headers set.
+    pub fn update_from(&mut self, headers: &HeaderMap) {
+        for cookie in headers.get_all(header::SET_COOKIE) {
+            self.store(cookie.to_str().unwrap());
+        }
+    }
+
+    /// Stores or removes what one `Set-Cookie` value sets.
+    pub fn store(&mut self, set_cookie: &str) {
+        {
+            let cookie = Cookie::parse(set_cookie.to_owned()).unwrap();
             let path = cookie.path().unwrap_or("/").to_owned();
             self.cookies
                 .retain(|c| !(c.name() == cookie.name() && c.path().unwrap_or("/") == path));
@@ -24,6 +37,14 @@ impl Jar {
                 self.cookies.push(cookie);
             }
         }
+    }
+
+    /// Puts a cookie in the jar by hand, as an attacker editing their own browser would.
+    pub fn set(&mut self, name: &str, value: &str) {
+        let mut cookie = Cookie::new(name.to_owned(), value.to_owned());
+        cookie.set_path("/");
+        self.cookies.retain(|c| c.name() != name);
+        self.cookies.push(cookie);
     }
 
     /// The `Cookie` header a browser sends for `request_path`, longest paths first.

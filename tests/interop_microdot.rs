@@ -1,0 +1,503 @@
+//! Wire compatibility against the real peer: Python Microdot 2.7.0 with PyJWT 2.15.1, both
+//! servers over real HTTP on loopback, one cookie jar standing in for the user's browser.
+//!
+//! Needs Python 3 with venv and pip. Locally, a missing Python skips these tests with a loud
+//! message; under `CI=true` it fails them. The venv is made once, under Cargo's target
+//! directory, and reused while its marker file says it holds the pinned versions.
+
+mod common;
+
+use std::io::Write as _;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use actix_web::{App, HttpResponse, HttpServer, post, web};
+use jwt_session::{Session, SessionDict, SessionError, with_session};
+use serde_json::{Map, Value, json};
+
+use common::jar::Jar;
+
+const SECRET: &str = "interop secret shared by both apps, 32+ bytes";
+const OLD_SECRET: &str = "the secret before rotation, also 32+ bytes";
+const PINNED: &str = "microdot==2.7.0 PyJWT==2.15.1";
+
+// ---------------------------------------------------------------- the Python peer
+
+/// The venv's python, made once per test run; `None` (after a loud message) when Python is
+/// missing outside CI.
+fn venv_python() -> Option<&'static Path> {
+    static VENV: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    match VENV.get_or_init(make_venv) {
+        Ok(python) => Some(python),
+        Err(why) if std::env::var("CI").is_ok_and(|ci| ci == "true") => {
+            panic!("CI=true but the Microdot interop suite cannot run: {why}")
+        }
+        Err(why) => {
+            static WARN_ONCE: std::sync::Once = std::sync::Once::new();
+            WARN_ONCE.call_once(|| {
+                // Straight to stderr: the test harness captures `eprintln!`, which would hide it.
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n!!!! SKIPPING Microdot interop tests: {why}\n!!!! Install Python 3 with venv and pip to run them.\n"
+            );
+            });
+            None
+        }
+    }
+}
+
+fn make_venv() -> Result<PathBuf, String> {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("microdot-venv");
+    let python = dir.join("bin/python");
+    let marker = dir.join("installed.txt");
+    if std::fs::read_to_string(&marker).is_ok_and(|installed| installed == PINNED)
+        && python.exists()
+    {
+        return Ok(python);
+    }
+    let status = Command::new("python3")
+        .args(["-m", "venv", "--clear"])
+        .arg(&dir)
+        .status();
+    match status {
+        Ok(status) if status.success() => {}
+        Ok(status) => return Err(format!("`python3 -m venv` failed ({status})")),
+        Err(err) => return Err(format!("python3 not found: {err}")),
+    }
+    let install = Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .args(PINNED.split(' '))
+        .status();
+    match install {
+        Ok(status) if status.success() => {}
+        other => return Err(format!("pip install {PINNED} failed: {other:?}")),
+    }
+    std::fs::write(&marker, PINNED).map_err(|err| err.to_string())?;
+    Ok(python)
+}
+
+/// A running Microdot app, killed on drop.
+struct Microdot {
+    child: Child,
+    base: String,
+}
+
+impl Microdot {
+    fn start(python: &Path, secret: &str) -> Self {
+        let port = free_port();
+        let app = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/microdot_app.py");
+        let child = Command::new(python)
+            .arg(app)
+            .arg(port.to_string())
+            .arg(secret)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the Microdot app");
+        wait_for_port(port);
+        Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for Microdot {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// ---------------------------------------------------------------- the Rust app
+
+#[with_session]
+async fn read(session: SessionDict) -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "session": session }))
+}
+
+#[post("/session")]
+#[with_session]
+async fn replace(
+    body: web::Json<Map<String, Value>>,
+    mut session: SessionDict,
+) -> Result<HttpResponse, SessionError> {
+    session.clear();
+    for (key, value) in body.into_inner() {
+        session.insert(key, value)?;
+    }
+    session.save()?;
+    Ok(HttpResponse::Ok().json(json!({"saved": true})))
+}
+
+#[post("/delete")]
+#[with_session]
+async fn delete(session: SessionDict) -> HttpResponse {
+    session.delete();
+    HttpResponse::Ok().json(json!({"deleted": true}))
+}
+
+/// Starts the Rust app on a free loopback port, on its own thread, for the rest of the run.
+fn start_rust(session: Session) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let ended = actix_web::rt::System::new().block_on(async move {
+            HttpServer::new(move || {
+                App::new()
+                    .app_data(session.clone())
+                    .route("/session", web::get().to(read))
+                    .service(replace)
+                    .service(delete)
+            })
+            .workers(1)
+            .disable_signals()
+            .listen(listener)
+            .unwrap()
+            .run()
+            .await
+        });
+        if let Err(err) = ended {
+            eprintln!("the Rust interop server stopped: {err}");
+        }
+    });
+    wait_for_port(port);
+    format!("http://127.0.0.1:{port}")
+}
+
+// ---------------------------------------------------------------- the browser
+
+/// One user's browser: a cookie jar shared by both apps (cookies ignore ports).
+struct Browser {
+    jar: Jar,
+    agent: ureq::Agent,
+}
+
+impl Browser {
+    fn new() -> Self {
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build();
+        Self {
+            jar: Jar::default(),
+            agent: config.into(),
+        }
+    }
+
+    fn request(&mut self, method: &str, url: &str, body: Option<&Value>) -> (u16, Value) {
+        let cookies = self.jar.header_for(path_of(url));
+        let result = match (method, body) {
+            ("GET", _) => with_cookies(self.agent.get(url), cookies).call(),
+            (_, Some(body)) => with_cookies(self.agent.post(url), cookies).send_json(body),
+            (_, None) => with_cookies(self.agent.post(url), cookies).send_empty(),
+        };
+        let mut res = result.unwrap_or_else(|err| panic!("{method} {url}: {err}"));
+        for set_cookie in res.headers().get_all("set-cookie") {
+            self.jar.store(set_cookie.to_str().unwrap());
+        }
+        let status = res.status().as_u16();
+        let text = res.body_mut().read_to_string().unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    fn session_at(&mut self, base: &str) -> Value {
+        let (status, body) = self.request("GET", &format!("{base}/session"), None);
+        assert_eq!(status, 200, "GET {base}/session");
+        body["session"].clone()
+    }
+
+    fn save_at(&mut self, base: &str, data: &Value) -> u16 {
+        self.request("POST", &format!("{base}/session"), Some(data))
+            .0
+    }
+
+    fn token(&self) -> String {
+        let header = self.jar.header_for("/").expect("a session cookie");
+        header
+            .split("session=")
+            .nth(1)
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned()
+    }
+
+    fn set_token(&mut self, token: &str) {
+        self.jar = Jar::default();
+        self.jar.set("session", token);
+    }
+}
+
+fn with_cookies<B>(
+    req: ureq::RequestBuilder<B>,
+    cookies: Option<String>,
+) -> ureq::RequestBuilder<B> {
+    match cookies {
+        Some(cookies) => req.header("cookie", cookies),
+        None => req,
+    }
+}
+
+fn path_of(url: &str) -> &str {
+    url.splitn(4, '/')
+        .nth(3)
+        .map_or("/", |rest| &url[url.len() - rest.len() - 1..])
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "nothing listens on port {port} after 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn tamper(token: &str) -> String {
+    let (head, rest) = token.split_once('.').unwrap();
+    let (_, signature) = rest.split_once('.').unwrap();
+    format!(
+        "{head}.{}.{signature}",
+        common::b64_json(&json!({"user": "mallory", "admin": true}))
+    )
+}
+
+/// Every JSON type, with the characters most likely to be encoded differently.
+fn all_types() -> Value {
+    json!({
+        "ascii": "joe",
+        "unicode": "José 😀 ünïcödé ☃",
+        "quotes": "she said \"hi\" and 'bye' \\ / \n\t",
+        "int": 42,
+        "negative": -7,
+        "big": 9_007_199_254_740_993_u64,
+        "float": 1.5,
+        "tiny": 1e-300,
+        "true": true,
+        "false": false,
+        "null": null,
+        "nested": {"a": {"b": [1, {"c": null}]}},
+        "list": [1, "two", 3.0, false, [], {}],
+        "empty_string": "",
+    })
+}
+
+// ---------------------------------------------------------------- the tests
+
+#[test]
+fn microdot_saves_rust_reads() {
+    let Some(python) = venv_python() else { return };
+    let microdot = Microdot::start(python, SECRET);
+    let rust = start_rust(Session::new(SECRET));
+    for data in [all_types(), json!({})] {
+        let mut browser = Browser::new();
+        assert_eq!(browser.save_at(&microdot.base, &data), 200);
+        assert_eq!(
+            browser.session_at(&rust),
+            data,
+            "Rust reads what Microdot saved"
+        );
+        assert_eq!(
+            browser.session_at(&microdot.base),
+            data,
+            "control: Microdot reads it too"
+        );
+    }
+}
+
+#[test]
+fn rust_saves_microdot_reads() {
+    let Some(python) = venv_python() else { return };
+    let microdot = Microdot::start(python, SECRET);
+    let rust = start_rust(Session::new(SECRET));
+    for data in [all_types(), json!({})] {
+        let mut browser = Browser::new();
+        assert_eq!(browser.save_at(&rust, &data), 200);
+        assert_eq!(
+            browser.session_at(&microdot.base),
+            data,
+            "Microdot reads what Rust saved"
+        );
+    }
+}
+
+#[test]
+fn delete_on_either_side_logs_out_of_both() {
+    let Some(python) = venv_python() else { return };
+    let microdot = Microdot::start(python, SECRET);
+    let rust = start_rust(Session::new(SECRET));
+    let user = json!({"user": "joe"});
+    for (saver, deleter) in [(&rust, &microdot.base), (&microdot.base, &rust)] {
+        let mut browser = Browser::new();
+        browser.save_at(saver, &user);
+        assert_eq!(browser.session_at(deleter), user);
+        let (status, _) = browser.request("POST", &format!("{deleter}/delete"), None);
+        assert_eq!(status, 200);
+        assert_eq!(
+            browser.jar.header_for("/"),
+            None,
+            "the removal cookie from {deleter} clears the browser"
+        );
+        assert_eq!(browser.session_at(&rust), json!({}));
+        assert_eq!(browser.session_at(&microdot.base), json!({}));
+    }
+}
+
+#[test]
+fn tampered_tokens_are_rejected_by_the_other_side() {
+    let Some(python) = venv_python() else { return };
+    let microdot = Microdot::start(python, SECRET);
+    let rust = start_rust(Session::new(SECRET));
+    for (saver, reader) in [(&rust, &microdot.base), (&microdot.base, &rust)] {
+        let mut browser = Browser::new();
+        browser.save_at(saver, &json!({"user": "joe", "admin": false}));
+        let tampered = tamper(&browser.token());
+        browser.set_token(&tampered);
+        assert_eq!(
+            browser.session_at(reader),
+            json!({}),
+            "{reader} rejects a token tampered after {saver} saved it"
+        );
+    }
+}
+
+#[test]
+fn pyjwt_honours_the_exp_rust_writes() {
+    let Some(python) = venv_python() else { return };
+    let microdot = Microdot::start(python, SECRET);
+    let rust = start_rust(Session::new(SECRET).max_age(Duration::from_secs(600)));
+    let mut browser = Browser::new();
+    browser.save_at(&rust, &json!({"user": "joe"}));
+    let seen = browser.session_at(&microdot.base);
+    assert_eq!(seen["user"], "joe");
+    let exp = seen["exp"]
+        .as_u64()
+        .expect("Microdot sees Rust's exp claim");
+    assert!(exp > common::unix_now() + 590, "{seen}");
+
+    // max_age zero: exp = now, which PyJWT (leeway 0) already refuses.
+    let expired = start_rust(Session::new(SECRET).max_age(Duration::ZERO));
+    let mut browser = Browser::new();
+    browser.save_at(&expired, &json!({"user": "joe"}));
+    std::thread::sleep(Duration::from_millis(1100)); // cross a second boundary: exp < now
+    assert_eq!(
+        browser.session_at(&microdot.base),
+        json!({}),
+        "Microdot rejects an expired Rust token"
+    );
+}
+
+#[test]
+fn rotation_accepts_and_re_signs_a_microdot_token() {
+    let Some(python) = venv_python() else { return };
+    let old_microdot = Microdot::start(python, OLD_SECRET);
+    let new_microdot = Microdot::start(python, SECRET);
+    let rust = start_rust(Session::new(SECRET).previous_secrets([OLD_SECRET]));
+    let mut browser = Browser::new();
+    browser.save_at(&old_microdot.base, &json!({"user": "joe"}));
+    assert_eq!(
+        browser.session_at(&new_microdot.base),
+        json!({}),
+        "control: the new secret alone rejects it"
+    );
+    let before = browser.token();
+    assert_eq!(
+        browser.session_at(&rust),
+        json!({"user": "joe"}),
+        "accepted under the previous secret"
+    );
+    let after = browser.token();
+    assert_ne!(before, after, "the response re-signed it");
+    assert_eq!(
+        browser.session_at(&new_microdot.base),
+        json!({"user": "joe"}),
+        "Microdot with the new secret reads the re-signed token"
+    );
+}
+
+#[test]
+fn registered_claims_follow_one_rule_on_both_sides() {
+    let Some(python) = venv_python() else { return };
+    let microdot = Microdot::start(python, SECRET);
+    let rust = start_rust(Session::new(SECRET));
+
+    // Values PyJWT would make unreadable: Rust refuses to store them (500 from `?`), and when
+    // Microdot stores them, neither side can read the session back.
+    for (key, value) in [
+        ("sub", json!(1)),
+        ("jti", json!(2)),
+        ("aud", json!("other")),
+    ] {
+        let data = json!({ key: value, "user": "joe" });
+        let mut browser = Browser::new();
+        assert_eq!(
+            browser.save_at(&rust, &data),
+            500,
+            "Rust refuses {key}={value}"
+        );
+        assert_eq!(browser.jar.header_for("/"), None);
+        assert_eq!(
+            browser.save_at(&microdot.base, &data),
+            200,
+            "Microdot stores {key}={value}"
+        );
+        assert_eq!(
+            browser.session_at(&microdot.base),
+            json!({}),
+            "Microdot itself loses it"
+        );
+        assert_eq!(
+            browser.session_at(&rust),
+            json!({}),
+            "Rust rejects it the same way"
+        );
+    }
+    // A non-string iss fails at save time in Microdot (PyJWT refuses to encode it); Rust refuses too.
+    let data = json!({"iss": 5});
+    assert_eq!(Browser::new().save_at(&microdot.base, &data), 500);
+    assert_eq!(Browser::new().save_at(&rust, &data), 500);
+
+    // String sub/jti/iss are fine everywhere.
+    let data = json!({"sub": "user-1", "jti": "abc", "iss": "me", "user": "joe"});
+    let mut browser = Browser::new();
+    assert_eq!(browser.save_at(&rust, &data), 200);
+    assert_eq!(browser.session_at(&microdot.base), data);
+    let mut browser = Browser::new();
+    assert_eq!(browser.save_at(&microdot.base, &data), 200);
+    assert_eq!(browser.session_at(&rust), data);
+
+    // A Microdot session with its own exp: Rust keeps it out of the dict but carries it on save.
+    let exp = common::unix_now() + 3600;
+    let mut browser = Browser::new();
+    assert_eq!(
+        browser.save_at(&microdot.base, &json!({"user": "joe", "exp": exp})),
+        200
+    );
+    assert_eq!(browser.session_at(&rust), json!({"user": "joe"}));
+    assert_eq!(browser.save_at(&rust, &json!({"user": "ann"})), 200);
+    assert_eq!(
+        browser.session_at(&microdot.base),
+        json!({"user": "ann", "exp": exp}),
+        "with no lifetime of its own, Rust keeps the peer's exp on save"
+    );
+}
