@@ -7,9 +7,12 @@
 //! sessions across restarts, `PORT` to serve on another port, and `INSECURE_COOKIE=1` if
 //! your browser refuses `Secure` cookies over plain http.
 
-use actix_web::http::header;
 use actix_web::{App, HttpResponse, HttpServer, Responder, get, post, web};
 use jwt_session::{Session, SessionDict, SessionError, with_session};
+
+#[path = "common/mod.rs"]
+mod common;
+use common::{escape_html, page, redirect};
 
 #[get("/")]
 #[with_session]
@@ -27,7 +30,7 @@ async fn index(session: SessionDict) -> Result<HttpResponse, SessionError> {
 </form>"#
             .to_owned(),
     };
-    Ok(page(&body))
+    Ok(page("jwt-session login example", &body))
 }
 
 #[derive(serde::Deserialize)]
@@ -46,64 +49,19 @@ async fn login(
         session.insert("username", username)?;
         session.save()?;
     }
-    Ok(redirect_home())
+    Ok(redirect("/"))
 }
 
 #[post("/logout")]
 #[with_session]
 async fn logout(session: SessionDict) -> impl Responder {
     session.delete();
-    redirect_home()
+    redirect("/")
 }
 
 /// Registers the example's routes; shared by `main` and the test suite.
 pub fn routes(config: &mut web::ServiceConfig) {
     config.service(index).service(login).service(logout);
-}
-
-fn redirect_home() -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, "/"))
-        .finish()
-}
-
-fn page(body: &str) -> HttpResponse {
-    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(format!(
-        r#"<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>jwt-session login example</title>
-<style>
-  body {{ font-family: system-ui, sans-serif; max-width: 32rem; margin: 4rem auto; padding: 0 1rem; color: #222; }}
-  .demo {{ background: #fff4d6; border: 1px solid #e0c36c; padding: .5rem .75rem; border-radius: 4px; font-size: .9rem; }}
-  input, button {{ font-size: 1rem; padding: .3rem .5rem; }}
-</style>
-</head>
-<body>
-<p class="demo">Demo of <code>jwt-session</code>: the session lives in a signed cookie. Not a real login.</p>
-{body}
-</body>
-</html>
-"#
-    ))
-}
-
-/// Escapes the five characters that are special in HTML text and attributes.
-fn escape_html(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#x27;"),
-            _ => escaped.push(c),
-        }
-    }
-    escaped
 }
 
 /// The session config: `SESSION_SECRET` when set, else a random secret for this run.

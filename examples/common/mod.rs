@@ -1,0 +1,61 @@
+//! Page helpers shared by the examples.
+#![allow(dead_code)] // each example uses a different subset
+
+use actix_web::HttpResponse;
+use actix_web::http::header;
+
+/// An HTML page that says it is a demo.
+pub fn page(title: &str, body: &str) -> HttpResponse {
+    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(format!(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+  body {{ font-family: system-ui, sans-serif; max-width: 32rem; margin: 4rem auto; padding: 0 1rem; color: #222; }}
+  .demo {{ background: #fff4d6; border: 1px solid #e0c36c; padding: .5rem .75rem; border-radius: 4px; font-size: .9rem; }}
+  input, button {{ font-size: 1rem; padding: .3rem .5rem; }}
+  form {{ display: inline; }}
+</style>
+</head>
+<body>
+<p class="demo">Demo of <code>jwt-session</code>: the session lives in a signed cookie. Not a real app.</p>
+{body}
+</body>
+</html>
+"#
+    ))
+}
+
+/// `303 See Other` to `location`: the answer to a form POST.
+pub fn redirect(location: &'static str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+/// Escapes the five characters that are special in HTML text and attributes.
+pub fn escape_html(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#x27;"),
+            _ => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+/// The port from `PORT`, or `default`.
+pub fn port(default: u16) -> u16 {
+    std::env::var("PORT")
+        .ok()
+        .and_then(|port| port.parse().ok())
+        .unwrap_or(default)
+}

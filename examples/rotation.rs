@@ -1,0 +1,78 @@
+//! Rotating the session secret while users stay logged in.
+//!
+//! ```text
+//! SESSION_SECRET=<new> PREVIOUS_SECRETS=<old>[,<older>] cargo run --example rotation
+//! ```
+//!
+//! A rotation, scripted:
+//!
+//! 1. Generate the new secret: `openssl rand -base64 48`.
+//! 2. Deploy with `SESSION_SECRET=<new>` and `PREVIOUS_SECRETS=<old>`. Sessions signed with
+//!    the old secret are still accepted, and each is re-signed with the new one on its
+//!    next response, so active users move over without noticing.
+//! 3. After your longest session lifetime (here `max_age`, 7 days) has passed, deploy again
+//!    without `PREVIOUS_SECRETS`. Any token still signed with the old secret is now refused.
+//!
+//! If the old secret leaked, skip step 2: deploy the new secret alone and everyone logs in
+//! again.
+
+use std::time::Duration;
+
+use actix_web::{App, HttpResponse, HttpServer, get, web};
+use jwt_session::{Session, SessionDict, SessionError, with_session};
+
+#[path = "common/mod.rs"]
+mod common;
+
+/// The session config from `SESSION_SECRET` and the comma-separated `PREVIOUS_SECRETS`.
+pub fn session_from(current: &str, previous: &str) -> Result<Session, SessionError> {
+    let previous: Vec<&str> = previous
+        .split(',')
+        .map(str::trim)
+        .filter(|secret| !secret.is_empty())
+        .collect();
+    let session = Session::try_new(current)?.max_age(Duration::from_secs(7 * 24 * 3600));
+    // previous_secrets panics on a short secret; check first so the error is returned.
+    for secret in &previous {
+        Session::try_new(secret)?;
+    }
+    Ok(session.previous_secrets(previous))
+}
+
+#[get("/")]
+#[with_session]
+async fn index(mut session: SessionDict) -> Result<HttpResponse, SessionError> {
+    let visits = session.get::<u64>("visits")?.unwrap_or(0) + 1;
+    session.insert("visits", visits)?;
+    session.save()?;
+    Ok(common::page(
+        "jwt-session rotation example",
+        &format!(
+            "<h1>Visit {visits}</h1><p>Restart with a new secret and the old one in PREVIOUS_SECRETS: the count goes on.</p>"
+        ),
+    ))
+}
+
+/// Registers the example's routes; shared by `main` and the test suite.
+pub fn routes(config: &mut web::ServiceConfig) {
+    config.service(index);
+}
+
+#[allow(dead_code)] // the test suite includes this file for its routes only
+#[actix_web::main]
+async fn main() -> std::io::Result<()> {
+    let current = std::env::var("SESSION_SECRET")
+        .unwrap_or_else(|_| "rotation demo: the current secret (set SESSION_SECRET)".into());
+    let previous = std::env::var("PREVIOUS_SECRETS").unwrap_or_default();
+    let session = session_from(&current, &previous).unwrap_or_else(|err| {
+        eprintln!("error: {err}");
+        std::process::exit(2);
+    });
+    let session = session.secure(false); // a plain-http demo
+    let port = common::port(8080);
+    println!("serving the rotation example on http://127.0.0.1:{port}");
+    HttpServer::new(move || App::new().app_data(session.clone()).configure(routes))
+        .bind(("127.0.0.1", port))?
+        .run()
+        .await
+}

@@ -1,0 +1,168 @@
+//! Smoke tests for the examples, over HTTP through their real routes.
+
+#[allow(dead_code)]
+#[path = "../examples/counter.rs"]
+mod counter;
+
+#[allow(dead_code)]
+#[path = "../examples/cart.rs"]
+mod cart;
+
+#[allow(dead_code)]
+#[path = "../examples/rotation.rs"]
+mod rotation;
+
+#[allow(dead_code)]
+#[path = "../examples/verify_only.rs"]
+mod verify_only;
+
+mod common;
+
+use actix_web::http::StatusCode;
+use actix_web::{App, test};
+use jwt_session::Session;
+
+use common::jar::Jar;
+use common::{send, with_token};
+
+/// GETs `uri` with the jar's cookies, stores what comes back, returns the body.
+macro_rules! get {
+    ($app:expr, $jar:expr, $uri:expr) => {{
+        let mut req = test::TestRequest::get().uri($uri);
+        if let Some(cookies) = $jar.header_for("/") {
+            req = req.insert_header(("cookie", cookies));
+        }
+        let res = send(&$app, req).await;
+        assert_eq!(res.status(), StatusCode::OK, "GET {}", $uri);
+        $jar.update(&res);
+        String::from_utf8(test::read_body(res).await.to_vec()).unwrap()
+    }};
+}
+
+macro_rules! post_form {
+    ($app:expr, $jar:expr, $uri:expr, $form:expr) => {{
+        let mut req = test::TestRequest::post().uri($uri).set_form($form);
+        if let Some(cookies) = $jar.header_for("/") {
+            req = req.insert_header(("cookie", cookies));
+        }
+        let res = send(&$app, req).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "POST {}", $uri);
+        $jar.update(&res);
+    }};
+}
+
+#[actix_web::test]
+async fn counter_counts_every_visit() {
+    let app = test::init_service(
+        App::new()
+            .app_data(common::session())
+            .configure(counter::routes),
+    )
+    .await;
+    let mut jar = Jar::default();
+    assert!(get!(app, jar, "/").contains("visited this page 1 time."));
+    assert!(get!(app, jar, "/").contains("visited this page 2 times."));
+    assert!(get!(app, jar, "/").contains("visited this page 3 times."));
+}
+
+#[actix_web::test]
+async fn cart_adds_removes_and_clears() {
+    let app = test::init_service(
+        App::new()
+            .app_data(common::session())
+            .configure(cart::routes),
+    )
+    .await;
+    let mut jar = Jar::default();
+    assert!(get!(app, jar, "/").contains("Your cart is empty."));
+    post_form!(app, jar, "/add", [("item", "apple")]);
+    post_form!(app, jar, "/add", [("item", "apple")]);
+    post_form!(app, jar, "/add", [("item", "coffee")]);
+    post_form!(app, jar, "/add", [("item", "<script>")]); // not a product: ignored
+    let page = get!(app, jar, "/");
+    assert!(
+        page.contains("apple × 2") && page.contains("coffee × 1"),
+        "{page}"
+    );
+    assert!(!page.contains("<script>"));
+    post_form!(app, jar, "/remove", [("item", "apple")]);
+    assert!(get!(app, jar, "/").contains("apple × 1"));
+    post_form!(app, jar, "/clear", [("item", "")]);
+    assert!(get!(app, jar, "/").contains("Your cart is empty."));
+}
+
+#[actix_web::test]
+async fn rotation_keeps_users_logged_in() {
+    const OLD: &str = "the secret used before the rotation: 32+ bytes";
+    const NEW: &str = "the secret used after the rotation: 32+ bytes";
+    let before = test::init_service(
+        App::new()
+            .app_data(rotation::session_from(OLD, "").unwrap())
+            .configure(rotation::routes),
+    )
+    .await;
+    let mut jar = Jar::default();
+    assert!(get!(before, jar, "/").contains("Visit 1"));
+    let during = test::init_service(
+        App::new()
+            .app_data(rotation::session_from(NEW, OLD).unwrap())
+            .configure(rotation::routes),
+    )
+    .await;
+    assert!(
+        get!(during, jar, "/").contains("Visit 2"),
+        "the old session is accepted and re-signed"
+    );
+    let after = test::init_service(
+        App::new()
+            .app_data(rotation::session_from(NEW, "").unwrap())
+            .configure(rotation::routes),
+    )
+    .await;
+    assert!(
+        get!(after, jar, "/").contains("Visit 3"),
+        "the re-signed session needs only the new secret"
+    );
+    assert!(matches!(
+        rotation::session_from(NEW, "short"),
+        Err(jwt_session::SessionError::SecretTooShort { .. })
+    ));
+}
+
+#[actix_web::test]
+async fn verify_only_reads_what_the_issuer_signs() {
+    let issuer = test::init_service(
+        App::new()
+            .app_data(verify_only::issuer_session().unwrap())
+            .configure(verify_only::issuer_routes),
+    )
+    .await;
+    let reader = test::init_service(
+        App::new()
+            .app_data(verify_only::reader_session().unwrap())
+            .configure(verify_only::reader_routes),
+    )
+    .await;
+    let res = send(&issuer, test::TestRequest::get().uri("/login?user=ann")).await;
+    let token = common::session_cookie(&res).value().to_owned();
+    let res = send(
+        &reader,
+        with_token(test::TestRequest::get().uri("/"), &token),
+    )
+    .await;
+    assert_eq!(test::read_body(res).await, "signed in as ann");
+    // A token the reader could sign itself does not exist: an HMAC token is refused.
+    let forged = common::foreign_token(
+        &serde_json::json!({"user": "mallory"}),
+        jsonwebtoken::Algorithm::HS256,
+        verify_only::PUBLIC_PEM.as_bytes(),
+    );
+    let res = send(
+        &reader,
+        with_token(test::TestRequest::get().uri("/"), &forged),
+    )
+    .await;
+    assert_eq!(test::read_body(res).await, "not signed in");
+    let _ =
+        Session::verify_only_pem(jwt_session::Algorithm::EdDSA, verify_only::PUBLIC_PEM).unwrap();
+}
