@@ -1,4 +1,7 @@
 //! Smoke tests for the examples, over HTTP through their real routes.
+// Each example includes examples/common/mod.rs as its own binary would; here four
+// examples share one test crate, so the module is loaded once per example.
+#![allow(clippy::duplicate_mod)]
 
 #[allow(dead_code)]
 #[path = "../examples/counter.rs"]
