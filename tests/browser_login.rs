@@ -1,0 +1,258 @@
+//! The login example in a real browser: Debian's Chromium, driven through chromedriver with
+//! fantoccini, against the real `login` example binary on a free loopback port.
+//!
+//! Needs `chromium` and `chromedriver` (Debian: `apt-get install chromium chromium-driver`;
+//! or set `CHROMIUM` and `CHROMEDRIVER`). Locally, without them the test skips with a loud
+//! message; under `CI=true` it fails. Screenshots go to `target/tmp/screenshots/`.
+
+use std::io::Write as _;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+/// A child process killed on drop.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn find_tool(env: &str, candidates: &[&str]) -> Option<PathBuf> {
+    if let Ok(path) = std::env::var(env) {
+        return Some(PathBuf::from(path));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    candidates
+        .iter()
+        .flat_map(|name| std::env::split_paths(&path).map(move |dir| dir.join(name)))
+        .find(|path| path.is_file())
+}
+
+/// Chromium and chromedriver, or `None` after a loud message (a failure under `CI=true`).
+fn browser_tools() -> Option<(PathBuf, PathBuf)> {
+    let chromium = find_tool(
+        "CHROMIUM",
+        &["chromium", "chromium-browser", "google-chrome"],
+    );
+    let driver = find_tool("CHROMEDRIVER", &["chromedriver"]);
+    match (chromium, driver) {
+        (Some(chromium), Some(driver)) => Some((chromium, driver)),
+        (chromium, driver) => {
+            let why = format!("chromium: {chromium:?}, chromedriver: {driver:?}");
+            assert!(
+                !std::env::var("CI").is_ok_and(|ci| ci == "true"),
+                "CI=true but the browser test cannot run: {why}"
+            );
+            // Straight to stderr: the test harness captures `eprintln!`.
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n!!!! SKIPPING the browser test: {why}\n!!!! apt-get install chromium chromium-driver\n"
+            );
+            None
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "nothing listens on port {port} after 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The `login` example binary that `cargo test` builds next to this test.
+fn login_example() -> PathBuf {
+    let deps = std::env::current_exe().unwrap();
+    let examples = deps.parent().unwrap().parent().unwrap().join("examples");
+    let binary = examples.join("login");
+    if !binary.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--example", "login"])
+            .status()
+            .unwrap();
+        assert!(status.success(), "cargo build --example login");
+    }
+    binary
+}
+
+fn start_login(port: u16) -> Process {
+    let child = Command::new(login_example())
+        .env("PORT", port.to_string())
+        .env_remove("SESSION_SECRET")
+        .env_remove("INSECURE_COOKIE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the login example");
+    wait_for_port(port);
+    Process(child)
+}
+
+async fn open_browser(chromium: &Path, driver: &Path) -> (Process, Client) {
+    let port = free_port();
+    let child = Command::new(driver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let driver = Process(child);
+    wait_for_port(port);
+    let profile = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("chromium-profile-{port}"));
+    let capabilities = json!({
+        "goog:chromeOptions": {
+            "binary": chromium,
+            // The flags this workplace's closed network needs (no background connections).
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                     "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                     "--disable-sync", "--window-size=800,500", format!("--user-data-dir={}", profile.display())],
+        }
+    });
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities.as_object().unwrap().clone())
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("open a Chromium session");
+    (driver, client)
+}
+
+async fn heading(client: &Client) -> String {
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("h1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn log_in(client: &Client, name: &str) {
+    let input = client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("input[name=username]"))
+        .await
+        .unwrap();
+    input.send_keys(name).await.unwrap();
+    client
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_heading(client, |h| h.starts_with("Hello")).await;
+}
+
+async fn wait_for_heading(client: &Client, expected: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = heading(client).await;
+        if expected(&text) || Instant::now() > deadline {
+            return text;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn screenshot(client: &Client, name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, client.screenshot().await.unwrap()).unwrap();
+    path
+}
+
+#[actix_web::test]
+async fn login_logout_in_chromium() {
+    let Some((chromium, driver)) = browser_tools() else {
+        return;
+    };
+    let port = free_port();
+    let _server = start_login(port);
+    let (_driver, client) = open_browser(&chromium, &driver).await;
+    let base = format!("http://127.0.0.1:{port}/");
+
+    // 1. Logged out.
+    client.goto(&base).await.unwrap();
+    assert_eq!(heading(&client).await, "You are not logged in.");
+    screenshot(&client, "logged-out.png").await;
+
+    // 2. Log in.
+    log_in(&client, "ann").await;
+    assert_eq!(heading(&client).await, "Hello ann!");
+    screenshot(&client, "logged-in.png").await;
+
+    // 3. Still logged in after a reload.
+    client.refresh().await.unwrap();
+    assert_eq!(heading(&client).await, "Hello ann!");
+
+    // 4. The cookie as the browser holds it.
+    let cookies = client.get_all_cookies().await.unwrap();
+    let session = cookies
+        .iter()
+        .find(|c| c.name() == "session")
+        .expect("a session cookie");
+    assert_eq!(session.http_only(), Some(true));
+    assert_eq!(session.path(), Some("/"));
+    assert_eq!(
+        session.same_site().map(|s| s.to_string()).as_deref(),
+        Some("Lax")
+    );
+    let visible = client
+        .execute("return document.cookie", vec![])
+        .await
+        .unwrap();
+    assert_eq!(visible, json!(""), "HttpOnly keeps it from scripts");
+
+    // 5. Log out: not logged in, and the cookie is gone.
+    client
+        .find(Locator::Css("form[action='/logout'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        wait_for_heading(&client, |h| h.starts_with("You are not")).await,
+        "You are not logged in."
+    );
+    let cookies = client.get_all_cookies().await.unwrap();
+    assert!(cookies.iter().all(|c| c.name() != "session"), "{cookies:?}");
+
+    // 6. HTML in the name is shown, not interpreted.
+    log_in(&client, "<b>x</b>").await;
+    assert_eq!(heading(&client).await, "Hello <b>x</b>!");
+    assert!(
+        client
+            .find_all(Locator::Css("h1 b"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "no <b> element was injected"
+    );
+
+    client.close().await.unwrap();
+}
