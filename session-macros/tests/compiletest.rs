@@ -1,5 +1,5 @@
 //! Misuse of `#[with_session]` is a compile error pointing at the user's code.
-//! Regenerate the `.stderr` files with `TRYBUILD=overwrite cargo test --test compiletest`
+//! Regenerate the `.stderr` files with `TRYBUILD=overwrite cargo test -p jwt-session-macros --test compiletest`
 //! (the toolchain is pinned in rust-toolchain.toml so they stay stable).
 
 #[test]
