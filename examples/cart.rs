@@ -1,4 +1,6 @@
 //! A shopping cart held in the session, driven by HTML forms: add, remove, clear.
+//! The session is typed (`TypedSession<Cart>`) and saved by `#[with_session(autosave)]`
+//! whenever a handler changes it.
 //!
 //! ```text
 //! cargo run --example cart         # then open http://127.0.0.1:8080
@@ -7,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use actix_web::{App, HttpResponse, HttpServer, get, post, web};
-use jwt_session::{Session, SessionDict, SessionError, with_session};
+use jwt_session::{Session, SessionError, TypedSession, with_session};
 
 #[path = "common/mod.rs"]
 mod common;
@@ -15,23 +17,22 @@ use common::{escape_html, page, redirect};
 
 const PRODUCTS: [&str; 3] = ["apple", "bread", "coffee"];
 
-/// Item name to quantity, stored under the `cart` key.
-type Cart = BTreeMap<String, u32>;
-
-fn cart_of(session: &SessionDict) -> Result<Cart, SessionError> {
-    Ok(session.get::<Cart>("cart")?.unwrap_or_default())
+/// The whole session: item name to quantity, under the `items` claim.
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+struct Cart {
+    items: BTreeMap<String, u32>,
 }
 
 #[get("/")]
 #[with_session]
-async fn index(session: SessionDict) -> Result<HttpResponse, SessionError> {
-    let cart = cart_of(&session)?;
+async fn index(cart: TypedSession<Cart>) -> Result<HttpResponse, SessionError> {
+    let cart = &cart.items;
     let mut body = String::from("<h1>Cart</h1>\n");
     if cart.is_empty() {
         body.push_str("<p>Your cart is empty.</p>\n");
     } else {
         body.push_str("<ul>\n");
-        for (item, quantity) in &cart {
+        for (item, quantity) in cart {
             let item = escape_html(item);
             body.push_str(&format!(
                 r#"<li>{item} × {quantity} <form method="POST" action="/remove"><input type="hidden" name="item" value="{item}"><button>Remove one</button></form></li>
@@ -56,44 +57,31 @@ struct Item {
 }
 
 #[post("/add")]
-#[with_session]
-async fn add(
-    form: web::Form<Item>,
-    mut session: SessionDict,
-) -> Result<HttpResponse, SessionError> {
+#[with_session(autosave)]
+async fn add(form: web::Form<Item>, mut cart: TypedSession<Cart>) -> HttpResponse {
     if PRODUCTS.contains(&form.item.as_str()) {
-        let mut cart = cart_of(&session)?;
-        *cart.entry(form.into_inner().item).or_default() += 1;
-        session.insert("cart", cart)?;
-        session.save()?;
+        *cart.items.entry(form.into_inner().item).or_default() += 1;
     }
-    Ok(redirect("/"))
+    redirect("/")
 }
 
 #[post("/remove")]
-#[with_session]
-async fn remove(
-    form: web::Form<Item>,
-    mut session: SessionDict,
-) -> Result<HttpResponse, SessionError> {
-    let mut cart = cart_of(&session)?;
-    if let Some(quantity) = cart.get_mut(&form.item) {
+#[with_session(autosave)]
+async fn remove(form: web::Form<Item>, mut cart: TypedSession<Cart>) -> HttpResponse {
+    if let Some(quantity) = cart.items.get_mut(&form.item) {
         *quantity -= 1;
         if *quantity == 0 {
-            cart.remove(&form.item);
+            cart.items.remove(&form.item);
         }
-        session.insert("cart", cart)?;
-        session.save()?;
     }
-    Ok(redirect("/"))
+    redirect("/")
 }
 
 #[post("/clear")]
-#[with_session]
-async fn clear(mut session: SessionDict) -> Result<HttpResponse, SessionError> {
-    session.remove("cart");
-    session.save()?;
-    Ok(redirect("/"))
+#[with_session(autosave)]
+async fn clear(mut cart: TypedSession<Cart>) -> HttpResponse {
+    cart.items.clear();
+    redirect("/")
 }
 
 /// Registers the example's routes; shared by `main` and the test suite.

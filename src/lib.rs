@@ -72,7 +72,8 @@
 
 pub use jwt_session_macros::with_session;
 pub use jwt_session_runtime::{
-    Algorithm, DecodingKey, EncodingKey, SameSite, Session, SessionDict, SessionError,
+    Algorithm, DecodingKey, EncodingKey, SameSite, Session, SessionData, SessionDict, SessionError,
+    TypedSession,
 };
 
 #[doc(hidden)]

@@ -136,16 +136,30 @@ async fn open_browser(chromium: &Path, driver: &Path) -> (Process, Client) {
     (driver, client)
 }
 
+/// The page's `h1` once `expected` accepts it. Retries through navigations, where an element
+/// found on the old page goes stale.
+async fn wait_for_heading(client: &Client, expected: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut last = None;
+    loop {
+        if let Ok(element) = client.find(Locator::Css("h1")).await
+            && let Ok(text) = element.text().await
+        {
+            if expected(&text) {
+                return text;
+            }
+            last = Some(text);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the heading never matched; last seen: {last:?}"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn heading(client: &Client) -> String {
-    client
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("h1"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    wait_for_heading(client, |_| true).await
 }
 
 async fn log_in(client: &Client, name: &str) {
@@ -164,17 +178,6 @@ async fn log_in(client: &Client, name: &str) {
         .await
         .unwrap();
     wait_for_heading(client, |h| h.starts_with("Hello")).await;
-}
-
-async fn wait_for_heading(client: &Client, expected: impl Fn(&str) -> bool) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let text = heading(client).await;
-        if expected(&text) || Instant::now() > deadline {
-            return text;
-        }
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 async fn screenshot(client: &Client, name: &str) -> PathBuf {
@@ -197,7 +200,10 @@ async fn login_logout_in_chromium() {
 
     // 1. Logged out.
     client.goto(&base).await.unwrap();
-    assert_eq!(heading(&client).await, "You are not logged in.");
+    assert_eq!(
+        wait_for_heading(&client, |h| h.starts_with("You are not")).await,
+        "You are not logged in."
+    );
     screenshot(&client, "logged-out.png").await;
 
     // 2. Log in.
@@ -207,7 +213,10 @@ async fn login_logout_in_chromium() {
 
     // 3. Still logged in after a reload.
     client.refresh().await.unwrap();
-    assert_eq!(heading(&client).await, "Hello ann!");
+    assert_eq!(
+        wait_for_heading(&client, |h| h.starts_with("Hello")).await,
+        "Hello ann!"
+    );
 
     // 4. The cookie as the browser holds it.
     let cookies = client.get_all_cookies().await.unwrap();

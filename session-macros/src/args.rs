@@ -4,12 +4,18 @@ use proc_macro2::TokenStream;
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::{Path, Token};
 
-const ALLOWED: &str = "the allowed options are: `crate = path`";
+const ALLOWED: &str = "the allowed options are: `crate = path` and `autosave`";
+
+mod keyword {
+    syn::custom_keyword!(autosave);
+}
 
 /// The parsed options.
 pub(crate) struct Args {
     /// Where the `jwt_session` crate is, for users who renamed the dependency.
     pub(crate) krate: Option<Path>,
+    /// Save at response time when the session was modified and not saved or deleted.
+    pub(crate) autosave: bool,
 }
 
 pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
@@ -19,11 +25,24 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
 impl Parse for Args {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let mut krate = None;
+        let mut autosave = false;
         while !input.is_empty() {
-            if input.peek(Token![crate]) {
+            if input.peek(keyword::autosave) {
+                let keyword: keyword::autosave = input.parse()?;
+                if autosave {
+                    return Err(syn::Error::new(
+                        keyword.span,
+                        format!("duplicate option `autosave`; {ALLOWED}"),
+                    ));
+                }
+                autosave = true;
+            } else if input.peek(Token![crate]) {
                 let keyword: Token![crate] = input.parse()?;
                 if krate.is_some() {
-                    return Err(syn::Error::new(keyword.span, "duplicate option `crate`"));
+                    return Err(syn::Error::new(
+                        keyword.span,
+                        format!("duplicate option `crate`; {ALLOWED}"),
+                    ));
                 }
                 input.parse::<Token![=]>()?;
                 krate = Some(input.parse()?);
@@ -38,6 +57,6 @@ impl Parse for Args {
                 input.parse::<Token![,]>()?;
             }
         }
-        Ok(Self { krate })
+        Ok(Self { krate, autosave })
     }
 }

@@ -11,7 +11,7 @@
 //! The inner fn keeps `return`, `?`, sync bodies and the user's spans working as written.
 
 use proc_macro2::{Group, Ident, Span, TokenStream, TokenTree};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{FnArg, GenericParam, ItemFn, Pat, ReturnType, Type};
 
@@ -22,6 +22,7 @@ pub(crate) fn expand(args: &Args, handler: Handler) -> TokenStream {
     let Handler {
         item,
         session_index,
+        middleware,
     } = handler;
     let private = private_path(args, Span::call_site());
     // Mixed-site names: the user's body cannot see or shadow them.
@@ -44,9 +45,19 @@ pub(crate) fn expand(args: &Args, handler: Handler) -> TokenStream {
         span = Span::mixed_site().located_at(return_span)
     );
     // Spanned at the return type, so a non-Responder type is reported there.
-    let wrap_response = {
+    let (outer_return, finish) = {
         let private = private_path(args, return_span);
-        quote_spanned!(return_span=> #private::SessionResponder::new)
+        if middleware {
+            (
+                return_type.clone(),
+                quote_spanned!(return_span=> #private::MiddlewareReturn::finish_session),
+            )
+        } else {
+            (
+                quote!(#private::SessionResponder<#return_type>),
+                quote_spanned!(return_span=> #private::SessionResponder::new),
+            )
+        }
     };
 
     // The outer parameters keep the user's names where they are plain identifiers, so
@@ -54,6 +65,7 @@ pub(crate) fn expand(args: &Args, handler: Handler) -> TokenStream {
     // see the parameters they expect.
     let mut outer_inputs = Vec::new();
     let mut call_args = Vec::new();
+    let mut session_type = quote!();
     for (index, input) in sig.inputs.iter().enumerate() {
         let FnArg::Typed(typed) = input else { continue };
         let cfgs = typed
@@ -66,6 +78,7 @@ pub(crate) fn expand(args: &Args, handler: Handler) -> TokenStream {
             outer_inputs.push(quote!(#cfgs #arg: #private::SessionLoader));
             call_args.push(quote!(#cfgs #session));
             loader = arg;
+            session_type = respan(typed.ty.to_token_stream(), typed.ty.span());
         } else {
             let ty = &typed.ty;
             outer_inputs.push(quote!(#cfgs #arg: #ty));
@@ -83,15 +96,30 @@ pub(crate) fn expand(args: &Args, handler: Handler) -> TokenStream {
     inner.attrs.clear();
     inner.vis = syn::Visibility::Inherited;
 
+    let autosave = args.autosave;
+    // Spanned at the user's session type, so a type that is not a session is reported there.
+    let session_param = {
+        let private = private_path(args, session_type_span(&item, session_index));
+        quote!(<#session_type as #private::SessionParam>::from_dict)
+    };
+
     quote! {
         #(#attrs)*
         #allow_unused_async
-        #vis async fn #name #generics (#(#outer_inputs),*) -> #private::SessionResponder<#return_type> #where_clause {
+        #vis async fn #name #generics (#(#outer_inputs),*) -> #outer_return #where_clause {
             #inner
             let (#session, #handle) = #private::SessionLoader::into_parts(#loader);
+            let #session = #session_param(#session, #autosave);
             let #response = #name #turbofish (#(#call_args),*) #await_inner;
-            #wrap_response(#response, #handle)
+            #finish(#response, #handle)
         }
+    }
+}
+
+fn session_type_span(item: &ItemFn, session_index: usize) -> Span {
+    match item.sig.inputs.iter().nth(session_index) {
+        Some(FnArg::Typed(typed)) => typed.ty.span(),
+        _ => Span::call_site(),
     }
 }
 

@@ -3,13 +3,15 @@
 use proc_macro2::{TokenStream, TokenTree};
 use syn::{FnArg, Item, ItemFn, Type};
 
-const SESSION_TYPE: &str = "SessionDict";
+const SESSION_TYPES: [&str; 2] = ["SessionDict", "TypedSession"];
 
-/// A handler fn with exactly one `SessionDict` parameter.
+/// A handler fn with exactly one session parameter.
 pub(crate) struct Handler {
     pub(crate) item: ItemFn,
-    /// Position of the `SessionDict` parameter in `item.sig.inputs`.
+    /// Position of the `SessionDict` or `TypedSession<T>` parameter in `item.sig.inputs`.
     pub(crate) session_index: usize,
+    /// An actix `middleware::from_fn` function (it takes a `Next`), not a handler.
+    pub(crate) middleware: bool,
 }
 
 /// The item to re-emit beside an error: the user's own, minus a `const` that would only
@@ -70,21 +72,20 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Handler> {
             }
             FnArg::Typed(typed) => &*typed.ty,
         };
-        if let Type::Reference(reference) = ty
-            && is_session_type(&reference.elem)
-        {
-            return Err(syn::Error::new_spanned(
-                ty,
-                "take the session by value: `session: SessionDict` (or `mut session: SessionDict`)",
-            ));
-        }
         if !is_session_type(ty) {
+            if mentions_session_type(quote::ToTokens::to_token_stream(ty)) {
+                return Err(syn::Error::new_spanned(
+                    ty,
+                    "take the session by value, as `session: SessionDict` or `session: TypedSession<T>` \
+                     (`mut` is fine); references, `Option` and other wrappers are not filled",
+                ));
+            }
             continue;
         }
         if session_index.is_some() {
             return Err(syn::Error::new_spanned(
                 input,
-                "a handler takes exactly one `SessionDict`; remove this second one",
+                "a handler takes exactly one session (`SessionDict` or `TypedSession<T>`); remove this second one",
             ));
         }
         session_index = Some(index);
@@ -92,15 +93,18 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Handler> {
     let Some(session_index) = session_index else {
         return Err(syn::Error::new(
             item.sig.paren_token.span.join(),
-            format!(
-                "#[with_session] needs a `{SESSION_TYPE}` parameter to fill, such as \
-                 `session: {SESSION_TYPE}`; add one, or remove the attribute"
-            ),
+            "#[with_session] needs a `SessionDict` or `TypedSession<T>` parameter to fill, such as \
+             `session: SessionDict`; add one, or remove the attribute",
         ));
     };
+    let middleware =
+        item.sig.inputs.iter().any(
+            |input| matches!(input, FnArg::Typed(typed) if last_segment_is(&typed.ty, &["Next"])),
+        );
     Ok(Handler {
         item,
         session_index,
+        middleware,
     })
 }
 
@@ -113,8 +117,13 @@ fn find_self_type(tokens: impl IntoIterator<Item = TokenTree>) -> Option<proc_ma
     })
 }
 
-/// Whether `ty` names `SessionDict` by its last path segment, however it is imported.
+/// Whether `ty` names `SessionDict` or `TypedSession` by its last path segment, however it
+/// is imported.
 fn is_session_type(ty: &Type) -> bool {
+    last_segment_is(ty, &SESSION_TYPES)
+}
+
+fn last_segment_is(ty: &Type, names: &[&str]) -> bool {
     match ty {
         Type::Path(path) => {
             path.qself.is_none()
@@ -122,10 +131,19 @@ fn is_session_type(ty: &Type) -> bool {
                     .path
                     .segments
                     .last()
-                    .is_some_and(|s| s.ident == SESSION_TYPE)
+                    .is_some_and(|segment| names.iter().any(|name| segment.ident == name))
         }
-        Type::Group(group) => is_session_type(&group.elem),
-        Type::Paren(paren) => is_session_type(&paren.elem),
+        Type::Group(group) => last_segment_is(&group.elem, names),
+        Type::Paren(paren) => last_segment_is(&paren.elem, names),
         _ => false,
     }
+}
+
+/// Whether a session type appears anywhere inside `tokens`, such as `Option<SessionDict>`.
+fn mentions_session_type(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|token| match token {
+        TokenTree::Ident(ident) => SESSION_TYPES.iter().any(|name| ident == name),
+        TokenTree::Group(group) => mentions_session_type(group.stream()),
+        _ => false,
+    })
 }

@@ -449,6 +449,74 @@ impl Session {
         self.with(|config| config.clear_invalid = clear)
     }
 
+    /// Loads the session of `req` outside `#[with_session]`, as Microdot's
+    /// `Session.get(request)`: in a plain handler, a guard or middleware. Every load in one
+    /// request shares one state, so the session is decoded once and the response carries one
+    /// cookie. A saved or deleted session reaches the response through [`Session::apply`].
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::MissingConfig`] when the app has no `Session` app data.
+    ///
+    /// ```
+    /// use actix_web::{App, HttpRequest, HttpResponse, test, web};
+    /// use jwt_session::{Session, SessionError};
+    ///
+    /// async fn login(req: HttpRequest) -> Result<HttpResponse, SessionError> {
+    ///     let mut session = Session::load(&req)?;
+    ///     session.insert("user", "ann")?;
+    ///     session.save()?;
+    ///     Ok(Session::apply(&req, HttpResponse::Ok().finish()))
+    /// }
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let app = test::init_service(
+    ///     App::new().app_data(Session::new([7u8; 32])).route("/", web::post().to(login)),
+    /// ).await;
+    /// let res = test::call_service(&app, test::TestRequest::post().uri("/").to_request()).await;
+    /// assert!(res.headers().get("set-cookie").unwrap().to_str().unwrap().starts_with("session=ey"));
+    /// # });
+    /// ```
+    pub fn load(req: &actix_web::HttpRequest) -> Result<crate::SessionDict, SessionError> {
+        let session = crate::request::load(req);
+        if let Err(err) = &session {
+            tracing::error!("{err}");
+        }
+        session
+    }
+
+    /// Writes the outcome of the sessions loaded for `req` onto `response`: `Vary: Cookie`,
+    /// and the cookie scheduled by `save()` or `delete()` (none on a 5xx or error response).
+    /// Without a load for `req`, `response` is returned unchanged. This is what
+    /// `#[with_session]` does after the handler returns; call it once per response.
+    ///
+    /// ```
+    /// use actix_web::{App, HttpRequest, HttpResponse, test, web};
+    /// use jwt_session::{Session, SessionError};
+    ///
+    /// async fn logout(req: HttpRequest) -> Result<HttpResponse, SessionError> {
+    ///     Session::load(&req)?.delete();
+    ///     Ok(Session::apply(&req, HttpResponse::SeeOther().insert_header(("Location", "/")).finish()))
+    /// }
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let app = test::init_service(
+    ///     App::new().app_data(Session::new([7u8; 32])).route("/logout", web::post().to(logout)),
+    /// ).await;
+    /// let res = test::call_service(&app, test::TestRequest::post().uri("/logout").to_request()).await;
+    /// assert!(res.headers().get("set-cookie").unwrap().to_str().unwrap().contains("Max-Age=0"));
+    /// # });
+    /// ```
+    pub fn apply<B>(
+        req: &actix_web::HttpRequest,
+        response: actix_web::HttpResponse<B>,
+    ) -> actix_web::HttpResponse<B> {
+        match crate::request::loaded(req) {
+            Some(state) => crate::response::finish(&state, response),
+            None => response,
+        }
+    }
+
     pub(crate) fn config(&self) -> &Config {
         &self.inner
     }

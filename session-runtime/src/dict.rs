@@ -43,11 +43,31 @@ use crate::request::RequestSession;
 pub struct SessionDict {
     data: Map<String, Value>,
     request: Arc<RequestSession>,
+    /// Set by every mutating method, for `#[with_session(autosave)]`.
+    modified: bool,
+    autosave: bool,
 }
 
 impl SessionDict {
     pub(crate) fn new(data: Map<String, Value>, request: Arc<RequestSession>) -> Self {
-        Self { data, request }
+        Self {
+            data,
+            request,
+            modified: false,
+            autosave: false,
+        }
+    }
+
+    /// Makes this session save itself when dropped, if it was modified and neither
+    /// `save()` nor `delete()` was called: `#[with_session(autosave)]`.
+    pub(crate) fn set_autosave(&mut self, autosave: bool) {
+        self.autosave = autosave;
+    }
+
+    /// Takes the entries out, leaving an unmodified empty session that will not autosave.
+    pub(crate) fn take_data(&mut self) -> Map<String, Value> {
+        self.autosave = false;
+        std::mem::take(&mut self.data)
     }
 
     pub(crate) fn request_state(&self) -> Arc<RequestSession> {
@@ -152,6 +172,7 @@ impl SessionDict {
             return Err(SessionError::RegisteredClaim { key, reason });
         }
         self.data.insert(key, value);
+        self.modified = true;
         Ok(())
     }
 
@@ -176,6 +197,7 @@ impl SessionDict {
     /// # });
     /// ```
     pub fn remove(&mut self, key: &str) -> Option<Value> {
+        self.modified = true;
         self.data.remove(key)
     }
 
@@ -226,6 +248,7 @@ impl SessionDict {
     /// # });
     /// ```
     pub fn clear(&mut self) {
+        self.modified = true;
         self.data.clear();
     }
 
@@ -362,6 +385,14 @@ impl SessionDict {
     /// ```
     pub fn delete(&self) {
         self.request.delete();
+    }
+}
+
+impl Drop for SessionDict {
+    fn drop(&mut self) {
+        if self.autosave && self.modified {
+            self.request.autosave(&self.data);
+        }
     }
 }
 

@@ -48,6 +48,16 @@ pub enum SessionError {
         source: serde_json::Error,
     },
 
+    /// The data of a [`TypedSession`](crate::TypedSession) does not serialize to a JSON
+    /// object, so it cannot be the claims of a token.
+    #[error(
+        "a TypedSession's data must serialize to a JSON object (a struct or a map), not {found}"
+    )]
+    NotAnObject {
+        /// The JSON type it serialized to.
+        found: &'static str,
+    },
+
     /// A stored value does not have the type asked of [`SessionDict::get`](crate::SessionDict::get).
     #[error("the value of session key `{key}` does not have the requested type: {source}")]
     Deserialize {

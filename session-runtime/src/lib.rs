@@ -15,6 +15,7 @@ mod error;
 mod keys;
 mod request;
 mod response;
+mod typed;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -25,3 +26,4 @@ pub use config::Session;
 pub use dict::SessionDict;
 pub use error::SessionError;
 pub use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+pub use typed::{SessionData, TypedSession};

@@ -41,6 +41,53 @@ impl FromRequest for SessionLoader {
     }
 }
 
+/// The types `#[with_session]` fills: [`SessionDict`] and [`TypedSession`](crate::TypedSession).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a session type #[with_session] can fill",
+    label = "use `jwt_session::SessionDict` or `jwt_session::TypedSession<T>` here",
+    note = "the session parameter is found by its type's last path segment; is another type called SessionDict or TypedSession in scope?"
+)]
+pub trait SessionParam: Sized {
+    /// Turns the loaded session into the parameter's type.
+    fn from_dict(session: SessionDict, autosave: bool) -> Self;
+}
+
+impl SessionParam for SessionDict {
+    fn from_dict(mut session: SessionDict, autosave: bool) -> Self {
+        session.set_autosave(autosave);
+        session
+    }
+}
+
+impl<T: crate::SessionData> SessionParam for crate::TypedSession<T> {
+    fn from_dict(session: SessionDict, autosave: bool) -> Self {
+        crate::TypedSession::from_dict(session, autosave)
+    }
+}
+
+/// What a `#[with_session]` `middleware::from_fn` function returns:
+/// `Result<ServiceResponse<B>, E>`, finished with the session's cookie on the way out.
+#[diagnostic::on_unimplemented(
+    message = "a #[with_session] middleware must return `Result<ServiceResponse<B>, E>`, not `{Self}`",
+    label = "return what `next.call(req).await` gives"
+)]
+pub trait MiddlewareReturn: Sized {
+    /// Applies the session's `Vary` and `Set-Cookie` to the response.
+    fn finish_session(self, handle: SessionHandle) -> Self;
+}
+
+impl<B, E> MiddlewareReturn for Result<actix_web::dev::ServiceResponse<B>, E> {
+    fn finish_session(self, handle: SessionHandle) -> Self {
+        self.map(|response| {
+            let (request, response) = response.into_parts();
+            actix_web::dev::ServiceResponse::new(
+                request,
+                crate::response::finish(&handle.0, response),
+            )
+        })
+    }
+}
+
 /// Keeps the request's session state until the response is built.
 #[derive(Debug)]
 pub struct SessionHandle(Arc<RequestSession>);

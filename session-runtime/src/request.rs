@@ -45,11 +45,15 @@ struct Loaded {
     verified_by: VerifiedBy,
 }
 
+/// The state of the session already loaded for `req`, if any.
+pub(crate) fn loaded(req: &HttpRequest) -> Option<Arc<RequestSession>> {
+    req.extensions().get::<Arc<RequestSession>>().cloned()
+}
+
 /// Loads the session of `req`. Every load in one request shares one state, so a response
 /// carries one session cookie however many handles exist.
 pub(crate) fn load(req: &HttpRequest) -> Result<SessionDict, SessionError> {
-    let existing = req.extensions().get::<Arc<RequestSession>>().cloned();
-    if let Some(state) = existing {
+    if let Some(state) = loaded(req) {
         let data = state.current_data(req);
         return Ok(SessionDict::new(data, state));
     }
@@ -140,6 +144,19 @@ impl RequestSession {
         let (token, set_cookie) = self.encode(data)?;
         *self.pending() = Pending::Save { token, set_cookie };
         Ok(())
+    }
+
+    /// `#[with_session(autosave)]`: saves `data` unless `save()` or `delete()` already
+    /// decided this response's cookie. Runs on drop, so a failure can only be logged.
+    pub(crate) fn autosave(&self, data: &Map<String, Value>) {
+        if matches!(*self.pending(), Pending::Save { .. } | Pending::Delete) {
+            return;
+        }
+        if let Err(err) = self.save(data) {
+            tracing::error!(
+                "autosave of the modified session failed, the change is not sent: {err}"
+            );
+        }
     }
 
     pub(crate) fn delete(&self) {

@@ -1,0 +1,201 @@
+//! `TypedSession<T>`: the session as a Rust type instead of a dict.
+
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::claims::insert_problem;
+use crate::dict::SessionDict;
+use crate::error::SessionError;
+use crate::request::RequestSession;
+
+/// What a [`TypedSession`] can hold: a type that serializes to a JSON object and has a
+/// default for new visitors and unreadable cookies.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the data of a TypedSession",
+    label = "TypedSession<T> needs T: Serialize + DeserializeOwned + Default",
+    note = "derive them: #[derive(serde::Serialize, serde::Deserialize, Default)]"
+)]
+pub trait SessionData: Serialize + DeserializeOwned + Default {}
+
+impl<T: Serialize + DeserializeOwned + Default> SessionData for T {}
+
+/// The session as a `T`: `#[with_session]` fills a `TypedSession<T>` parameter just like a
+/// [`SessionDict`] one.
+///
+/// It derefs to `T`. [`save`](TypedSession::save) and [`delete`](TypedSession::delete)
+/// behave as `SessionDict`'s. The wire format does not change: `T`'s fields are the claims,
+/// so a Microdot app reads a typed session as a dict. A cookie whose payload does not fit
+/// `T` gives `T::default()`, and the mismatch is logged at debug level.
+///
+/// `SessionDict` and `TypedSession<T>` are `Send + Sync` (for `T: Send + Sync`): they can move
+/// into spawned tasks.
+///
+/// ```
+/// use actix_web::{App, HttpResponse, post, test};
+/// use jwt_session::{Session, SessionError, TypedSession, with_session};
+///
+/// #[derive(serde::Serialize, serde::Deserialize, Default)]
+/// struct Visits {
+///     count: u32,
+/// }
+///
+/// #[post("/")]
+/// #[with_session]
+/// async fn visit(mut visits: TypedSession<Visits>) -> Result<HttpResponse, SessionError> {
+///     visits.count += 1;
+///     visits.save()?;
+///     Ok(HttpResponse::Ok().body(visits.count.to_string()))
+/// }
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let app = test::init_service(App::new().app_data(Session::new([7u8; 32])).service(visit)).await;
+/// let res = test::call_service(&app, test::TestRequest::post().uri("/").to_request()).await;
+/// assert_eq!(test::read_body(res).await, "1");
+/// # });
+/// ```
+pub struct TypedSession<T: SessionData> {
+    value: T,
+    request: Arc<RequestSession>,
+    modified: bool,
+    autosave: bool,
+}
+
+impl<T: SessionData> TypedSession<T> {
+    pub(crate) fn from_dict(mut dict: SessionDict, autosave: bool) -> Self {
+        let request = dict.request_state();
+        let value = T::deserialize(Value::Object(dict.take_data())).unwrap_or_else(|err| {
+            tracing::debug!(
+                "the session does not fit {}, using its default: {err}",
+                std::any::type_name::<T>()
+            );
+            T::default()
+        });
+        Self {
+            value,
+            request,
+            modified: false,
+            autosave,
+        }
+    }
+
+    /// Encodes the session now and schedules its cookie, as [`SessionDict::save`].
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::NotAnObject`] when `T` does not serialize to a JSON object,
+    /// [`SessionError::RegisteredClaim`] when one of its fields is a claim the library
+    /// refuses (as [`SessionDict::insert`]), and [`SessionError::TooLarge`].
+    ///
+    /// ```
+    /// # use actix_web::{App, HttpResponse, test, web};
+    /// # use jwt_session::{Session, SessionError, TypedSession, with_session};
+    /// #[derive(serde::Serialize, serde::Deserialize, Default)]
+    /// struct Cart {
+    ///     items: Vec<String>,
+    /// }
+    ///
+    /// #[with_session]
+    /// async fn add(mut cart: TypedSession<Cart>) -> Result<HttpResponse, SessionError> {
+    ///     cart.items.push("apple".to_owned());
+    ///     cart.save()?;
+    ///     Ok(HttpResponse::Ok().finish())
+    /// }
+    /// # actix_web::rt::System::new().block_on(async {
+    /// #     let app = test::init_service(App::new().app_data(Session::new([7u8; 32])).route("/", web::post().to(add))).await;
+    /// #     let res = test::call_service(&app, test::TestRequest::post().uri("/").to_request()).await;
+    /// #     assert!(res.headers().get("set-cookie").unwrap().to_str().unwrap().starts_with("session=ey"));
+    /// # });
+    /// ```
+    pub fn save(&self) -> Result<(), SessionError> {
+        self.request.save(&claims_of(&self.value)?)
+    }
+
+    /// Schedules the removal of the session cookie, as [`SessionDict::delete`].
+    ///
+    /// ```
+    /// # use actix_web::{App, HttpResponse, test, web};
+    /// # use jwt_session::{Session, TypedSession, with_session};
+    /// # #[derive(serde::Serialize, serde::Deserialize, Default)]
+    /// # struct Cart {}
+    /// #[with_session]
+    /// async fn logout(cart: TypedSession<Cart>) -> HttpResponse {
+    ///     cart.delete();
+    ///     HttpResponse::Ok().finish()
+    /// }
+    /// # actix_web::rt::System::new().block_on(async {
+    /// #     let app = test::init_service(App::new().app_data(Session::new([7u8; 32])).route("/", web::post().to(logout))).await;
+    /// #     let res = test::call_service(&app, test::TestRequest::post().uri("/").to_request()).await;
+    /// #     assert!(res.headers().get("set-cookie").unwrap().to_str().unwrap().starts_with("session=;"));
+    /// # });
+    /// ```
+    pub fn delete(&self) {
+        self.request.delete();
+    }
+}
+
+/// The claims `value` serializes to, checked like `SessionDict::insert` checks keys.
+fn claims_of(value: &impl Serialize) -> Result<Map<String, Value>, SessionError> {
+    let json = serde_json::to_value(value).map_err(|source| SessionError::Serialize {
+        key: String::from("(the whole session)"),
+        source,
+    })?;
+    let Value::Object(claims) = json else {
+        let found = match json {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            _ => "an array",
+        };
+        return Err(SessionError::NotAnObject { found });
+    };
+    for (key, value) in &claims {
+        if let Some(reason) = insert_problem(key, value) {
+            return Err(SessionError::RegisteredClaim {
+                key: key.clone(),
+                reason,
+            });
+        }
+    }
+    Ok(claims)
+}
+
+impl<T: SessionData> Deref for TypedSession<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+/// Any mutable access counts as a modification for `#[with_session(autosave)]`.
+impl<T: SessionData> DerefMut for TypedSession<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        self.modified = true;
+        &mut self.value
+    }
+}
+
+impl<T: SessionData> Drop for TypedSession<T> {
+    fn drop(&mut self) {
+        if self.autosave && self.modified {
+            match claims_of(&self.value) {
+                Ok(claims) => self.request.autosave(&claims),
+                Err(err) => tracing::error!(
+                    "autosave of the modified session failed, the change is not sent: {err}"
+                ),
+            }
+        }
+    }
+}
+
+impl<T: SessionData + fmt::Debug> fmt::Debug for TypedSession<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.value.fmt(f)
+    }
+}
