@@ -42,6 +42,21 @@ fn type_problem(key: &str, value: &Value) -> Option<&'static str> {
     }
 }
 
+/// The `'static` name of a registered or managed claim.
+fn registered_name(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "exp" => "exp",
+        "nbf" => "nbf",
+        "iat" => "iat",
+        SESSION_START => SESSION_START,
+        "sub" => "sub",
+        "jti" => "jti",
+        "iss" => "iss",
+        "aud" => "aud",
+        _ => return None,
+    })
+}
+
 /// The session lifetimes configured on `Session`.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Lifetimes {
@@ -98,27 +113,28 @@ impl Lifetimes {
         claims: &mut Map<String, Value>,
         now: f64,
     ) -> Result<Times, ClaimRejection> {
-        for key in [
-            "exp",
-            "nbf",
-            "iat",
-            SESSION_START,
-            "sub",
-            "jti",
-            "iss",
-            "aud",
-        ] {
-            if let Some(reason) = claims.get(key).and_then(|value| type_problem(key, value)) {
+        // One pass over the (usually few) entries instead of a lookup per claim name.
+        let mut times = Times::default();
+        let mut nbf = None;
+        let mut has_managed = false;
+        for (key, value) in claims.iter() {
+            let Some(key) = registered_name(key) else {
+                continue;
+            };
+            if let Some(reason) = type_problem(key, value) {
                 return Err(ClaimRejection::Malformed { key, reason });
             }
+            let at = value.as_f64();
+            match key {
+                "exp" => times.exp = at,
+                "iat" => times.iat = at,
+                "nbf" => nbf = at,
+                SESSION_START => times.start = at,
+                _ => continue,
+            }
+            has_managed = true;
         }
         let leeway = self.leeway.as_secs_f64();
-        let seconds = |key| claims.get(key).and_then(Value::as_f64);
-        let times = Times {
-            iat: seconds("iat"),
-            start: seconds(SESSION_START),
-            exp: seconds("exp"),
-        };
         let past = |at: Option<f64>, window: Option<Duration>| match (at, window) {
             (Some(at), Some(window)) => at + window.as_secs_f64() <= now - leeway,
             _ => false,
@@ -137,13 +153,15 @@ impl Lifetimes {
                 by: "absolute timeout",
             });
         }
-        for key in ["nbf", "iat"] {
-            if seconds(key).is_some_and(|at| at > now + leeway) {
+        for (key, at) in [("nbf", nbf), ("iat", times.iat)] {
+            if at.is_some_and(|at| at > now + leeway) {
                 return Err(ClaimRejection::NotYetValid { key });
             }
         }
-        for key in MANAGED {
-            claims.remove(key);
+        if has_managed {
+            for key in MANAGED {
+                claims.remove(key);
+            }
         }
         Ok(times)
     }

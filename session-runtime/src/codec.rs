@@ -1,6 +1,8 @@
 //! The JWT codec: compact JWS with a pinned algorithm, in PyJWT's exact byte layout.
 //! Structure and signature only; what the claims mean is checked in `claims`.
 
+use std::cell::RefCell;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
@@ -50,22 +52,35 @@ pub(crate) struct Codec {
     /// `base64url({"alg":..,"kid":..,"typ":"JWT"})`: sorted keys and no spaces, as PyJWT
     /// writes it, so a single-key HS256 token is byte-identical to Microdot's.
     header_segment: String,
+    /// The exact header segments this library and PyJWT write for the configured algorithm,
+    /// with the key id each names: a token carrying one needs no header parsing.
+    known_headers: Vec<(String, Option<String>)>,
+}
+
+thread_local! {
+    /// Reused base64 output buffers, so a decode allocates only what it returns.
+    static SCRATCH: RefCell<(Vec<u8>, Vec<u8>)> = const { RefCell::new((Vec::new(), Vec::new())) };
 }
 
 impl Codec {
     pub(crate) fn new(keys: KeyRing) -> Self {
         let alg = &keys.algorithm_name;
-        let header = if keys.emits_kid() {
-            format!(
-                r#"{{"alg":"{alg}","kid":"{}","typ":"JWT"}}"#,
-                keys.current_kid()
-            )
-        } else {
-            format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#)
+        let header_for = |kid: Option<&str>| match kid {
+            Some(kid) => {
+                URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"{alg}","kid":"{kid}","typ":"JWT"}}"#))
+            }
+            None => URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#)),
         };
+        let mut known_headers = vec![(header_for(None), None)];
+        known_headers.extend(
+            keys.kids()
+                .map(|kid| (header_for(Some(kid)), Some(kid.to_owned()))),
+        );
+        let header_segment = header_for(keys.emits_kid().then(|| keys.current_kid()));
         Self {
-            header_segment: URL_SAFE_NO_PAD.encode(header),
             keys,
+            header_segment,
+            known_headers,
         }
     }
 
@@ -75,7 +90,6 @@ impl Codec {
 
     /// Encodes `claims` as a signed token.
     pub(crate) fn encode(&self, claims: &impl Serialize) -> Result<String, SessionError> {
-        let signer = self.keys.signer()?;
         let payload = serde_json::to_vec(claims).map_err(|source| SessionError::Serialize {
             key: String::from("(the whole session)"),
             source,
@@ -85,9 +99,7 @@ impl Codec {
         token.push_str(&self.header_segment);
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(payload, &mut token);
-        let signature = signer.try_sign(token.as_bytes()).map_err(|err| {
-            SessionError::Signing(jsonwebtoken::errors::ErrorKind::Signing(err.to_string()).into())
-        })?;
+        let signature = self.keys.sign(token.as_bytes())?;
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(signature, &mut token);
         Ok(token)
@@ -108,9 +120,37 @@ impl Codec {
             return Err(SHAPE);
         }
 
-        // The header is read to pin the algorithm and find the key id; it never chooses
-        // the algorithm.
-        let header = decode_object(header, "header")?;
+        let parsed_kid;
+        let kid = match self.known_headers.iter().find(|(known, _)| known == header) {
+            Some((_, kid)) => kid.as_deref(),
+            None => {
+                parsed_kid = self.parse_header(header)?;
+                parsed_kid.as_deref()
+            }
+        };
+        SCRATCH.with_borrow_mut(|(signature_buffer, payload_buffer)| {
+            signature_buffer.clear();
+            URL_SAFE_NO_PAD
+                .decode_vec(signature, signature_buffer)
+                .map_err(|_| Rejection::Base64("signature"))?;
+            let verified_by = self
+                .keys
+                .verify(kid, signing_input.as_bytes(), signature_buffer)
+                .ok_or(Rejection::Signature)?;
+            payload_buffer.clear();
+            URL_SAFE_NO_PAD
+                .decode_vec(payload, payload_buffer)
+                .map_err(|_| Rejection::Base64("payload"))?;
+            let claims = serde_json::from_slice(payload_buffer)
+                .map_err(|err| Rejection::Json("payload", err))?;
+            Ok((claims, verified_by))
+        })
+    }
+
+    /// Reads a header this library did not write, to pin the algorithm and find the key id;
+    /// it never chooses the algorithm.
+    fn parse_header(&self, segment: &str) -> Result<Option<String>, Rejection> {
+        let header = decode_object(segment, "header")?;
         match header.get("alg").and_then(Value::as_str) {
             Some(alg) if alg == self.keys.algorithm_name => {}
             other => return Err(Rejection::Algorithm(format!("{other:?}"))),
@@ -120,20 +160,11 @@ impl Codec {
                 "`crit` and `b64` extensions are not supported",
             ));
         }
-        let kid = match header.get("kid") {
-            None => None,
-            Some(Value::String(kid)) => Some(kid.as_str()),
-            Some(_) => return Err(Rejection::Header("`kid` is not a string")),
-        };
-
-        let signature = URL_SAFE_NO_PAD
-            .decode(signature)
-            .map_err(|_| Rejection::Base64("signature"))?;
-        let verified_by = self
-            .keys
-            .verify(kid, signing_input.as_bytes(), &signature)
-            .ok_or(Rejection::Signature)?;
-        Ok((decode_object(payload, "payload")?, verified_by))
+        match header.get("kid") {
+            None => Ok(None),
+            Some(Value::String(kid)) => Ok(Some(kid.clone())),
+            Some(_) => Err(Rejection::Header("`kid` is not a string")),
+        }
     }
 }
 

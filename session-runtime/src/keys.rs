@@ -1,6 +1,9 @@
 //! The key ring: the pinned algorithm, the key that signs (if any) and every key that
 //! verifies, each with its key id.
 
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER;
@@ -13,18 +16,59 @@ use crate::error::{MIN_SECRET_LEN, SessionError};
 /// Mixed into HMAC key ids so they are useless for anything but telling keys apart.
 const KID_LABEL: &[u8] = b"jwt-session key id v1";
 
+/// Identifies a (key, algorithm) pair in the per-thread caches below.
+static NEXT_CACHE_ID: AtomicU64 = AtomicU64::new(1);
+
+fn next_cache_id() -> u64 {
+    NEXT_CACHE_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Prepared signers and verifiers are kept per thread: jsonwebtoken's are not `Sync`, and
+/// preparing one (for HMAC, hashing the key into its inner and outer states) per request
+/// cost a fifth of a decode. A few slots cover every key an app rotates through.
+const CACHE_SLOTS: usize = 8;
+
+thread_local! {
+    static SIGNERS: RefCell<Vec<(u64, Box<dyn JwtSigner>)>> = const { RefCell::new(Vec::new()) };
+    static VERIFIERS: RefCell<Vec<(u64, Box<dyn JwtVerifier>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `use_it` with the cached item for `id`, preparing it with `make` on a miss.
+fn with_cached<T: ?Sized, R>(
+    cache: &'static std::thread::LocalKey<RefCell<Vec<(u64, Box<T>)>>>,
+    id: u64,
+    make: impl FnOnce() -> jsonwebtoken::errors::Result<Box<T>>,
+    use_it: impl FnOnce(&T) -> R,
+) -> jsonwebtoken::errors::Result<R> {
+    cache.with_borrow_mut(|slots| {
+        let index = match slots.iter().position(|(slot, _)| *slot == id) {
+            Some(index) => index,
+            None => {
+                if slots.len() == CACHE_SLOTS {
+                    slots.remove(0);
+                }
+                slots.push((id, make()?));
+                slots.len() - 1
+            }
+        };
+        Ok(use_it(&*slots[index].1))
+    })
+}
+
 #[derive(Clone)]
 pub(crate) struct KeyRing {
     pub(crate) algorithm: Algorithm,
     pub(crate) algorithm_name: String,
-    /// `None` for a verify-only config.
-    signing: Option<EncodingKey>,
+    /// `None` for a verify-only config; the `u64` names it in the signer cache.
+    signing: Option<(u64, EncodingKey)>,
     /// The current key first, then previous ones, oldest last.
     verifying: Vec<VerifyingKey>,
 }
 
 #[derive(Clone)]
 struct VerifyingKey {
+    /// Names it in the verifier cache.
+    cache_id: u64,
     kid: String,
     key: DecodingKey,
 }
@@ -42,7 +86,7 @@ impl KeyRing {
         Ok(Self {
             algorithm,
             algorithm_name: algorithm_name(algorithm),
-            signing: Some(signing),
+            signing: Some((next_cache_id(), signing)),
             verifying: vec![hmac_verifying_key(algorithm, verifying)?],
         })
     }
@@ -69,8 +113,9 @@ impl KeyRing {
         Ok(Self {
             algorithm,
             algorithm_name: algorithm_name(algorithm),
-            signing,
+            signing: signing.map(|key| (next_cache_id(), key)),
             verifying: vec![VerifyingKey {
+                cache_id: next_cache_id(),
                 kid,
                 key: verifying,
             }],
@@ -91,6 +136,9 @@ impl KeyRing {
         ring.algorithm_name = algorithm_name(algorithm);
         for verifying in &mut ring.verifying {
             *verifying = hmac_verifying_key(algorithm, verifying.key.clone())?;
+        }
+        if let Some((cache_id, _)) = &mut ring.signing {
+            *cache_id = next_cache_id();
         }
         Ok(ring)
     }
@@ -127,11 +175,21 @@ impl KeyRing {
         &self.verifying[0].kid
     }
 
-    pub(crate) fn signer(&self) -> Result<Box<dyn JwtSigner>, SessionError> {
-        let key = self.signing.as_ref().ok_or(SessionError::ReadOnly)?;
+    /// The key ids of the verifying keys, current first.
+    pub(crate) fn kids(&self) -> impl Iterator<Item = &str> {
+        self.verifying.iter().map(|key| key.kid.as_str())
+    }
+
+    /// Signs `message` with the current key.
+    pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SessionError> {
+        let (cache_id, key) = self.signing.as_ref().ok_or(SessionError::ReadOnly)?;
         // The provider is named, not looked up process-wide: another crate enabling a second
         // jsonwebtoken backend would make the process-wide lookup panic.
-        (DEFAULT_PROVIDER.signer_factory)(&self.algorithm, key).map_err(SessionError::Signing)
+        let make = || (DEFAULT_PROVIDER.signer_factory)(&self.algorithm, key);
+        let signed = with_cached(&SIGNERS, *cache_id, make, |signer| signer.try_sign(message));
+        signed.map_err(SessionError::Signing)?.map_err(|err| {
+            SessionError::Signing(jsonwebtoken::errors::ErrorKind::Signing(err.to_string()).into())
+        })
     }
 
     /// Checks `signature` over `message` with the key named by `kid`, or, for tokens
@@ -140,19 +198,19 @@ impl KeyRing {
         &self,
         kid: Option<&str>,
         message: &[u8],
-        signature: &[u8],
+        signature: &Vec<u8>,
     ) -> Option<VerifiedBy> {
-        let signature = signature.to_vec();
         let candidates = self
             .verifying
             .iter()
             .enumerate()
             .filter(|(_, key)| kid.is_none_or(|kid| key.kid == kid));
         for (index, key) in candidates {
-            let Ok(verifier) = verifier(self.algorithm, &key.key) else {
-                continue;
-            };
-            if verifier.verify(message, &signature).is_ok() {
+            let make = || verifier(self.algorithm, &key.key);
+            let verified = with_cached(&VERIFIERS, key.cache_id, make, |verifier| {
+                verifier.verify(message, signature).is_ok()
+            });
+            if verified.unwrap_or(false) {
                 return Some(if index == 0 {
                     VerifiedBy::Current
                 } else {
@@ -176,6 +234,7 @@ fn hmac_verifying_key(
         .try_sign(KID_LABEL)
         .map_err(|_| SessionError::KeyMismatch("the secret cannot sign"))?;
     Ok(VerifyingKey {
+        cache_id: next_cache_id(),
         kid: URL_SAFE_NO_PAD.encode(&tag[..9]),
         key,
     })

@@ -89,6 +89,17 @@ pub(crate) fn load(req: &HttpRequest) -> Result<SessionDict, SessionError> {
     Ok(SessionDict::new(data, state))
 }
 
+pub(crate) fn encode_now(
+    session: &Session,
+    data: &Map<String, Value>,
+) -> Result<String, SessionError> {
+    let config = session.config();
+    let times = config
+        .lifetimes
+        .times_for_save(Times::default(), unix_now() as u64);
+    config.codec.encode(&SessionClaims { data, times })
+}
+
 pub(crate) fn verify_now(session: &Session, token: &str) -> bool {
     verify(session, token, unix_now()).is_ok()
 }
@@ -209,13 +220,32 @@ impl RequestSession {
 /// The value of the first cookie called `name`. Parsed by hand, pair by pair, so that one
 /// malformed or non-UTF-8 unrelated cookie cannot hide the session (actix's
 /// `HttpRequest::cookies` fails as a whole). RFC 6265 quotes around the value are removed.
-fn find_cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+pub(crate) fn find_cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    let name = name.as_bytes();
     headers
         .get_all(header::COOKIE)
-        .flat_map(|line| line.as_bytes().split(|&byte| byte == b';'))
-        .filter_map(|pair| std::str::from_utf8(pair).ok())
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find_map(|(key, value)| (key.trim() == name).then(|| unquote(value.trim())))
+        .flat_map(|line| cookie_pairs(line.as_bytes()))
+        .find_map(|pair| {
+            // Compare bytes first: only the matching pair is checked for UTF-8.
+            let rest = pair
+                .trim_ascii_start()
+                .strip_prefix(name)?
+                .trim_ascii_start()
+                .strip_prefix(b"=")?;
+            std::str::from_utf8(rest.trim_ascii()).ok().map(unquote)
+        })
+}
+
+/// The `;`-separated pairs of one `Cookie` line, split with a SIMD search.
+fn cookie_pairs(line: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut start = 0;
+    memchr::memchr_iter(b';', line)
+        .chain(std::iter::once(line.len()))
+        .map(move |end| {
+            let pair = &line[start..end];
+            start = end + 1;
+            pair
+        })
 }
 
 fn unquote(value: &str) -> &str {

@@ -1,0 +1,79 @@
+//! Micro-benchmarks of the session hot path: `cargo bench --bench session`.
+//!
+//! Each measures the real code a request runs, through `jwt_session::__private` hooks:
+//! decode+verify and encode of a typical session (3 keys, about 100 bytes of JSON) and a
+//! large one (about 3 KB), and finding the session cookie among 10 others.
+
+use actix_web::http::header::{COOKIE, HeaderMap, HeaderValue};
+use divan::{Bencher, black_box};
+use jwt_session::__private::{encode_session, find_session_cookie, verify_cookie_value};
+use jwt_session::Session;
+use serde_json::{Map, Value, json};
+
+fn main() {
+    divan::main();
+}
+
+fn session() -> Session {
+    Session::new("benchmark secret: at least thirty-two bytes")
+}
+
+/// 3 keys, about 100 bytes of JSON.
+fn typical() -> Map<String, Value> {
+    let data = json!({"username": "ann.example", "user_id": 1_234_567, "roles": ["admin", "editor", "viewer"], "theme": "dark-high-contrast"});
+    data.as_object().unwrap().clone()
+}
+
+/// About 3 KB of JSON.
+fn large() -> Map<String, Value> {
+    let items: Vec<Value> = (0..60)
+        .map(|i| json!({"sku": format!("SKU-{i:05}"), "qty": i % 7 + 1}))
+        .collect();
+    json!({"username": "ann.example", "cart": items, "note": "x".repeat(400)})
+        .as_object()
+        .unwrap()
+        .clone()
+}
+
+#[divan::bench(args = ["typical", "large"])]
+fn decode_verify(bencher: Bencher, size: &str) {
+    let session = session();
+    let data = if size == "typical" {
+        typical()
+    } else {
+        large()
+    };
+    let token = encode_session(&session, &data).unwrap();
+    assert!(verify_cookie_value(&session, &token));
+    bencher
+        .counter(divan::counter::BytesCount::new(token.len()))
+        .bench(|| verify_cookie_value(&session, black_box(&token)));
+}
+
+#[divan::bench(args = ["typical", "large"])]
+fn encode(bencher: Bencher, size: &str) {
+    let session = session();
+    let data = if size == "typical" {
+        typical()
+    } else {
+        large()
+    };
+    bencher.bench(|| encode_session(&session, black_box(&data)).unwrap());
+}
+
+#[divan::bench]
+fn find_cookie_among_ten(bencher: Bencher) {
+    let session = session();
+    let token = encode_session(&session, &typical()).unwrap();
+    let others: Vec<String> = (0..10)
+        .map(|i| format!("pref_{i}=value-{i}-abcdefghijklmnop"))
+        .collect();
+    let line = format!("{}; session={token}", others.join("; "));
+    let mut headers = HeaderMap::new();
+    headers.insert(COOKIE, HeaderValue::from_str(&line).unwrap());
+    assert_eq!(
+        find_session_cookie(&session, &headers),
+        Some(token.as_str())
+    );
+    bencher.bench(|| find_session_cookie(&session, black_box(&headers)).map(str::len));
+}
