@@ -28,14 +28,17 @@ fn next_cache_id() -> u64 {
 /// cost a fifth of a decode. A few slots cover every key an app rotates through.
 const CACHE_SLOTS: usize = 8;
 
+/// Prepared items by cache id, oldest first.
+type Slots<T> = RefCell<Vec<(u64, Box<T>)>>;
+
 thread_local! {
-    static SIGNERS: RefCell<Vec<(u64, Box<dyn JwtSigner>)>> = const { RefCell::new(Vec::new()) };
-    static VERIFIERS: RefCell<Vec<(u64, Box<dyn JwtVerifier>)>> = const { RefCell::new(Vec::new()) };
+    static SIGNERS: Slots<dyn JwtSigner> = const { RefCell::new(Vec::new()) };
+    static VERIFIERS: Slots<dyn JwtVerifier> = const { RefCell::new(Vec::new()) };
 }
 
 /// Runs `use_it` with the cached item for `id`, preparing it with `make` on a miss.
 fn with_cached<T: ?Sized, R>(
-    cache: &'static std::thread::LocalKey<RefCell<Vec<(u64, Box<T>)>>>,
+    cache: &'static std::thread::LocalKey<Slots<T>>,
     id: u64,
     make: impl FnOnce() -> jsonwebtoken::errors::Result<Box<T>>,
     use_it: impl FnOnce(&T) -> R,
