@@ -1,0 +1,163 @@
+//! Heap allocations per session read and per session write, counted by a global allocator.
+//! `cargo test --test allocations -- --nocapture` prints the numbers; the asserts keep them
+//! from growing unnoticed. BENCHMARKS.md says what each allocation is for.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use actix_web::test as http;
+use actix_web::{App, HttpResponse, get, post};
+use jwt_session::__private::{encode_session, verify_cookie_value};
+use jwt_session::{Session, SessionDict, SessionError, with_session};
+use serde_json::json;
+
+struct Counting;
+
+thread_local! {
+    /// Per thread, so tests running in parallel do not count each other's allocations.
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn count_one() {
+    ALLOCATIONS.with(|count| count.set(count.get() + 1));
+}
+
+fn allocated() -> usize {
+    ALLOCATIONS.with(Cell::get)
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count_one();
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count_one();
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations made by `f`, after one warm-up call (thread-local caches fill once).
+fn allocations(mut f: impl FnMut()) -> usize {
+    f();
+    let before = allocated();
+    f();
+    allocated() - before
+}
+
+fn session() -> Session {
+    Session::new("allocation-count secret, 32 bytes or more")
+}
+
+/// The typical session of the benchmarks: 4 entries, about 100 bytes of JSON.
+fn typical() -> serde_json::Map<String, serde_json::Value> {
+    json!({"username": "ann.example", "user_id": 1_234_567, "roles": ["admin", "editor", "viewer"], "theme": "dark-high-contrast"})
+        .as_object()
+        .unwrap()
+        .clone()
+}
+
+#[actix_web::test]
+async fn codec_allocations() {
+    let session = session();
+    let token = encode_session(&session, &typical()).unwrap();
+    let decode = allocations(|| assert!(verify_cookie_value(&session, &token)));
+    let data = typical();
+    let encode = allocations(|| drop(encode_session(&session, &data).unwrap()));
+    println!("decode+verify typical: {decode} allocations; encode typical: {encode} allocations");
+    // decode: the returned map's own nodes, keys and values, nothing else.
+    // decode: only the returned map: 1 node, 4 keys, 3 string values, 1 list, 2 more strings.
+    assert!(decode <= 11, "decode allocates {decode} times");
+    // encode: the payload JSON, the token string, the signature.
+    assert!(encode <= 3, "encode allocates {encode} times");
+}
+
+#[get("/bare")]
+async fn bare() -> HttpResponse {
+    HttpResponse::Ok().body("ok")
+}
+
+#[get("/read")]
+#[with_session]
+async fn read(session: SessionDict) -> Result<HttpResponse, SessionError> {
+    let name = session.get::<String>("username")?;
+    Ok(HttpResponse::Ok().body(if name.is_some() { "ok" } else { "no" }))
+}
+
+#[post("/write")]
+#[with_session]
+async fn write(mut session: SessionDict) -> Result<HttpResponse, SessionError> {
+    let counter = session.get::<u64>("counter")?.unwrap_or(0) + 1;
+    session.insert("counter", counter)?;
+    session.insert("username", "ann")?;
+    session.save()?;
+    Ok(HttpResponse::Ok().body("ok"))
+}
+
+#[actix_web::test]
+async fn per_request_allocations_over_a_bare_handler() {
+    let app = http::init_service(
+        App::new()
+            .app_data(session())
+            .service(bare)
+            .service(read)
+            .service(write),
+    )
+    .await;
+    let token = encode_session(
+        &session(),
+        &json!({"username": "ann", "counter": 41})
+            .as_object()
+            .unwrap()
+            .clone(),
+    )
+    .unwrap();
+    let cookie = format!("session={token}");
+
+    let mut counts = Vec::new();
+    for (method, uri) in [("GET", "/bare"), ("GET", "/read"), ("POST", "/write")] {
+        // Warm up, then count one request, including building it and reading the body.
+        let mut count = 0;
+        for round in 0..2 {
+            let before = allocated();
+            let req = match method {
+                "GET" => http::TestRequest::get(),
+                _ => http::TestRequest::post(),
+            };
+            let res = http::call_service(
+                &app,
+                req.uri(uri)
+                    .insert_header(("cookie", cookie.as_str()))
+                    .to_request(),
+            )
+            .await;
+            assert!(res.status().is_success());
+            assert_eq!(http::read_body(res).await, "ok", "{uri} saw the session");
+            if round == 1 {
+                count = allocated() - before;
+            }
+        }
+        counts.push(count);
+    }
+    let [plain, reading, writing] = counts[..] else {
+        unreachable!()
+    };
+    let (read_extra, write_extra) = (reading - plain, writing - plain);
+    println!(
+        "per request: bare {plain}, read {reading} (+{read_extra}), write {writing} (+{write_extra})"
+    );
+    assert!(
+        read_extra <= 16,
+        "a session read adds {read_extra} allocations"
+    );
+    assert!(
+        write_extra <= 32,
+        "a session write adds {write_extra} allocations"
+    );
+}
