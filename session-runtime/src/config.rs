@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::cookie::{Cookie, SameSite, time};
+use actix_web::http::header::HeaderValue;
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, EncodingKey};
 
 use crate::claims::Lifetimes;
@@ -51,6 +52,17 @@ pub(crate) struct Config {
     pub(crate) same_site: SameSite,
     pub(crate) lifetimes: Lifetimes,
     pub(crate) clear_invalid: bool,
+    /// Prepared by `refresh` from the fields above, so a save only appends the token.
+    prepared: PreparedCookies,
+}
+
+/// The parts of `Set-Cookie` that do not change from one response to the next.
+#[derive(Clone)]
+struct PreparedCookies {
+    /// Everything after `name=value`: `; HttpOnly; SameSite=Lax; Secure; Path=/`…
+    attributes: String,
+    /// The whole removal cookie.
+    removal: HeaderValue,
 }
 
 /// Clock skew tolerated by default on `exp`, `nbf`, `iat` and the timeouts.
@@ -219,21 +231,30 @@ impl Session {
     }
 
     fn with_keys(keys: KeyRing) -> Self {
+        Self::with_config(Config {
+            codec: Codec::new(keys),
+            cookie_name: String::from("session"),
+            path: String::from("/"),
+            domain: None,
+            secure: true,
+            http_only: true,
+            same_site: SameSite::Lax,
+            lifetimes: Lifetimes {
+                leeway: DEFAULT_LEEWAY,
+                ..Lifetimes::default()
+            },
+            clear_invalid: false,
+            prepared: PreparedCookies {
+                attributes: String::new(),
+                removal: HeaderValue::from_static(""),
+            },
+        })
+    }
+
+    fn with_config(mut config: Config) -> Self {
+        config.refresh();
         Self {
-            inner: Arc::new(Config {
-                codec: Codec::new(keys),
-                cookie_name: String::from("session"),
-                path: String::from("/"),
-                domain: None,
-                secure: true,
-                http_only: true,
-                same_site: SameSite::Lax,
-                lifetimes: Lifetimes {
-                    leeway: DEFAULT_LEEWAY,
-                    ..Lifetimes::default()
-                },
-                clear_invalid: false,
-            }),
+            inner: Arc::new(config),
         }
     }
 
@@ -522,14 +543,17 @@ impl Session {
     }
 
     fn with(mut self, change: impl FnOnce(&mut Config)) -> Self {
-        change(Arc::make_mut(&mut self.inner));
+        let config = Arc::make_mut(&mut self.inner);
+        change(config);
+        config.refresh();
         self
     }
 }
 
 impl Config {
-    /// A `Set-Cookie` for `value` carrying every configured attribute and `max_age`.
-    pub(crate) fn cookie<'c>(&'c self, value: &'c str, max_age: Option<Duration>) -> Cookie<'c> {
+    /// The cookie for `value` with every configured attribute, as actix's cookie type
+    /// writes it; the source of the prepared attributes.
+    fn cookie<'c>(&'c self, value: &'c str) -> Cookie<'c> {
         let mut cookie = Cookie::build(self.cookie_name.as_str(), value)
             .path(self.path.as_str())
             .secure(self.secure)
@@ -539,19 +563,49 @@ impl Config {
         if let Some(domain) = &self.domain {
             cookie.set_domain(domain.as_str());
         }
-        if let Some(max_age) = max_age {
-            cookie.set_max_age(seconds(max_age));
-        }
         cookie
     }
 
-    /// The cookie that tells the browser to forget the session: same name, path and domain,
-    /// an empty value, `Max-Age=0` and `Expires` in 1970.
-    pub(crate) fn removal_cookie(&self) -> Cookie<'_> {
-        let mut cookie = self.cookie("", None);
-        cookie.set_max_age(time::Duration::ZERO);
-        cookie.set_expires(time::OffsetDateTime::UNIX_EPOCH);
-        cookie
+    /// Prepares the unchanging parts of `Set-Cookie` after a config change.
+    fn refresh(&mut self) {
+        let empty = self.cookie("").to_string();
+        let attributes = empty
+            .strip_prefix(&format!("{}=", self.cookie_name))
+            .unwrap_or_default()
+            .to_owned();
+        // The cookie that tells the browser to forget the session: same name, path and
+        // domain, an empty value, `Max-Age=0` and `Expires` in 1970.
+        let mut removal = self.cookie("");
+        removal.set_max_age(time::Duration::ZERO);
+        removal.set_expires(time::OffsetDateTime::UNIX_EPOCH);
+        // Every part was checked by the builder methods, so this cannot fail.
+        let removal = HeaderValue::try_from(removal.to_string())
+            .unwrap_or_else(|_| HeaderValue::from_static(""));
+        self.prepared = PreparedCookies {
+            attributes,
+            removal,
+        };
+    }
+
+    /// The `Set-Cookie` value carrying `token`, every configured attribute and `max_age`.
+    pub(crate) fn set_cookie_value(&self, token: &str, max_age: Option<Duration>) -> String {
+        let attributes = &self.prepared.attributes;
+        let mut value =
+            String::with_capacity(self.cookie_name.len() + token.len() + attributes.len() + 24);
+        value.push_str(&self.cookie_name);
+        value.push('=');
+        value.push_str(token);
+        value.push_str(attributes);
+        if let Some(max_age) = max_age {
+            value.push_str("; Max-Age=");
+            value.push_str(&seconds(max_age).whole_seconds().to_string());
+        }
+        value
+    }
+
+    /// The removal `Set-Cookie`, prepared once.
+    pub(crate) fn removal(&self) -> HeaderValue {
+        self.prepared.removal.clone()
     }
 }
 
@@ -596,5 +650,43 @@ impl fmt::Debug for Session {
             .field("lifetimes", &config.lifetimes)
             .field("clear_invalid", &config.clear_invalid)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The prepared attributes write exactly what actix's cookie type writes.
+    #[test]
+    fn prepared_set_cookie_matches_the_cookie_builder() {
+        let configs = [
+            Session::new([7u8; 32]),
+            Session::new([7u8; 32])
+                .cookie_name("id")
+                .path("/app")
+                .domain("example.com")
+                .secure(false)
+                .http_only(false)
+                .same_site(SameSite::Strict),
+        ];
+        for session in configs {
+            let config = session.config();
+            for max_age in [None, Some(Duration::from_secs(600))] {
+                let mut expected = config.cookie("a.b.c");
+                if let Some(max_age) = max_age {
+                    expected.set_max_age(seconds(max_age));
+                }
+                let expected = Cookie::parse(expected.to_string()).unwrap();
+                let ours = Cookie::parse(config.set_cookie_value("a.b.c", max_age)).unwrap();
+                assert_eq!(ours.to_string(), expected.to_string());
+            }
+            let removal = Cookie::parse(config.removal().to_str().unwrap().to_owned()).unwrap();
+            assert_eq!(
+                (removal.value(), removal.max_age()),
+                ("", Some(time::Duration::ZERO))
+            );
+            assert_eq!(removal.path(), Some(config.path.as_str()));
+        }
     }
 }

@@ -187,7 +187,7 @@ impl RequestSession {
             .exp
             .filter(|_| config.lifetimes.is_configured())
             .map(|exp| Duration::from_secs(exp.saturating_sub(now)));
-        let cookie = config.cookie(&token, max_age).to_string();
+        let cookie = config.set_cookie_value(&token, max_age);
         if cookie.len() > MAX_SET_COOKIE {
             return Err(SessionError::TooLarge {
                 size: cookie.len(),

@@ -26,16 +26,7 @@ pub(crate) fn finish<B>(state: &RequestSession, mut response: HttpResponse<B>) -
                 return response;
             }
         },
-        Pending::Delete => {
-            let removal = state.session().config().removal_cookie().to_string();
-            match HeaderValue::try_from(removal) {
-                Ok(value) => value,
-                Err(err) => {
-                    tracing::error!("cannot build the session removal cookie: {err}");
-                    return response;
-                }
-            }
-        }
+        Pending::Delete => state.session().config().removal(),
         Pending::Untouched => return response,
     };
     let headers = response.headers_mut();

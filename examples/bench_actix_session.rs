@@ -1,0 +1,56 @@
+//! The peer for scripts/bench.sh: the same three routes on actix-session's
+//! `CookieSessionStore` in signed mode, one worker.
+//!
+//! ```text
+//! PORT=8081 cargo run --release --example bench_actix_session
+//! ```
+
+use actix_session::config::CookieContentSecurity;
+use actix_session::storage::CookieSessionStore;
+use actix_session::{Session, SessionMiddleware};
+use actix_web::cookie::Key;
+use actix_web::{App, HttpResponse, HttpServer, get, post};
+
+#[get("/bare")]
+async fn bare() -> HttpResponse {
+    HttpResponse::Ok().body("ok")
+}
+
+#[get("/read")]
+async fn read(session: Session) -> actix_web::Result<HttpResponse> {
+    let username = session.get::<String>("username")?;
+    Ok(HttpResponse::Ok().body(username.unwrap_or_default()))
+}
+
+#[post("/write")]
+async fn write(session: Session) -> actix_web::Result<HttpResponse> {
+    let counter = session.get::<u64>("counter")?.unwrap_or(0) + 1;
+    session.insert("counter", counter)?;
+    session.insert("username", "ann")?;
+    Ok(HttpResponse::Ok().body(counter.to_string()))
+}
+
+#[actix_web::main]
+async fn main() -> std::io::Result<()> {
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|port| port.parse().ok())
+        .unwrap_or(8081);
+    let key = Key::from(&[7u8; 64]);
+    HttpServer::new(move || {
+        App::new()
+            .wrap(
+                SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
+                    .cookie_content_security(CookieContentSecurity::Signed)
+                    .cookie_secure(false)
+                    .build(),
+            )
+            .service(bare)
+            .service(read)
+            .service(write)
+    })
+    .workers(1)
+    .bind(("127.0.0.1", port))?
+    .run()
+    .await
+}

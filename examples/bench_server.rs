@@ -1,0 +1,57 @@
+//! The load-test server for scripts/bench.sh and scripts/soak.sh: one worker, three routes.
+//!
+//! - `GET /bare`: no session;
+//! - `GET /read`: `#[with_session]`, reads `username`, never saves;
+//! - `POST /write`: increments `counter`, sets `username`, saves.
+//!
+//! ```text
+//! PORT=8080 cargo run --release --example bench_server
+//! ```
+
+use actix_web::{App, HttpResponse, HttpServer, get, post};
+use jwt_session::{Session, SessionDict, SessionError, with_session};
+
+/// Shared with scripts/soak.sh, which forges hostile tokens with it.
+const BENCH_SECRET: &str = "benchmark secret: not for production use!";
+
+#[get("/bare")]
+async fn bare() -> HttpResponse {
+    HttpResponse::Ok().body("ok")
+}
+
+#[get("/read")]
+#[with_session]
+async fn read(session: SessionDict) -> Result<HttpResponse, SessionError> {
+    let username = session.get::<String>("username")?;
+    Ok(HttpResponse::Ok().body(username.unwrap_or_default()))
+}
+
+#[post("/write")]
+#[with_session]
+async fn write(mut session: SessionDict) -> Result<HttpResponse, SessionError> {
+    let counter = session.get::<u64>("counter")?.unwrap_or(0) + 1;
+    session.insert("counter", counter)?;
+    session.insert("username", "ann")?;
+    session.save()?;
+    Ok(HttpResponse::Ok().body(counter.to_string()))
+}
+
+#[actix_web::main]
+async fn main() -> std::io::Result<()> {
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|port| port.parse().ok())
+        .unwrap_or(8080);
+    let session = Session::new(BENCH_SECRET).secure(false);
+    HttpServer::new(move || {
+        App::new()
+            .app_data(session.clone())
+            .service(bare)
+            .service(read)
+            .service(write)
+    })
+    .workers(1)
+    .bind(("127.0.0.1", port))?
+    .run()
+    .await
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Whole-server throughput: jwt-session against a bare handler and against actix-session's
+# signed cookie store, measured in the same run.
+#
+#   scripts/bench.sh            # 3 rounds, 5 s per measurement
+#   ROUNDS=5 DURATION=10 scripts/bench.sh
+#
+# Each server runs one worker pinned to core 0; wrk runs one thread pinned to core 1.
+# Rounds alternate ours/peer (A/B) so drift hits both. Needs wrk (apt-get install wrk).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS="${ROUNDS:-3}"
+DURATION="${DURATION:-5}"
+CONNECTIONS="${CONNECTIONS:-32}"
+SERVER_CORE="${SERVER_CORE:-0}"
+CLIENT_CORE="${CLIENT_CORE:-1}"
+PORT=18311
+
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
+cargo build --release --quiet --example bench_server --example bench_actix_session
+
+server_pid=""
+stop_server() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null; server_pid=""; }
+trap stop_server EXIT
+
+start_server() { # $1: example name
+  PORT=$PORT taskset -c "$SERVER_CORE" "target/release/examples/$1" >/dev/null 2>&1 &
+  server_pid=$!
+  for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/bare" && return; sleep 0.05; done
+  echo "$1 did not start" >&2; exit 1
+}
+
+# requests/s of one wrk run; $1 path, $2 cookie, $3 extra wrk args
+measure() {
+  local out
+  out=$(taskset -c "$CLIENT_CORE" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" -H "Cookie: $2" $3 "http://127.0.0.1:$PORT$1")
+  if grep -qE "Non-2xx|Socket errors" <<<"$out"; then echo "errors during $1:" >&2; echo "$out" >&2; exit 1; fi
+  awk '/Requests\/sec/ {print $2}' <<<"$out"
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+
+declare -A results
+for round in $(seq "$ROUNDS"); do
+  for server in bench_server bench_actix_session; do
+    start_server "$server"
+    # A real session cookie from the server's own first /write.
+    cookie=$(curl -s -i -X POST "http://127.0.0.1:$PORT/write" | tr -d '\r' | awk -F': ' 'tolower($1)=="set-cookie" {split($2, a, ";"); print a[1]}')
+    [ -n "$cookie" ] || { echo "$server set no cookie" >&2; exit 1; }
+    for route in bare read write; do
+      extra=""; [ "$route" = write ] && extra="-s scripts/wrk-post.lua"
+      rps=$(measure "/$route" "$cookie" "$extra")
+      results[$server.$route]+="$rps "
+      printf 'round %s  %-20s /%-5s %10.0f req/s\n' "$round" "$server" "$route" "$rps"
+    done
+    stop_server
+  done
+done
+
+m() { tr ' ' '\n' <<<"${results[$1]}" | grep -v '^$' | median; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
+ours_bare=$(m bench_server.bare); ours_read=$(m bench_server.read); ours_write=$(m bench_server.write)
+peer_bare=$(m bench_actix_session.bare); peer_read=$(m bench_actix_session.read); peer_write=$(m bench_actix_session.write)
+
+echo
+echo "medians over $ROUNDS rounds of ${DURATION}s, $CONNECTIONS connections, server on core $SERVER_CORE, wrk on core $CLIENT_CORE"
+printf '%-22s %12s %12s %12s\n' "" "/bare" "/read" "/write"
+printf '%-22s %12.0f %12.0f %12.0f\n' "jwt-session" "$ours_bare" "$ours_read" "$ours_write"
+printf '%-22s %12.0f %12.0f %12.0f\n' "actix-session (signed)" "$peer_bare" "$peer_read" "$peer_write"
+echo
+echo "jwt-session   read/bare  $(ratio "$ours_read" "$ours_bare")   write/bare  $(ratio "$ours_write" "$ours_bare")"
+echo "actix-session read/bare  $(ratio "$peer_read" "$peer_bare")   write/bare  $(ratio "$peer_write" "$peer_bare")"
+echo "ours/actix-session       read  $(ratio "$ours_read" "$peer_read")   write  $(ratio "$ours_write" "$peer_write")"

@@ -1,0 +1,2 @@
+-- wrk: send POST instead of GET (headers come from -H).
+wrk.method = "POST"
