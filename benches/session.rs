@@ -78,71 +78,46 @@ fn find_cookie_among_ten(bencher: Bencher) {
     bencher.bench(|| find_session_cookie(&session, black_box(&headers)).map(str::len));
 }
 
-/// A whole request through actix-web's service stack in process (no network): a bare handler
-/// against a `#[with_session]` read and write, so the session's share is visible without
-/// kernel noise.
-mod request {
-    use actix_web::{App, HttpResponse, get, post, test};
-    use divan::Bencher;
-    use jwt_session::{SessionDict, SessionError, with_session};
+#[allow(dead_code)]
+#[path = "../examples/bench_server.rs"]
+mod bench_server;
 
-    #[get("/bare")]
-    async fn bare() -> HttpResponse {
-        HttpResponse::Ok().body("ok")
-    }
-
-    #[get("/read")]
-    #[with_session]
-    async fn read(session: SessionDict) -> Result<HttpResponse, SessionError> {
-        Ok(HttpResponse::Ok().body(session.get::<String>("username")?.unwrap_or_default()))
-    }
-
-    #[post("/write")]
-    #[with_session]
-    async fn write(mut session: SessionDict) -> Result<HttpResponse, SessionError> {
-        let counter = session.get::<u64>("counter")?.unwrap_or(0) + 1;
-        session.insert("counter", counter)?;
-        session.insert("username", "ann")?;
-        session.save()?;
-        Ok(HttpResponse::Ok().body(counter.to_string()))
-    }
-
-    #[divan::bench(args = ["bare", "read", "write"])]
-    fn through_actix(bencher: Bencher, route: &str) {
-        let runtime = actix_web::rt::System::new();
-        let app = runtime.block_on(test::init_service(
-            App::new()
-                .app_data(super::session())
-                .service(bare)
-                .service(read)
-                .service(write),
-        ));
-        let token = super::encode_session(
-            &super::session(),
-            &serde_json::json!({"username": "ann", "counter": 1})
-                .as_object()
-                .unwrap()
-                .clone(),
-        )
-        .unwrap();
-        let cookie = format!("session={token}");
-        let uri = format!("/{route}");
-        bencher.bench_local(|| {
-            runtime.block_on(async {
-                let req = if route == "write" {
-                    test::TestRequest::post()
-                } else {
-                    test::TestRequest::get()
-                };
-                let res = test::call_service(
-                    &app,
-                    req.uri(&uri)
-                        .insert_header(("cookie", cookie.as_str()))
-                        .to_request(),
-                )
-                .await;
-                assert!(res.status().is_success());
-            })
-        });
-    }
+/// A whole request through actix-web's service stack in process (no network), on the load-test
+/// server's own routes: a bare handler against a `#[with_session]` read and write, so the
+/// session's share is visible without kernel noise.
+#[divan::bench(args = ["bare", "read", "write"])]
+fn through_actix(bencher: Bencher, route: &str) {
+    use actix_web::{App, test};
+    let runtime = actix_web::rt::System::new();
+    let app = runtime.block_on(test::init_service(
+        App::new()
+            .app_data(session())
+            .configure(bench_server::routes),
+    ));
+    let token = encode_session(
+        &session(),
+        json!({"username": "ann", "counter": 1})
+            .as_object()
+            .unwrap(),
+    )
+    .unwrap();
+    let cookie = format!("session={token}");
+    let uri = format!("/{route}");
+    bencher.bench_local(|| {
+        runtime.block_on(async {
+            let req = if route == "write" {
+                test::TestRequest::post()
+            } else {
+                test::TestRequest::get()
+            };
+            let res = test::call_service(
+                &app,
+                req.uri(&uri)
+                    .insert_header(("cookie", cookie.as_str()))
+                    .to_request(),
+            )
+            .await;
+            assert!(res.status().is_success());
+        })
+    });
 }

@@ -8,11 +8,11 @@
 //! PORT=8080 cargo run --release --example bench_server
 //! ```
 
-use actix_web::{App, HttpResponse, HttpServer, get, post};
+use actix_web::{App, HttpResponse, HttpServer, get, post, web};
 use jwt_session::{Session, SessionDict, SessionError, with_session};
 
 /// Shared with scripts/soak.sh, which forges hostile tokens with it.
-const BENCH_SECRET: &str = "benchmark secret: not for production use!";
+pub const BENCH_SECRET: &str = "benchmark secret: not for production use!";
 
 #[get("/bare")]
 async fn bare() -> HttpResponse {
@@ -36,6 +36,12 @@ async fn write(mut session: SessionDict) -> Result<HttpResponse, SessionError> {
     Ok(HttpResponse::Ok().body(counter.to_string()))
 }
 
+/// The three routes; the benchmarks and the allocation test measure these same handlers.
+pub fn routes(config: &mut web::ServiceConfig) {
+    config.service(bare).service(read).service(write);
+}
+
+#[allow(dead_code)] // the benches and tests include this file for its routes only
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     let port: u16 = std::env::var("PORT")
@@ -43,15 +49,9 @@ async fn main() -> std::io::Result<()> {
         .and_then(|port| port.parse().ok())
         .unwrap_or(8080);
     let session = Session::new(BENCH_SECRET).secure(false);
-    HttpServer::new(move || {
-        App::new()
-            .app_data(session.clone())
-            .service(bare)
-            .service(read)
-            .service(write)
-    })
-    .workers(1)
-    .bind(("127.0.0.1", port))?
-    .run()
-    .await
+    HttpServer::new(move || App::new().app_data(session.clone()).configure(routes))
+        .workers(1)
+        .bind(("127.0.0.1", port))?
+        .run()
+        .await
 }

@@ -8,8 +8,8 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::{App, HttpResponse, HttpServer, get, post, web};
-use jwt_session::{Session, SessionError, TypedSession, with_session};
+use actix_web::{HttpResponse, get, post, web};
+use jwt_session::{SessionError, TypedSession, with_session};
 
 #[path = "common/mod.rs"]
 mod common;
@@ -96,13 +96,5 @@ pub fn routes(config: &mut web::ServiceConfig) {
 #[allow(dead_code)] // the test suite includes this file for its routes only
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
-    let secret = std::env::var("SESSION_SECRET")
-        .unwrap_or_else(|_| "cart demo secret: set SESSION_SECRET in real apps!".into());
-    let session = Session::new(secret).secure(false); // a plain-http demo
-    let port = common::port(8080);
-    println!("serving the cart example on http://127.0.0.1:{port}");
-    HttpServer::new(move || App::new().app_data(session.clone()).configure(routes))
-        .bind(("127.0.0.1", port))?
-        .run()
-        .await
+    common::serve("cart", common::demo_session(), routes).await
 }

@@ -7,7 +7,7 @@
 //! sessions across restarts, `PORT` to serve on another port, and `INSECURE_COOKIE=1` if
 //! your browser refuses `Secure` cookies over plain http.
 
-use actix_web::{App, HttpResponse, HttpServer, Responder, get, post, web};
+use actix_web::{HttpResponse, Responder, get, post, web};
 use jwt_session::{Session, SessionDict, SessionError, with_session};
 
 #[path = "common/mod.rs"]
@@ -100,13 +100,5 @@ async fn main() -> std::io::Result<()> {
         eprintln!("error: SESSION_SECRET: {err}");
         std::process::exit(2);
     });
-    let port: u16 = std::env::var("PORT")
-        .ok()
-        .and_then(|port| port.parse().ok())
-        .unwrap_or(8080);
-    tracing::info!("serving the login example on http://127.0.0.1:{port}");
-    HttpServer::new(move || App::new().app_data(session.clone()).configure(routes))
-        .bind(("127.0.0.1", port))?
-        .run()
-        .await
+    common::serve("login", session, routes).await
 }

@@ -18,7 +18,7 @@
 
 use std::time::Duration;
 
-use actix_web::{App, HttpResponse, HttpServer, get, web};
+use actix_web::{HttpResponse, get, web};
 use jwt_session::{Session, SessionDict, SessionError, with_session};
 
 #[path = "common/mod.rs"]
@@ -42,9 +42,7 @@ pub fn session_from(current: &str, previous: &str) -> Result<Session, SessionErr
 #[get("/")]
 #[with_session]
 async fn index(mut session: SessionDict) -> Result<HttpResponse, SessionError> {
-    let visits = session.get::<u64>("visits")?.unwrap_or(0) + 1;
-    session.insert("visits", visits)?;
-    session.save()?;
+    let visits = common::count_visit(&mut session)?;
     Ok(common::page(
         "jwt-session rotation example",
         &format!(
@@ -68,11 +66,5 @@ async fn main() -> std::io::Result<()> {
         eprintln!("error: {err}");
         std::process::exit(2);
     });
-    let session = session.secure(false); // a plain-http demo
-    let port = common::port(8080);
-    println!("serving the rotation example on http://127.0.0.1:{port}");
-    HttpServer::new(move || App::new().app_data(session.clone()).configure(routes))
-        .bind(("127.0.0.1", port))?
-        .run()
-        .await
+    common::serve("rotation", session.secure(false), routes).await
 }

@@ -5,10 +5,10 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
+use actix_web::App;
 use actix_web::test as http;
-use actix_web::{App, HttpResponse, get, post};
 use jwt_session::__private::{encode_session, verify_cookie_value};
-use jwt_session::{Session, SessionDict, SessionError, with_session};
+use jwt_session::Session;
 use serde_json::json;
 
 struct Counting;
@@ -78,36 +78,16 @@ async fn codec_allocations() {
     assert!(encode <= 3, "encode allocates {encode} times");
 }
 
-#[get("/bare")]
-async fn bare() -> HttpResponse {
-    HttpResponse::Ok().body("ok")
-}
-
-#[get("/read")]
-#[with_session]
-async fn read(session: SessionDict) -> Result<HttpResponse, SessionError> {
-    let name = session.get::<String>("username")?;
-    Ok(HttpResponse::Ok().body(if name.is_some() { "ok" } else { "no" }))
-}
-
-#[post("/write")]
-#[with_session]
-async fn write(mut session: SessionDict) -> Result<HttpResponse, SessionError> {
-    let counter = session.get::<u64>("counter")?.unwrap_or(0) + 1;
-    session.insert("counter", counter)?;
-    session.insert("username", "ann")?;
-    session.save()?;
-    Ok(HttpResponse::Ok().body("ok"))
-}
+#[allow(dead_code)]
+#[path = "../examples/bench_server.rs"]
+mod bench_server;
 
 #[actix_web::test]
 async fn per_request_allocations_over_a_bare_handler() {
     let app = http::init_service(
         App::new()
             .app_data(session())
-            .service(bare)
-            .service(read)
-            .service(write),
+            .configure(bench_server::routes),
     )
     .await;
     let token = encode_session(
@@ -121,7 +101,11 @@ async fn per_request_allocations_over_a_bare_handler() {
     let cookie = format!("session={token}");
 
     let mut counts = Vec::new();
-    for (method, uri) in [("GET", "/bare"), ("GET", "/read"), ("POST", "/write")] {
+    for (method, uri, body) in [
+        ("GET", "/bare", "ok"),
+        ("GET", "/read", "ann"),
+        ("POST", "/write", "42"),
+    ] {
         // Warm up, then count one request, including building it and reading the body.
         let mut count = 0;
         for round in 0..2 {
@@ -138,7 +122,7 @@ async fn per_request_allocations_over_a_bare_handler() {
             )
             .await;
             assert!(res.status().is_success());
-            assert_eq!(http::read_body(res).await, "ok", "{uri} saw the session");
+            assert_eq!(http::read_body(res).await, body, "{uri} saw the session");
             if round == 1 {
                 count = allocated() - before;
             }

@@ -6,12 +6,15 @@
 //! message; under `CI=true` it fails. Screenshots go to `target/tmp/screenshots/`.
 
 use std::io::Write as _;
-use std::net::{TcpListener, TcpStream};
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
+
+mod common;
+use common::net::{free_port, wait_for_port};
 use serde_json::json;
 
 /// A child process killed on drop.
@@ -57,25 +60,6 @@ fn browser_tools() -> Option<(PathBuf, PathBuf)> {
             );
             None
         }
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_for_port(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "nothing listens on port {port} after 30 s"
-        );
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

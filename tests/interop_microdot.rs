@@ -8,17 +8,18 @@
 mod common;
 
 use std::io::Write as _;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix_web::{App, HttpResponse, HttpServer, post, web};
 use jwt_session::{Session, SessionDict, SessionError, with_session};
 use serde_json::{Map, Value, json};
 
 use common::jar::Jar;
+use common::net::{free_port, wait_for_port};
 
 const SECRET: &str = "interop secret shared by both apps, 32+ bytes";
 const OLD_SECRET: &str = "the secret before rotation, also 32+ bytes";
@@ -252,25 +253,6 @@ fn path_of(url: &str) -> &str {
     url.splitn(4, '/')
         .nth(3)
         .map_or("/", |rest| &url[url.len() - rest.len() - 1..])
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_for_port(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "nothing listens on port {port} after 30 s"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn tamper(token: &str) -> String {

@@ -1,8 +1,9 @@
 //! Page helpers shared by the examples.
 #![allow(dead_code)] // each example uses a different subset
 
-use actix_web::HttpResponse;
 use actix_web::http::header;
+use actix_web::{App, HttpResponse, HttpServer, web};
+use jwt_session::{Session, SessionDict, SessionError};
 
 /// An HTML page that says it is a demo.
 pub fn page(title: &str, body: &str) -> HttpResponse {
@@ -58,4 +59,35 @@ pub fn port(default: u16) -> u16 {
         .ok()
         .and_then(|port| port.parse().ok())
         .unwrap_or(default)
+}
+
+/// A demo's session config: `SESSION_SECRET`, or a fixed demo secret, without `Secure` so the
+/// plain-http demo works in every browser.
+pub fn demo_session() -> Session {
+    let secret = std::env::var("SESSION_SECRET")
+        .unwrap_or_else(|_| "demo secret: set SESSION_SECRET in a real app".into());
+    Session::new(secret).secure(false)
+}
+
+/// Serves `routes` with `session` on `http://127.0.0.1:$PORT` (default 8080).
+pub async fn serve(
+    example: &str,
+    session: Session,
+    routes: fn(&mut web::ServiceConfig),
+) -> std::io::Result<()> {
+    let port = port(8080);
+    tracing::info!("serving the {example} example on http://127.0.0.1:{port}");
+    println!("serving the {example} example on http://127.0.0.1:{port}");
+    HttpServer::new(move || App::new().app_data(session.clone()).configure(routes))
+        .bind(("127.0.0.1", port))?
+        .run()
+        .await
+}
+
+/// Adds one to the session's `visits` and saves it: a session written on every request.
+pub fn count_visit(session: &mut SessionDict) -> Result<u64, SessionError> {
+    let visits = session.get::<u64>("visits")?.unwrap_or(0) + 1;
+    session.insert("visits", visits)?;
+    session.save()?;
+    Ok(visits)
 }

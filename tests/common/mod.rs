@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod jar;
+pub mod net;
 
 use actix_web::cookie::Cookie;
 use actix_web::dev::{Service, ServiceResponse};
