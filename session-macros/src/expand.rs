@@ -2,13 +2,17 @@
 //! that extracts the session and writes its cookie on the response.
 //!
 //! ```text
-//! #[attrs] vis async fn name<G>(__arg0: A, __session_loader: SessionLoader) -> SessionResponder<R> {
-//!     fn name<G>(a: A, session: SessionDict) -> R { body }      // the user's fn, as written
-//!     let (__session, __session_handle) = __session_loader.into_parts();
-//!     SessionResponder::new(name::<G>(__arg0, __session).await, __session_handle)
+//! #[attrs] vis async fn name<G>(form: A, session: SessionLoader) -> SessionResponder<R> {
+//!     fn name<G>(form: A, mut session: SessionDict) -> R { body }   // the user's fn, as written
+//!     let (__session, __session_handle) = SessionLoader::into_parts(session);
+//!     let __session = <SessionDict as SessionParam>::from_dict(__session, AUTOSAVE);
+//!     let __response = name::<G>(form, __session).await;
+//!     SessionResponder::new(__response, __session_handle)
 //! }
 //! ```
 //! The inner fn keeps `return`, `?`, sync bodies and the user's spans working as written.
+//! A `middleware::from_fn` function (one taking a `Next`) keeps its return type, and the
+//! last line becomes `MiddlewareReturn::finish_session(__response, __session_handle)`.
 
 use proc_macro2::{Group, Ident, Span, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
@@ -66,6 +70,7 @@ pub(crate) fn expand(args: &Args, handler: Handler) -> TokenStream {
     let mut outer_inputs = Vec::new();
     let mut call_args = Vec::new();
     let mut session_type = quote!();
+    let mut session_span = Span::call_site();
     for (index, input) in sig.inputs.iter().enumerate() {
         let FnArg::Typed(typed) = input else { continue };
         let cfgs = typed
@@ -78,7 +83,8 @@ pub(crate) fn expand(args: &Args, handler: Handler) -> TokenStream {
             outer_inputs.push(quote!(#cfgs #arg: #private::SessionLoader));
             call_args.push(quote!(#cfgs #session));
             loader = arg;
-            session_type = respan(typed.ty.to_token_stream(), typed.ty.span());
+            session_span = typed.ty.span();
+            session_type = respan(typed.ty.to_token_stream(), session_span);
         } else {
             let ty = &typed.ty;
             outer_inputs.push(quote!(#cfgs #arg: #ty));
@@ -99,7 +105,7 @@ pub(crate) fn expand(args: &Args, handler: Handler) -> TokenStream {
     let autosave = args.autosave;
     // Spanned at the user's session type, so a type that is not a session is reported there.
     let session_param = {
-        let private = private_path(args, session_type_span(&item, session_index));
+        let private = private_path(args, session_span);
         quote!(<#session_type as #private::SessionParam>::from_dict)
     };
 
@@ -113,13 +119,6 @@ pub(crate) fn expand(args: &Args, handler: Handler) -> TokenStream {
             let #response = #name #turbofish (#(#call_args),*) #await_inner;
             #finish(#response, #handle)
         }
-    }
-}
-
-fn session_type_span(item: &ItemFn, session_index: usize) -> Span {
-    match item.sig.inputs.iter().nth(session_index) {
-        Some(FnArg::Typed(typed)) => typed.ty.span(),
-        _ => Span::call_site(),
     }
 }
 
