@@ -76,7 +76,6 @@ pub async fn serve(
     routes: fn(&mut web::ServiceConfig),
 ) -> std::io::Result<()> {
     let port = port(8080);
-    tracing::info!("serving the {example} example on http://127.0.0.1:{port}");
     println!("serving the {example} example on http://127.0.0.1:{port}");
     HttpServer::new(move || App::new().app_data(session.clone()).configure(routes))
         .bind(("127.0.0.1", port))?
