@@ -6,7 +6,7 @@
 
 use actix_web::http::header::{COOKIE, HeaderMap, HeaderValue};
 use divan::{Bencher, black_box};
-use jwt_session::__private::{encode_session, find_session_cookie, verify_cookie_value};
+use jwt_session_runtime::__internals::{encode_session, find_session_cookie, verify_cookie_value};
 use jwt_session::Session;
 use serde_json::{Map, Value, json};
 

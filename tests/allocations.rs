@@ -7,7 +7,7 @@ use std::cell::Cell;
 
 use actix_web::App;
 use actix_web::test as http;
-use jwt_session::__private::{encode_session, verify_cookie_value};
+use jwt_session_runtime::__internals::{encode_session, verify_cookie_value};
 use jwt_session::Session;
 use serde_json::json;
 

@@ -101,7 +101,7 @@ async fn secret_comes_from_the_environment_or_is_random() {
     unsafe { std::env::set_var("SESSION_SECRET", "short") };
     assert!(matches!(
         login::session_from_env(),
-        Err(jwt_session::SessionError::SecretTooShort { len: 5 })
+        Err(jwt_session::SessionError::SecretTooShort { len: 5, .. })
     ));
     unsafe { std::env::remove_var("SESSION_SECRET") };
 }

@@ -182,7 +182,7 @@ async fn absolute_timeout_caps_every_reissue() {
     assert!((now() - 2..=now()).contains(&start), "{payload}");
 
     let late = hs256(
-        json!({"u": 1, "iat": now() - 40, "session_start": now() - 90}),
+        json!({"u": 1, "iat": now() - 40, "exp": now() + 20, "session_start": now() - 90}),
         SECRET,
     );
     let (body, cookies) = read!(app, late);
@@ -252,19 +252,20 @@ async fn rotation_accepts_previous_secrets_and_re_signs() {
 
 #[actix_web::test]
 async fn hmac_algorithms_are_pinned() {
-    let app = app!(session().algorithm(Algorithm::HS512));
+    const LONG: &str = "a 64-byte secret, as RFC 7518 asks of HS512: 0123456789abcdef0123";
+    let app = app!(Session::new(LONG).algorithm(Algorithm::HS512));
     let res = send(&app, test::TestRequest::post().uri("/save")).await;
     let token = session_cookie(&res).value().to_owned();
     assert_eq!(parts_of(&token).0["alg"], "HS512");
     assert_eq!(read!(app, token).0, json!({"user": "joe"}));
-    let hs256_token = hs256(json!({"u": 1}), SECRET);
+    let hs256_token = hs256(json!({"u": 1}), LONG);
     assert_eq!(
         read!(app, hs256_token).0,
         json!({}),
         "another HMAC algorithm with the same secret"
     );
     assert_eq!(
-        read!(app!(session()), token).0,
+        read!(app!(Session::new(LONG)), token).0,
         json!({}),
         "and the other way round"
     );

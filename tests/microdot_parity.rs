@@ -175,7 +175,7 @@ async fn test_session_no_secret_key() {
     // handler in an app without one answers 500 (see missing_config.rs).
     assert!(matches!(
         Session::try_new(""),
-        Err(SessionError::SecretTooShort { len: 0 })
+        Err(SessionError::SecretTooShort { len: 0, .. })
     ));
     let panic = std::panic::catch_unwind(|| Session::new("short")).unwrap_err();
     let message = panic.downcast_ref::<String>().unwrap();

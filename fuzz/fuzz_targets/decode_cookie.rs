@@ -33,5 +33,5 @@ fuzz_target!(|data: &[u8]| {
         1 => signed(br#"{"alg":"HS256","typ":"JWT"}"#, rest),
         _ => signed(rest, br#"{"user":"joe"}"#),
     };
-    let _ = jwt_session::__private::verify_cookie_value(&SESSION, &token);
+    let _ = jwt_session_runtime::__internals::verify_cookie_value(&SESSION, &token);
 });

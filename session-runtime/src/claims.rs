@@ -64,6 +64,9 @@ pub(crate) struct Lifetimes {
     pub(crate) idle: Option<Duration>,
     pub(crate) absolute: Option<Duration>,
     pub(crate) leeway: Duration,
+    /// `Session::accept_legacy_tokens_until`: until this Unix time, a token lacking the
+    /// lifetime claims is accepted as a session starting now.
+    pub(crate) legacy_until: Option<f64>,
 }
 
 /// The managed claims of a verified token, in Unix seconds.
@@ -72,6 +75,20 @@ pub(crate) struct Times {
     pub(crate) iat: Option<f64>,
     pub(crate) start: Option<f64>,
     pub(crate) exp: Option<f64>,
+}
+
+impl Times {
+    /// The same times, to be written again unchanged (a rotation re-sign).
+    pub(crate) fn as_saved(self) -> SavedTimes {
+        // Time claims are whole seconds when written by us or PyJWT; truncating a peer's
+        // fraction can only shorten a lifetime.
+        let whole = |at: Option<f64>| at.map(|at| at as u64);
+        SavedTimes {
+            iat: whole(self.iat),
+            start: whole(self.start),
+            exp: whole(self.exp),
+        }
+    }
 }
 
 /// Why a verified payload is not a valid session.
@@ -84,8 +101,22 @@ pub(crate) enum ClaimRejection {
     },
     /// `exp` has passed, or the idle or absolute timeout has.
     Expired { by: &'static str },
-    /// `nbf` or `iat` is in the future.
+    /// `nbf`, `iat` or `session_start` is in the future.
     NotYetValid { key: &'static str },
+    /// A configured lifetime needs this claim, and the token lacks it.
+    Missing { key: &'static str },
+}
+
+impl ClaimRejection {
+    /// The rejection's name in the `reason` field of the debug log.
+    pub(crate) fn reason(&self) -> &'static str {
+        match self {
+            Self::Malformed { .. } => "malformed_claim",
+            Self::Expired { .. } => "expired",
+            Self::NotYetValid { .. } => "not_yet_valid",
+            Self::Missing { .. } => "missing_claim",
+        }
+    }
 }
 
 impl std::fmt::Display for ClaimRejection {
@@ -96,6 +127,11 @@ impl std::fmt::Display for ClaimRejection {
             Self::NotYetValid { key } => {
                 write!(f, "the token is not valid yet (`{key}` is in the future)")
             }
+            Self::Missing { key } => write!(
+                f,
+                "the token has no `{key}`, which the configured lifetimes need \
+                 (Session::accept_legacy_tokens_until admits such tokens while migrating)"
+            ),
         }
     }
 }
@@ -134,6 +170,11 @@ impl Lifetimes {
             }
             has_managed = true;
         }
+        if let Some(key) = self.missing_claim(&times) {
+            if !self.legacy_until.is_some_and(|until| now < until) {
+                return Err(ClaimRejection::Missing { key });
+            }
+        }
         let leeway = self.leeway.as_secs_f64();
         let past = |at: Option<f64>, window: Option<Duration>| match (at, window) {
             (Some(at), Some(window)) => at + window.as_secs_f64() <= now - leeway,
@@ -153,7 +194,9 @@ impl Lifetimes {
                 by: "absolute timeout",
             });
         }
-        for (key, at) in [("nbf", nbf), ("iat", times.iat)] {
+        // A start in the future would stretch the absolute window past its length.
+        let start = times.start.filter(|_| self.absolute.is_some());
+        for (key, at) in [("nbf", nbf), ("iat", times.iat), (SESSION_START, start)] {
             if at.is_some_and(|at| at > now + leeway) {
                 return Err(ClaimRejection::NotYetValid { key });
             }
@@ -164,6 +207,21 @@ impl Lifetimes {
             }
         }
         Ok(times)
+    }
+
+    /// The claim a configured lifetime needs and `times` lacks: without it, a token would
+    /// outlive the lifetime (no `exp`), escape the idle check (no `iat`) or restart the
+    /// absolute clock (no `session_start`).
+    fn missing_claim(&self, times: &Times) -> Option<&'static str> {
+        if (self.max_age.is_some() || self.idle.is_some()) && times.exp.is_none() {
+            Some("exp")
+        } else if self.idle.is_some() && times.iat.is_none() {
+            Some("iat")
+        } else if self.absolute.is_some() && times.start.is_none() {
+            Some(SESSION_START)
+        } else {
+            None
+        }
     }
 
     /// The managed claims a save at `now` writes, given those the session was loaded with.
@@ -318,9 +376,9 @@ mod tests {
             idle: secs(100),
             ..Lifetimes::default()
         };
-        assert!(check(idle, json!({"iat": 950})).is_ok());
+        assert!(check(idle, json!({"iat": 950, "exp": 1050})).is_ok());
         assert!(matches!(
-            check(idle, json!({"iat": 900})),
+            check(idle, json!({"iat": 900, "exp": 1050})),
             Err(ClaimRejection::Expired { by: "idle timeout" })
         ));
         let absolute = Lifetimes {
@@ -335,12 +393,47 @@ mod tests {
     }
 
     #[test]
+    fn configured_lifetimes_require_their_claims() {
+        let max_age = Lifetimes {
+            max_age: secs(100),
+            ..Lifetimes::default()
+        };
+        let idle = Lifetimes {
+            idle: secs(100),
+            ..Lifetimes::default()
+        };
+        let absolute = Lifetimes {
+            absolute: secs(100),
+            ..Lifetimes::default()
+        };
+        let missing = |key| Err(ClaimRejection::Missing { key });
+        assert_eq!(check(max_age, json!({"user": "joe"})), missing("exp"));
+        assert_eq!(check(idle, json!({"user": "joe"})), missing("exp"));
+        assert_eq!(check(idle, json!({"exp": 1050})), missing("iat"));
+        assert_eq!(check(absolute, json!({"iat": 1000})), missing(SESSION_START));
+        assert_eq!(
+            check(absolute, json!({SESSION_START: 1031})),
+            Err(ClaimRejection::NotYetValid { key: SESSION_START }),
+            "a start in the future would stretch the window"
+        );
+        assert!(plain(json!({SESSION_START: 5000})).is_ok(), "unchecked without absolute");
+        assert!(plain(json!({"user": "joe"})).is_ok(), "no lifetime, no claim needed");
+        let legacy = |until| Lifetimes {
+            legacy_until: Some(until),
+            ..max_age
+        };
+        assert!(check(legacy(NOW + 1.0), json!({"user": "joe"})).is_ok());
+        assert_eq!(check(legacy(NOW), json!({"user": "joe"})), missing("exp"), "window closed");
+    }
+
+    #[test]
     fn saves_take_the_earliest_deadline_and_keep_the_start() {
         let all = Lifetimes {
             max_age: secs(1000),
             idle: secs(100),
             absolute: secs(150),
             leeway: Duration::ZERO,
+            legacy_until: None,
         };
         let fresh = all.times_for_save(Times::default(), 1000);
         assert_eq!(

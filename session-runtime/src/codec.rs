@@ -22,9 +22,28 @@ pub(crate) enum Rejection {
     Base64(&'static str),
     Json(&'static str, serde_json::Error),
     Algorithm(String),
+    /// The header's `typ` names another kind of token (an OAuth access token, say).
+    TokenType(String),
     Header(&'static str),
+    UnknownKid,
     Signature,
     Claims(crate::claims::ClaimRejection),
+}
+
+impl Rejection {
+    /// The rejection's name in the `reason` field of the debug log, from a fixed
+    /// vocabulary that the crate documentation lists.
+    pub(crate) fn reason(&self) -> &'static str {
+        match self {
+            Self::TooLong(_) => "too_large",
+            Self::Shape(_) | Self::Base64(_) | Self::Json(..) | Self::Header(_) => "malformed",
+            Self::Algorithm(_) => "wrong_alg",
+            Self::TokenType(_) => "wrong_typ",
+            Self::UnknownKid => "unknown_kid",
+            Self::Signature => "bad_signature",
+            Self::Claims(rejection) => rejection.reason(),
+        }
+    }
 }
 
 impl std::fmt::Display for Rejection {
@@ -38,7 +57,9 @@ impl std::fmt::Display for Rejection {
             Self::Base64(part) => write!(f, "the {part} is not valid base64url"),
             Self::Json(part, err) => write!(f, "the {part} is not a JSON object: {err}"),
             Self::Algorithm(alg) => write!(f, "algorithm {alg} is not the configured one"),
+            Self::TokenType(typ) => write!(f, "the header's `typ` is {typ}, not JWT"),
             Self::Header(what) => write!(f, "unacceptable header: {what}"),
+            Self::UnknownKid => f.write_str("the header's `kid` names no configured key"),
             Self::Signature => f.write_str("no configured key verifies the signature"),
             Self::Claims(rejection) => rejection.fmt(f),
         }
@@ -128,6 +149,9 @@ impl Codec {
                 parsed_kid.as_deref()
             }
         };
+        if kid.is_some_and(|kid| !self.keys.has_kid(kid)) {
+            return Err(Rejection::UnknownKid);
+        }
         SCRATCH.with_borrow_mut(|(signature_buffer, payload_buffer)| {
             signature_buffer.clear();
             URL_SAFE_NO_PAD
@@ -154,6 +178,13 @@ impl Codec {
         match header.get("alg").and_then(Value::as_str) {
             Some(alg) if alg == self.keys.algorithm_name => {}
             other => return Err(Rejection::Algorithm(format!("{other:?}"))),
+        }
+        // RFC 7515 §4.1.9: `typ` is compared case-insensitively; a header without one is
+        // still a session (PyJWT can omit it).
+        match header.get("typ") {
+            None => {}
+            Some(Value::String(typ)) if typ.eq_ignore_ascii_case("JWT") => {}
+            Some(other) => return Err(Rejection::TokenType(other.to_string())),
         }
         if header.contains_key("crit") || header.contains_key("b64") {
             return Err(Rejection::Header(
@@ -233,7 +264,7 @@ mod tests {
         assert!(!header.contains("secret"), "{header}");
         assert_eq!(rotated.decode(&new).unwrap().1, VerifiedBy::Current);
         assert!(
-            matches!(codec().decode(&new), Err(Rejection::Signature)),
+            matches!(codec().decode(&new), Err(Rejection::UnknownKid)),
             "unknown kid"
         );
     }
@@ -263,5 +294,31 @@ mod tests {
             codec().decode(&none),
             Err(Rejection::Algorithm(_))
         ));
+    }
+
+    #[test]
+    fn typ_is_pinned_to_jwt() {
+        let keys = KeyRing::hmac(SECRET, Algorithm::HS256).unwrap();
+        let token_with = |header: &str| {
+            let input = format!(
+                "{}.{}",
+                URL_SAFE_NO_PAD.encode(header),
+                URL_SAFE_NO_PAD.encode(r#"{"a":1}"#)
+            );
+            let signature = URL_SAFE_NO_PAD.encode(keys.sign(input.as_bytes()).unwrap());
+            format!("{input}.{signature}")
+        };
+        for accepted in [r#"{"alg":"HS256"}"#, r#"{"alg":"HS256","typ":"jwt"}"#] {
+            assert!(codec().decode(&token_with(accepted)).is_ok(), "{accepted}");
+        }
+        for refused in [
+            r#"{"alg":"HS256","typ":"at+jwt"}"#,
+            r#"{"alg":"HS256","typ":"JWS"}"#,
+            r#"{"alg":"HS256","typ":null}"#,
+            r#"{"alg":"HS256","typ":1}"#,
+        ] {
+            let rejection = codec().decode(&token_with(refused)).unwrap_err();
+            assert_eq!(rejection.reason(), "wrong_typ", "{refused}");
+        }
     }
 }

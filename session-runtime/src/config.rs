@@ -2,14 +2,14 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use actix_web::cookie::{Cookie, SameSite, time};
-use actix_web::http::header::HeaderValue;
+use actix_web::cookie::SameSite;
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, EncodingKey};
 
 use crate::claims::Lifetimes;
 use crate::codec::Codec;
+use crate::cookie::{CookieSettings, checked_attribute, checked_name};
 use crate::error::SessionError;
 use crate::keys::KeyRing;
 
@@ -44,25 +44,9 @@ pub struct Session {
 #[derive(Clone)]
 pub(crate) struct Config {
     pub(crate) codec: Codec,
-    pub(crate) cookie_name: String,
-    pub(crate) path: String,
-    pub(crate) domain: Option<String>,
-    pub(crate) secure: bool,
-    pub(crate) http_only: bool,
-    pub(crate) same_site: SameSite,
+    pub(crate) cookie: CookieSettings,
     pub(crate) lifetimes: Lifetimes,
     pub(crate) clear_invalid: bool,
-    /// Prepared by `refresh` from the fields above, so a save only appends the token.
-    prepared: PreparedCookies,
-}
-
-/// The parts of `Set-Cookie` that do not change from one response to the next.
-#[derive(Clone)]
-struct PreparedCookies {
-    /// Everything after `name=value`: `; HttpOnly; SameSite=Lax; Secure; Path=/`…
-    attributes: String,
-    /// The whole removal cookie.
-    removal: HeaderValue,
 }
 
 /// Clock skew tolerated by default on `exp`, `nbf`, `iat` and the timeouts.
@@ -231,30 +215,16 @@ impl Session {
     }
 
     fn with_keys(keys: KeyRing) -> Self {
-        Self::with_config(Config {
-            codec: Codec::new(keys),
-            cookie_name: String::from("session"),
-            path: String::from("/"),
-            domain: None,
-            secure: true,
-            http_only: true,
-            same_site: SameSite::Lax,
-            lifetimes: Lifetimes {
-                leeway: DEFAULT_LEEWAY,
-                ..Lifetimes::default()
-            },
-            clear_invalid: false,
-            prepared: PreparedCookies {
-                attributes: String::new(),
-                removal: HeaderValue::from_static(""),
-            },
-        })
-    }
-
-    fn with_config(mut config: Config) -> Self {
-        config.refresh();
         Self {
-            inner: Arc::new(config),
+            inner: Arc::new(Config {
+                codec: Codec::new(keys),
+                cookie: CookieSettings::default(),
+                lifetimes: Lifetimes {
+                    leeway: DEFAULT_LEEWAY,
+                    ..Lifetimes::default()
+                },
+                clear_invalid: false,
+            }),
         }
     }
 
@@ -314,13 +284,8 @@ impl Session {
     /// ```
     #[must_use]
     pub fn cookie_name(self, name: impl Into<String>) -> Self {
-        let name = name.into();
-        let is_token_char = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
-        assert!(
-            !name.is_empty() && name.chars().all(is_token_char),
-            "Session::cookie_name: {name:?} is not a valid cookie name; use letters, digits and !#$%&'*+-.^_`|~"
-        );
-        self.with(|config| config.cookie_name = name)
+        let name = checked_name(name.into());
+        self.with_cookie(|cookie| cookie.name = name)
     }
 
     /// Sets the cookie's `Path` (default `/`).
@@ -336,7 +301,7 @@ impl Session {
     #[must_use]
     pub fn path(self, path: impl Into<String>) -> Self {
         let path = checked_attribute("path", path.into());
-        self.with(|config| config.path = path)
+        self.with_cookie(|cookie| cookie.path = path)
     }
 
     /// Sets the cookie's `Domain` (default: none, so the cookie goes to this host only).
@@ -352,7 +317,7 @@ impl Session {
     #[must_use]
     pub fn domain(self, domain: impl Into<String>) -> Self {
         let domain = checked_attribute("domain", domain.into());
-        self.with(|config| config.domain = Some(domain))
+        self.with_cookie(|cookie| cookie.domain = Some(domain))
     }
 
     /// Sets the cookie's `Secure` flag (default `true`).
@@ -366,7 +331,7 @@ impl Session {
     /// ```
     #[must_use]
     pub fn secure(self, secure: bool) -> Self {
-        self.with(|config| config.secure = secure)
+        self.with_cookie(|cookie| cookie.secure = secure)
     }
 
     /// Sets the cookie's `HttpOnly` flag (default `true`), which keeps it away from scripts.
@@ -377,7 +342,7 @@ impl Session {
     /// ```
     #[must_use]
     pub fn http_only(self, http_only: bool) -> Self {
-        self.with(|config| config.http_only = http_only)
+        self.with_cookie(|cookie| cookie.http_only = http_only)
     }
 
     /// Sets the cookie's `SameSite` attribute (default `Lax`).
@@ -390,7 +355,25 @@ impl Session {
     /// ```
     #[must_use]
     pub fn same_site(self, same_site: SameSite) -> Self {
-        self.with(|config| config.same_site = same_site)
+        self.with_cookie(|cookie| cookie.same_site = same_site)
+    }
+
+    /// Sets the cookie's `Partitioned` attribute (CHIPS, default `false`), as Microdot's
+    /// `partitioned` cookie option: browsers then keep a separate cookie per top-level
+    /// site, for sessions of an app embedded in other sites' pages. It is written on the
+    /// session cookie and on its removal.
+    ///
+    /// # Panics
+    ///
+    /// On a config that is not `Secure`: browsers drop `Partitioned` cookies without it.
+    ///
+    /// ```
+    /// let session = jwt_session::Session::new([7u8; 32]).partitioned(true);
+    /// # drop(session);
+    /// ```
+    #[must_use]
+    pub fn partitioned(self, partitioned: bool) -> Self {
+        self.with_cookie(|cookie| cookie.partitioned = partitioned)
     }
 
     /// Makes sessions expire `max_age` after each save.
@@ -443,6 +426,37 @@ impl Session {
         self.with(|config| config.lifetimes.absolute = Some(absolute))
     }
 
+    /// Admits tokens that lack the claims the configured lifetimes need, until `deadline`:
+    /// for moving an app whose users hold cookies written without lifetimes (Microdot's,
+    /// or this library's before `max_age` was set) onto lifetimes without logging them out.
+    /// Off by default.
+    ///
+    /// Outside this window, with `max_age` or `idle_timeout` set a token without `exp` is
+    /// an empty session (and, with `idle_timeout`, one without `iat`), and with
+    /// `absolute_timeout` set one without `session_start` is.
+    ///
+    /// What it gives up until `deadline`: such a token, even a copy leaked long ago, is
+    /// accepted as a session that starts at the request, and its next save or idle
+    /// re-issue gives it fresh lifetime claims. Keep the window short; once it closes, the
+    /// tokens re-issued during it live at most one more lifetime.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    ///
+    /// let two_weeks = SystemTime::now() + Duration::from_secs(14 * 86_400);
+    /// let session = jwt_session::Session::new([7u8; 32])
+    ///     .max_age(Duration::from_secs(86_400))
+    ///     .accept_legacy_tokens_until(two_weeks);
+    /// # drop(session);
+    /// ```
+    #[must_use]
+    pub fn accept_legacy_tokens_until(self, deadline: SystemTime) -> Self {
+        let until = deadline
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |since| since.as_secs_f64());
+        self.with(|config| config.lifetimes.legacy_until = Some(until))
+    }
+
     /// Sets the clock skew tolerated on `exp`, `nbf`, `iat` and the timeouts (default 30 s),
     /// for apps whose servers' clocks differ slightly.
     ///
@@ -470,142 +484,29 @@ impl Session {
         self.with(|config| config.clear_invalid = clear)
     }
 
-    /// Loads the session of `req` outside `#[with_session]`, as Microdot's
-    /// `Session.get(request)`: in a plain handler, a guard or middleware. Every load in one
-    /// request shares one state, so the session is decoded once and the response carries one
-    /// cookie. A saved or deleted session reaches the response through [`Session::apply`].
-    ///
-    /// # Errors
-    ///
-    /// [`SessionError::MissingConfig`] when the app has no `Session` app data.
-    ///
-    /// ```
-    /// use actix_web::{App, HttpRequest, HttpResponse, test, web};
-    /// use jwt_session::{Session, SessionError};
-    ///
-    /// async fn login(req: HttpRequest) -> Result<HttpResponse, SessionError> {
-    ///     let mut session = Session::load(&req)?;
-    ///     session.insert("user", "ann")?;
-    ///     session.save()?;
-    ///     Ok(Session::apply(&req, HttpResponse::Ok().finish()))
-    /// }
-    ///
-    /// # actix_web::rt::System::new().block_on(async {
-    /// let app = test::init_service(
-    ///     App::new().app_data(Session::new([7u8; 32])).route("/", web::post().to(login)),
-    /// ).await;
-    /// let res = test::call_service(&app, test::TestRequest::post().uri("/").to_request()).await;
-    /// assert!(res.headers().get("set-cookie").unwrap().to_str().unwrap().starts_with("session=ey"));
-    /// # });
-    /// ```
-    pub fn load(req: &actix_web::HttpRequest) -> Result<crate::SessionDict, SessionError> {
-        let session = crate::request::load(req);
-        if let Err(err) = &session {
-            tracing::error!("{err}");
-        }
-        session
-    }
-
-    /// Writes the outcome of the sessions loaded for `req` onto `response`: `Vary: Cookie`,
-    /// and the cookie scheduled by `save()` or `delete()` (none on a 5xx or error response).
-    /// Without a load for `req`, `response` is returned unchanged. This is what
-    /// `#[with_session]` does after the handler returns; call it once per response.
-    ///
-    /// ```
-    /// use actix_web::{App, HttpRequest, HttpResponse, test, web};
-    /// use jwt_session::{Session, SessionError};
-    ///
-    /// async fn logout(req: HttpRequest) -> Result<HttpResponse, SessionError> {
-    ///     Session::load(&req)?.delete();
-    ///     Ok(Session::apply(&req, HttpResponse::SeeOther().insert_header(("Location", "/")).finish()))
-    /// }
-    ///
-    /// # actix_web::rt::System::new().block_on(async {
-    /// let app = test::init_service(
-    ///     App::new().app_data(Session::new([7u8; 32])).route("/logout", web::post().to(logout)),
-    /// ).await;
-    /// let res = test::call_service(&app, test::TestRequest::post().uri("/logout").to_request()).await;
-    /// assert!(res.headers().get("set-cookie").unwrap().to_str().unwrap().contains("Max-Age=0"));
-    /// # });
-    /// ```
-    pub fn apply<B>(
-        req: &actix_web::HttpRequest,
-        response: actix_web::HttpResponse<B>,
-    ) -> actix_web::HttpResponse<B> {
-        match crate::request::loaded(req) {
-            Some(state) => crate::response::finish(&state, response),
-            None => response,
-        }
-    }
-
     pub(crate) fn config(&self) -> &Config {
         &self.inner
     }
 
+    /// Whether `other` is this very configuration (a clone of it), not merely an equal one.
+    pub(crate) fn is_same_config(&self, other: &Session) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     fn with(mut self, change: impl FnOnce(&mut Config)) -> Self {
-        let config = Arc::make_mut(&mut self.inner);
-        change(config);
-        config.refresh();
+        change(Arc::make_mut(&mut self.inner));
         self
     }
-}
 
-impl Config {
-    /// The cookie for `value` with every configured attribute, as actix's cookie type
-    /// writes it; the source of the prepared attributes.
-    fn cookie<'c>(&'c self, value: &'c str) -> Cookie<'c> {
-        let mut cookie = Cookie::build(self.cookie_name.as_str(), value)
-            .path(self.path.as_str())
-            .secure(self.secure)
-            .http_only(self.http_only)
-            .same_site(self.same_site)
-            .finish();
-        if let Some(domain) = &self.domain {
-            cookie.set_domain(domain.as_str());
-        }
-        cookie
-    }
-
-    /// Prepares the unchanging parts of `Set-Cookie` after a config change.
-    fn refresh(&mut self) {
-        let empty = self.cookie("").to_string();
-        let attributes = empty
-            .strip_prefix(&format!("{}=", self.cookie_name))
-            .unwrap_or_default()
-            .to_owned();
-        // The cookie that tells the browser to forget the session: same name, path and
-        // domain, an empty value, `Max-Age=0` and `Expires` in 1970.
-        let mut removal = self.cookie("");
-        removal.set_max_age(time::Duration::ZERO);
-        removal.set_expires(time::OffsetDateTime::UNIX_EPOCH);
-        // Every part was checked by the builder methods, so this cannot fail.
-        let removal = HeaderValue::try_from(removal.to_string())
-            .unwrap_or_else(|_| HeaderValue::from_static(""));
-        self.prepared = PreparedCookies {
-            attributes,
-            removal,
-        };
-    }
-
-    /// The `Set-Cookie` value carrying `token`, every configured attribute and `max_age`.
-    pub(crate) fn set_cookie_value(&self, token: &str, max_age: Option<Duration>) -> String {
-        let attributes = &self.prepared.attributes;
-        let mut value =
-            String::with_capacity(self.cookie_name.len() + token.len() + attributes.len() + 24);
-        value.push_str(&self.cookie_name);
-        value.push('=');
-        value.push_str(token);
-        value.push_str(attributes);
-        if let Some(max_age) = max_age {
-            value.push_str("; Max-Age=");
-            value.push_str(&seconds(max_age).whole_seconds().to_string());
-        }
-        value
-    }
-
-    /// The removal `Set-Cookie`, prepared once.
-    pub(crate) fn removal(&self) -> HeaderValue {
-        self.prepared.removal.clone()
+    /// Changes a cookie attribute, refusing a combination that browsers would drop.
+    fn with_cookie(self, change: impl FnOnce(&mut CookieSettings)) -> Self {
+        self.with(|config| {
+            change(&mut config.cookie);
+            if let Some(problem) = config.cookie.browser_problem() {
+                panic!("Session: cookie {:?}: {problem}", config.cookie.name);
+            }
+            config.cookie.refresh();
+        })
     }
 }
 
@@ -623,70 +524,21 @@ fn public_key_from_pem(algorithm: Algorithm, pem: &[u8]) -> Result<DecodingKey, 
     })
 }
 
-fn seconds(duration: Duration) -> time::Duration {
-    time::Duration::seconds(i64::try_from(duration.as_secs()).unwrap_or(i64::MAX))
-}
-
-fn checked_attribute(what: &str, value: String) -> String {
-    assert!(
-        !value.chars().any(|c| c == ';' || c.is_control()),
-        "Session::{what}: {value:?} holds `;` or a control character, which would break the Set-Cookie header"
-    );
-    value
-}
-
 impl fmt::Debug for Session {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let config = self.config();
         f.debug_struct("Session")
             .field("secret", &"[redacted]")
-            .field("cookie_name", &config.cookie_name)
-            .field("path", &config.path)
-            .field("domain", &config.domain)
-            .field("secure", &config.secure)
-            .field("http_only", &config.http_only)
-            .field("same_site", &config.same_site)
+            .field("cookie_name", &config.cookie.name)
+            .field("path", &config.cookie.path)
+            .field("domain", &config.cookie.domain)
+            .field("secure", &config.cookie.secure)
+            .field("http_only", &config.cookie.http_only)
+            .field("same_site", &config.cookie.same_site)
+            .field("partitioned", &config.cookie.partitioned)
             .field("algorithm", &config.codec.keys().algorithm)
             .field("lifetimes", &config.lifetimes)
             .field("clear_invalid", &config.clear_invalid)
             .finish()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The prepared attributes write exactly what actix's cookie type writes.
-    #[test]
-    fn prepared_set_cookie_matches_the_cookie_builder() {
-        let configs = [
-            Session::new([7u8; 32]),
-            Session::new([7u8; 32])
-                .cookie_name("id")
-                .path("/app")
-                .domain("example.com")
-                .secure(false)
-                .http_only(false)
-                .same_site(SameSite::Strict),
-        ];
-        for session in configs {
-            let config = session.config();
-            for max_age in [None, Some(Duration::from_secs(600))] {
-                let mut expected = config.cookie("a.b.c");
-                if let Some(max_age) = max_age {
-                    expected.set_max_age(seconds(max_age));
-                }
-                let expected = Cookie::parse(expected.to_string()).unwrap();
-                let ours = Cookie::parse(config.set_cookie_value("a.b.c", max_age)).unwrap();
-                assert_eq!(ours.to_string(), expected.to_string());
-            }
-            let removal = Cookie::parse(config.removal().to_str().unwrap().to_owned()).unwrap();
-            assert_eq!(
-                (removal.value(), removal.max_age()),
-                ("", Some(time::Duration::ZERO))
-            );
-            assert_eq!(removal.path(), Some(config.path.as_str()));
-        }
     }
 }

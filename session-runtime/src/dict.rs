@@ -362,6 +362,36 @@ impl SessionDict {
         self.request.save(&self.data)
     }
 
+    /// Starts a new session: the next save writes a fresh session, as if no cookie had come
+    /// with the request. Call it at login, before saving the user in, so a session planted
+    /// before the login (session fixation) or an almost-expired absolute-timeout window is
+    /// not carried over: the absolute-timeout clock (`session_start`) restarts at that save.
+    /// The entries are kept; [`clear`](SessionDict::clear) them first to drop them too.
+    /// [`delete`](SessionDict::delete) renews the same way.
+    ///
+    /// ```
+    /// # use actix_web::{HttpResponse, web};
+    /// # #[allow(unused_imports)]
+    /// # use jwt_session::{Session, SessionDict, SessionError, with_session};
+    /// #[with_session]
+    /// async fn login(mut session: SessionDict) -> Result<HttpResponse, SessionError> {
+    ///     session.renew();
+    ///     session.insert("user", "ann")?;
+    ///     session.save()?;
+    ///     Ok(HttpResponse::Ok().finish())
+    /// }
+    /// # actix_web::rt::System::new().block_on(async {
+    /// #     let app = actix_web::test::init_service(actix_web::App::new()
+    /// #         .app_data(Session::new([7u8; 32])).route("/", web::post().to(login))).await;
+    /// #     let res = actix_web::test::call_service(&app, actix_web::test::TestRequest::post().to_request()).await;
+    /// #     assert!(res.headers().contains_key("set-cookie"));
+    /// # });
+    /// ```
+    pub fn renew(&mut self) {
+        self.modified = true;
+        self.request.renew();
+    }
+
     /// Schedules the removal of the session cookie: the browser forgets the session.
     ///
     /// The removal carries the configured path and domain, an empty value, `Max-Age=0` and

@@ -2,7 +2,8 @@
 
 use actix_web::{HttpResponse, ResponseError, http::StatusCode};
 
-/// Smallest HS256 secret accepted: RFC 7518 §3.2 requires a key at least as long as the hash output.
+/// Smallest HS256 secret accepted: RFC 7518 §3.2 requires a key at least as long as the
+/// hash output (48 bytes for HS384, 64 for HS512).
 pub(crate) const MIN_SECRET_LEN: usize = 32;
 
 /// Everything that can go wrong while using a session.
@@ -15,7 +16,7 @@ pub(crate) const MIN_SECRET_LEN: usize = 32;
 /// use jwt_session::{Session, SessionError};
 ///
 /// let err = Session::try_new("too short").unwrap_err();
-/// assert!(matches!(err, SessionError::SecretTooShort { len: 9 }));
+/// assert!(matches!(err, SessionError::SecretTooShort { len: 9, min: 32, .. }));
 /// assert!(err.to_string().contains("at least 32 bytes"));
 /// ```
 #[derive(Debug, thiserror::Error)]
@@ -23,12 +24,16 @@ pub(crate) const MIN_SECRET_LEN: usize = 32;
 pub enum SessionError {
     /// The secret given to [`Session::try_new`](crate::Session::try_new) is too short to be safe.
     #[error(
-        "the session secret is {len} bytes long, but HS256 needs at least {MIN_SECRET_LEN} bytes \
-         (RFC 7518 §3.2); generate one with `openssl rand -base64 48` and pass it to Session::new"
+        "the session secret is {len} bytes long, but {algorithm} needs at least {min} bytes \
+         (RFC 7518 §3.2); generate one with `openssl rand -base64 {min}` and pass it to Session::new"
     )]
     SecretTooShort {
         /// Length of the rejected secret in bytes.
         len: usize,
+        /// The shortest secret the algorithm accepts.
+        min: usize,
+        /// The HMAC algorithm, as JWT headers name it.
+        algorithm: &'static str,
     },
 
     /// The handler runs in an `App` that has no [`Session`](crate::Session) configured.
@@ -38,8 +43,26 @@ pub enum SessionError {
     )]
     MissingConfig,
 
+    /// A `Session` and a different `web::Data<Session>` are both visible to the handler.
+    ///
+    /// actix finds the innermost registration of each form but cannot say which of the two
+    /// is more inner, and guessing could let an outer config govern a scope that registered
+    /// its own.
+    #[error(
+        "two session configurations are visible to this handler: one registered as \
+         `.app_data(Session)` (cookie `{plain_cookie}`) and one as `.app_data(web::Data<Session>)` \
+         (cookie `{data_cookie}`), and actix cannot tell which is innermost; register every \
+         session config the same way, for example always as `.app_data(Session::new(..))`"
+    )]
+    AmbiguousConfig {
+        /// Cookie name of the config registered as a plain `Session`.
+        plain_cookie: String,
+        /// Cookie name of the config registered as `web::Data<Session>`.
+        data_cookie: String,
+    },
+
     /// A value passed to [`SessionDict::insert`](crate::SessionDict::insert) cannot be turned into JSON.
-    #[error("the value for session key `{key}` cannot be stored as JSON: {source}")]
+    #[error("the value for session key `{key}` cannot be stored as JSON")]
     Serialize {
         /// The key being inserted.
         key: String,
@@ -59,7 +82,7 @@ pub enum SessionError {
     },
 
     /// A stored value does not have the type asked of [`SessionDict::get`](crate::SessionDict::get).
-    #[error("the value of session key `{key}` does not have the requested type: {source}")]
+    #[error("the value of session key `{key}` does not have the requested type")]
     Deserialize {
         /// The key being read.
         key: String,
@@ -94,7 +117,7 @@ pub enum SessionError {
 
     /// The `Set-Cookie` header could not be built (the cookie attributes are checked when the
     /// [`Session`](crate::Session) is built, so this points at a bug).
-    #[error("the session cookie is not a valid header value: {0}")]
+    #[error("the session cookie is not a valid header value")]
     InvalidHeader(#[source] actix_web::http::header::InvalidHeaderValue),
 
     /// A key does not fit the algorithm, or an option does not fit the kind of key.
@@ -110,7 +133,7 @@ pub enum SessionError {
     ReadOnly,
 
     /// The JWT library failed to sign the token.
-    #[error("the session token could not be signed: {0}")]
+    #[error("the session token could not be signed")]
     Signing(#[source] jsonwebtoken::errors::Error),
 }
 
@@ -120,7 +143,38 @@ impl ResponseError for SessionError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        tracing::error!("{self}");
+        tracing::error!("{}", self.report());
         HttpResponse::InternalServerError().finish()
+    }
+}
+
+impl SessionError {
+    /// The message followed by every source in the chain, each said once:
+    /// `outer: cause: root cause`.
+    ///
+    /// ```
+    /// use jwt_session::{Session, SessionDict, SessionError};
+    ///
+    /// let err = SessionError::Deserialize {
+    ///     key: "n".to_owned(),
+    ///     source: serde_json::from_str::<u8>("300").unwrap_err(),
+    /// };
+    /// assert_eq!(
+    ///     err.report(),
+    ///     "the value of session key `n` does not have the requested type: \
+    ///      invalid value: integer `300`, expected u8 at line 1 column 3"
+    /// );
+    /// # let _ = (Session::new([7u8; 32]), std::marker::PhantomData::<SessionDict>);
+    /// ```
+    #[must_use]
+    pub fn report(&self) -> String {
+        let mut report = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            report.push_str(": ");
+            report.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        report
     }
 }

@@ -13,6 +13,15 @@ use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, DecodingKeyKind, Enc
 
 use crate::error::{MIN_SECRET_LEN, SessionError};
 
+/// RFC 7518 §3.2: an HMAC key at least as long as the hash output.
+fn min_secret_len(algorithm: Algorithm) -> usize {
+    match algorithm {
+        Algorithm::HS384 => 48,
+        Algorithm::HS512 => 64,
+        _ => MIN_SECRET_LEN,
+    }
+}
+
 /// Mixed into HMAC key ids so they are useless for anything but telling keys apart.
 const KID_LABEL: &[u8] = b"jwt-session key id v1";
 
@@ -85,7 +94,7 @@ pub(crate) enum VerifiedBy {
 
 impl KeyRing {
     pub(crate) fn hmac(secret: &[u8], algorithm: Algorithm) -> Result<Self, SessionError> {
-        let (signing, verifying) = hmac_key(secret)?;
+        let (signing, verifying) = hmac_key(secret, algorithm)?;
         Ok(Self {
             algorithm,
             algorithm_name: algorithm_name(algorithm),
@@ -104,14 +113,25 @@ impl KeyRing {
                 "HMAC algorithms take a secret: use Session::new(secret).algorithm(..)",
             ));
         }
-        if let Some(signing) = &signing {
-            (DEFAULT_PROVIDER.signer_factory)(&algorithm, signing).map_err(|_| {
-                SessionError::KeyMismatch("the signing key does not fit the algorithm")
-            })?;
-        }
-        verifier(algorithm, &verifying).map_err(|_| {
+        check_public_key(algorithm, &verifying)?;
+        let verifier = verifier(algorithm, &verifying).map_err(|_| {
             SessionError::KeyMismatch("the verifying key does not fit the algorithm")
         })?;
+        if let Some(signing) = &signing {
+            let signer = (DEFAULT_PROVIDER.signer_factory)(&algorithm, signing).map_err(|_| {
+                SessionError::KeyMismatch("the signing key does not fit the algorithm")
+            })?;
+            // A probe signature proves the two keys are one pair, so a config can never
+            // issue tokens it would refuse to read.
+            let probe = signer
+                .try_sign(KID_LABEL)
+                .map_err(|_| SessionError::KeyMismatch("the signing key cannot sign"))?;
+            if verifier.verify(KID_LABEL, &probe).is_err() {
+                return Err(SessionError::KeyMismatch(
+                    "the signing key and the verifying key are not a pair",
+                ));
+            }
+        }
         let kid = public_key_id(&verifying)?;
         Ok(Self {
             algorithm,
@@ -134,6 +154,10 @@ impl KeyRing {
                 "Session::algorithm selects HS256, HS384 or HS512 for a secret; use Session::from_keys for EdDSA, ES256 or RS256",
             ));
         }
+        for verifying in &self.verifying {
+            let secret = verifying.key.try_get_as_bytes().map_err(SessionError::Signing)?;
+            check_secret_len(secret, algorithm)?;
+        }
         let mut ring = self.clone();
         ring.algorithm = algorithm;
         ring.algorithm_name = algorithm_name(algorithm);
@@ -152,7 +176,7 @@ impl KeyRing {
                 "previous secrets only apply to HMAC sessions",
             ));
         }
-        let (_, key) = hmac_key(secret)?;
+        let (_, key) = hmac_key(secret, self.algorithm)?;
         let verifying = hmac_verifying_key(self.algorithm, key)?;
         if !self
             .verifying
@@ -190,9 +214,15 @@ impl KeyRing {
         // jsonwebtoken backend would make the process-wide lookup panic.
         let make = || (DEFAULT_PROVIDER.signer_factory)(&self.algorithm, key);
         let signed = with_cached(&SIGNERS, *cache_id, make, |signer| signer.try_sign(message));
-        signed.map_err(SessionError::Signing)?.map_err(|err| {
+        let signature = signed.map_err(SessionError::Signing)?.map_err(|err| {
             SessionError::Signing(jsonwebtoken::errors::ErrorKind::Signing(err.to_string()).into())
-        })
+        })?;
+        Ok(low_s(self.algorithm, &signature).unwrap_or(signature))
+    }
+
+    /// Whether `kid` names one of the verifying keys.
+    pub(crate) fn has_kid(&self, kid: &str) -> bool {
+        self.verifying.iter().any(|key| key.kid == kid)
     }
 
     /// Checks `signature` over `message` with the key named by `kid`, or, for tokens
@@ -203,6 +233,11 @@ impl KeyRing {
         message: &[u8],
         signature: &Vec<u8>,
     ) -> Option<VerifiedBy> {
+        // ECDSA's `(r, n - s)` verifies as well as `(r, s)`; only the low-S form is
+        // accepted, so every token has exactly one valid encoding.
+        if low_s(self.algorithm, signature).is_some() {
+            return None;
+        }
         let candidates = self
             .verifying
             .iter()
@@ -243,14 +278,90 @@ fn hmac_verifying_key(
     })
 }
 
-fn hmac_key(secret: &[u8]) -> Result<(EncodingKey, DecodingKey), SessionError> {
-    if secret.len() < MIN_SECRET_LEN {
-        return Err(SessionError::SecretTooShort { len: secret.len() });
-    }
+fn hmac_key(
+    secret: &[u8],
+    algorithm: Algorithm,
+) -> Result<(EncodingKey, DecodingKey), SessionError> {
+    check_secret_len(secret, algorithm)?;
     Ok((
         EncodingKey::from_secret(secret),
         DecodingKey::from_secret(secret),
     ))
+}
+
+fn check_secret_len(secret: &[u8], algorithm: Algorithm) -> Result<(), SessionError> {
+    let min = min_secret_len(algorithm);
+    if secret.len() < min {
+        return Err(SessionError::SecretTooShort {
+            len: secret.len(),
+            min,
+            algorithm: match algorithm {
+                Algorithm::HS384 => "HS384",
+                Algorithm::HS512 => "HS512",
+                _ => "HS256",
+            },
+        });
+    }
+    Ok(())
+}
+
+/// The low-S form of an ECDSA signature whose `s` is high, or `None` when it is already
+/// low or the algorithm is not ECDSA. A signature that does not parse is left to the
+/// verifier to refuse.
+fn low_s(algorithm: Algorithm, signature: &[u8]) -> Option<Vec<u8>> {
+    match algorithm {
+        Algorithm::ES256 => p256::ecdsa::Signature::from_slice(signature)
+            .ok()?
+            .normalize_s()
+            .map(|low| low.to_vec()),
+        Algorithm::ES384 => p384::ecdsa::Signature::from_slice(signature)
+            .ok()?
+            .normalize_s()
+            .map(|low| low.to_vec()),
+        _ => None,
+    }
+}
+
+/// Refuses public keys that jsonwebtoken would take but must not be used: bytes that are
+/// no key of the family (some of which make its verifier panic), and the small-order
+/// Ed25519 keys under which signatures can be forged without any private key.
+fn check_public_key(algorithm: Algorithm, key: &DecodingKey) -> Result<(), SessionError> {
+    const NOT_A_KEY: SessionError =
+        SessionError::KeyMismatch("the verifying key is not a valid public key of this algorithm");
+    match (algorithm.family(), key.kind()) {
+        (AlgorithmFamily::Ed, DecodingKeyKind::SecretOrDer(bytes)) => {
+            let bytes = <&[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| NOT_A_KEY)?;
+            let key = ed25519_dalek::VerifyingKey::from_bytes(bytes).map_err(|_| NOT_A_KEY)?;
+            if key.is_weak() {
+                return Err(SessionError::KeyMismatch(
+                    "the Ed25519 public key has small order: signatures under it can be forged",
+                ));
+            }
+        }
+        (AlgorithmFamily::Ec, DecodingKeyKind::SecretOrDer(bytes)) => {
+            let valid = match algorithm {
+                Algorithm::ES256 => p256::ecdsa::VerifyingKey::from_sec1_bytes(bytes).is_ok(),
+                Algorithm::ES384 => p384::ecdsa::VerifyingKey::from_sec1_bytes(bytes).is_ok(),
+                _ => false,
+            };
+            if !valid {
+                return Err(NOT_A_KEY);
+            }
+        }
+        (AlgorithmFamily::Rsa, DecodingKeyKind::SecretOrDer(der)) => {
+            use rsa::pkcs1::DecodeRsaPublicKey as _;
+            rsa::RsaPublicKey::from_pkcs1_der(der).map_err(|_| NOT_A_KEY)?;
+        }
+        (AlgorithmFamily::Rsa, DecodingKeyKind::RsaModulusExponent { n, e }) => {
+            rsa::RsaPublicKey::new(
+                rsa::BigUint::from_bytes_be(n),
+                rsa::BigUint::from_bytes_be(e),
+            )
+            .map_err(|_| NOT_A_KEY)?;
+        }
+        _ => return Err(NOT_A_KEY),
+    }
+    Ok(())
 }
 
 /// A public key's id: a truncated SHA-256 of its bytes (public, so nothing to protect).

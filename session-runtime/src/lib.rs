@@ -5,14 +5,19 @@
 //! `#[with_session]` attribute; this crate is its implementation.
 
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+// Floors, each importing only those above it: error, claims and keys; codec; cookie and
+// config; request; response; dict and typed; manual; `__private` and `__internals`.
 mod claims;
 mod codec;
 mod config;
+mod cookie;
 mod dict;
 mod error;
 mod keys;
+mod manual;
 mod request;
 mod response;
 mod typed;
@@ -20,6 +25,11 @@ mod typed;
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+
+#[cfg(feature = "__internals")]
+#[doc(hidden)]
+#[path = "internals.rs"]
+pub mod __internals;
 
 pub use actix_web::cookie::SameSite;
 pub use config::Session;

@@ -10,29 +10,6 @@ use crate::dict::SessionDict;
 use crate::error::SessionError;
 use crate::request::{self, RequestSession};
 
-/// Runs a cookie value through the whole verification path (for the fuzz target and the
-/// benchmarks).
-pub fn verify_cookie_value(session: &crate::Session, token: &str) -> bool {
-    request::verify_now(session, token)
-}
-
-/// Encodes `data` as a session token, as `save()` does before building the cookie (for the
-/// benchmarks).
-pub fn encode_session(
-    session: &crate::Session,
-    data: &serde_json::Map<String, serde_json::Value>,
-) -> Result<String, SessionError> {
-    request::encode_now(session, data)
-}
-
-/// Finds the session cookie in request headers, as every load does (for the benchmarks).
-pub fn find_session_cookie<'h>(
-    session: &crate::Session,
-    headers: &'h actix_web::http::header::HeaderMap,
-) -> Option<&'h str> {
-    request::find_cookie(headers, &session.config().cookie_name)
-}
-
 /// Extracts the request's session in place of the handler's `SessionDict` parameter.
 #[derive(Debug)]
 pub struct SessionLoader {
@@ -52,8 +29,9 @@ impl FromRequest for SessionLoader {
     type Future = Ready<Result<Self, SessionError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(request::load(req).map(|session| {
-            let request = session.request_state();
+        ready(request::config_for(req).map(|session| {
+            let (data, request) = request::load(req, &session);
+            let session = SessionDict::new(data, Arc::clone(&request));
             Self { session, request }
         }))
     }

@@ -1,5 +1,5 @@
-//! The per-request session state shared by every handle of one request: loading the
-//! cookie, and the one pending cookie change.
+//! The per-request session state, one per config: loading the cookie, and the one
+//! pending cookie change of that config.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -8,10 +8,9 @@ use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::{HttpMessage, HttpRequest, web};
 use serde_json::{Map, Value};
 
-use crate::claims::{SessionClaims, Times};
+use crate::claims::{SavedTimes, SessionClaims, Times};
 use crate::codec::Rejection;
 use crate::config::Session;
-use crate::dict::SessionDict;
 use crate::error::SessionError;
 use crate::keys::VerifiedBy;
 
@@ -21,9 +20,13 @@ pub(crate) const MAX_SET_COOKIE: usize = 4096;
 /// What the response must do with the session cookie. The last `save()`/`delete()` wins.
 pub(crate) enum Pending {
     Untouched,
-    /// Re-sign the loaded session: it was signed with a previous key, or its idle window
-    /// is half gone. Any `save()`/`delete()` replaces this.
-    Reissue(Map<String, Value>),
+    /// Re-sign the loaded session: it was signed with a previous key (`refresh: false`,
+    /// which keeps every time claim), or its idle window is half gone (`refresh: true`).
+    /// Any `save()`/`delete()` replaces this.
+    Reissue {
+        data: Map<String, Value>,
+        refresh: bool,
+    },
     Save {
         token: String,
         set_cookie: HeaderValue,
@@ -31,12 +34,28 @@ pub(crate) enum Pending {
     Delete,
 }
 
+/// The cookie decision of one config in one request.
+pub(crate) struct Outcome {
+    pub(crate) pending: Pending,
+    /// Set by any `save()`, `delete()` or autosave in this request and never reset, so a
+    /// later autosave (a middleware's session dropped after the handler answered) cannot
+    /// override what was decided.
+    decided: bool,
+    /// Set by `renew()` and `delete()`: the next save starts a new session, with a fresh
+    /// absolute-timeout clock.
+    renewed: bool,
+}
+
 pub(crate) struct RequestSession {
     session: Session,
     /// The managed claims of the loaded token, carried into saves.
     loaded_times: Times,
-    pending: Mutex<Pending>,
+    outcome: Mutex<Outcome>,
 }
+
+/// Every session state of one request, one per config, in load order.
+#[derive(Clone, Default)]
+struct RequestStates(Vec<Arc<RequestSession>>);
 
 /// A cookie's verified content: the session's entries and its managed claims.
 struct Loaded {
@@ -45,25 +64,54 @@ struct Loaded {
     verified_by: VerifiedBy,
 }
 
-/// The state of the session already loaded for `req`, if any.
-pub(crate) fn loaded(req: &HttpRequest) -> Option<Arc<RequestSession>> {
-    req.extensions().get::<Arc<RequestSession>>().cloned()
+/// The states of every config loaded for `req`, in load order.
+pub(crate) fn loaded(req: &HttpRequest) -> Vec<Arc<RequestSession>> {
+    req.extensions()
+        .get::<RequestStates>()
+        .map(|states| states.0.clone())
+        .unwrap_or_default()
 }
 
-/// Loads the session of `req`. Every load in one request shares one state, so a response
-/// carries one session cookie however many handles exist.
-pub(crate) fn load(req: &HttpRequest) -> Result<SessionDict, SessionError> {
-    if let Some(state) = loaded(req) {
-        let data = state.current_data(req);
-        return Ok(SessionDict::new(data, state));
+/// The config that governs the handler `req` is routed to: the innermost one registered.
+///
+/// actix finds the innermost `Session` and the innermost `web::Data<Session>`, but cannot
+/// say which of the two forms is more inner; when both are visible and differ, guessing
+/// could let the outer config govern a scope that registered its own, so it is refused.
+pub(crate) fn config_for(req: &HttpRequest) -> Result<Session, SessionError> {
+    let plain = req.app_data::<Session>();
+    let data = req.app_data::<web::Data<Session>>().map(|data| &***data);
+    match (plain, data) {
+        (Some(plain), Some(data)) if !plain.is_same_config(data) => {
+            Err(SessionError::AmbiguousConfig {
+                plain_cookie: plain.config().cookie.name.clone(),
+                data_cookie: data.config().cookie.name.clone(),
+            })
+        }
+        (Some(session), _) | (None, Some(session)) => Ok(session.clone()),
+        (None, None) => Err(SessionError::MissingConfig),
     }
-    let session = req
-        .app_data::<Session>()
-        .or_else(|| req.app_data::<web::Data<Session>>().map(|data| &***data))
-        .ok_or(SessionError::MissingConfig)?
-        .clone();
+}
+
+/// Loads the session of `req` under `session`. Every load under one config in one request
+/// shares one state, so a response carries one cookie per config however many handles
+/// exist; loads under different configs never share anything.
+pub(crate) fn load(req: &HttpRequest, session: &Session) -> (Map<String, Value>, Arc<RequestSession>) {
+    let existing = req
+        .extensions()
+        .get::<RequestStates>()
+        .and_then(|states| {
+            states
+                .0
+                .iter()
+                .find(|state| state.session.is_same_config(session))
+                .cloned()
+        });
+    if let Some(state) = existing {
+        return (state.current_data(req), state);
+    }
+    let session = session.clone();
     let now = unix_now();
-    let cookie = find_cookie(req.headers(), &session.config().cookie_name);
+    let cookie = find_cookie(req.headers(), &session.config().cookie.name);
     let (data, times, pending) = match cookie.map(|token| verify(&session, token, now)) {
         None => (Map::new(), Times::default(), Pending::Untouched),
         Some(Ok(loaded)) => {
@@ -71,7 +119,7 @@ pub(crate) fn load(req: &HttpRequest) -> Result<SessionDict, SessionError> {
             (loaded.data, loaded.times, pending)
         }
         Some(Err(rejection)) => {
-            tracing::debug!("ignoring session cookie: {rejection}");
+            tracing::debug!(reason = rejection.reason(), "ignoring session cookie: {rejection}");
             let pending = if session.config().clear_invalid {
                 Pending::Delete
             } else {
@@ -83,12 +131,20 @@ pub(crate) fn load(req: &HttpRequest) -> Result<SessionDict, SessionError> {
     let state = Arc::new(RequestSession {
         session,
         loaded_times: times,
-        pending: Mutex::new(pending),
+        outcome: Mutex::new(Outcome {
+            pending,
+            decided: false,
+            renewed: false,
+        }),
     });
-    req.extensions_mut().insert(Arc::clone(&state));
-    Ok(SessionDict::new(data, state))
+    req.extensions_mut()
+        .get_or_insert_with(RequestStates::default)
+        .0
+        .push(Arc::clone(&state));
+    (data, state)
 }
 
+#[cfg(feature = "__internals")]
 pub(crate) fn encode_now(
     session: &Session,
     data: &Map<String, Value>,
@@ -100,6 +156,7 @@ pub(crate) fn encode_now(
     config.codec.encode(&SessionClaims { data, times })
 }
 
+#[cfg(feature = "__internals")]
 pub(crate) fn verify_now(session: &Session, token: &str) -> bool {
     verify(session, token, unix_now()).is_ok()
 }
@@ -122,11 +179,13 @@ fn verify(session: &Session, token: &str, now: f64) -> Result<Loaded, Rejection>
 fn initial_pending(session: &Session, loaded: &Loaded, now: f64) -> Pending {
     let config = session.config();
     let rotate = loaded.verified_by == VerifiedBy::Previous;
-    if config.codec.keys().can_sign()
-        && (rotate || config.lifetimes.wants_refresh(loaded.times, now))
-    {
-        tracing::debug!(rotate, "re-issuing the session cookie");
-        Pending::Reissue(loaded.data.clone())
+    let refresh = config.lifetimes.wants_refresh(loaded.times, now);
+    if config.codec.keys().can_sign() && (rotate || refresh) {
+        tracing::debug!(rotate, refresh, "re-issuing the session cookie");
+        Pending::Reissue {
+            data: loaded.data.clone(),
+            refresh,
+        }
     } else {
         Pending::Untouched
     }
@@ -145,22 +204,32 @@ impl RequestSession {
         &self.session
     }
 
-    pub(crate) fn pending(&self) -> MutexGuard<'_, Pending> {
-        // A panic elsewhere cannot leave `Pending` half-written, so a poisoned lock is safe to use.
-        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    pub(crate) fn outcome(&self) -> MutexGuard<'_, Outcome> {
+        // A panic elsewhere cannot leave `Outcome` half-written, so a poisoned lock is safe to use.
+        self.outcome.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Takes the pending change for the response, leaving the decision standing.
+    pub(crate) fn take_pending(&self) -> Pending {
+        std::mem::replace(&mut self.outcome().pending, Pending::Untouched)
     }
 
     /// Encodes `data` now (a snapshot, as in Microdot) and schedules it for the response.
     pub(crate) fn save(&self, data: &Map<String, Value>) -> Result<(), SessionError> {
-        let (token, set_cookie) = self.encode(data)?;
-        *self.pending() = Pending::Save { token, set_cookie };
+        let renewed = self.outcome().renewed;
+        let (token, set_cookie) = self.encode(data, self.times_for_save(renewed))?;
+        let mut outcome = self.outcome();
+        outcome.pending = Pending::Save { token, set_cookie };
+        outcome.decided = true;
         Ok(())
     }
 
-    /// `#[with_session(autosave)]`: saves `data` unless `save()` or `delete()` already
-    /// decided this response's cookie. Runs on drop, so a failure can only be logged.
+    /// `#[with_session(autosave)]`: saves `data` unless a `save()`, `delete()` or earlier
+    /// autosave already decided this request's cookie. Runs on drop, so a failure can only
+    /// be logged.
     pub(crate) fn autosave(&self, data: &Map<String, Value>) {
-        if matches!(*self.pending(), Pending::Save { .. } | Pending::Delete) {
+        if self.outcome().decided {
+            tracing::debug!("autosave skipped: this request already decided the session cookie");
             return;
         }
         if let Err(err) = self.save(data) {
@@ -171,23 +240,59 @@ impl RequestSession {
     }
 
     pub(crate) fn delete(&self) {
-        *self.pending() = Pending::Delete;
+        let mut outcome = self.outcome();
+        outcome.pending = Pending::Delete;
+        outcome.decided = true;
+        outcome.renewed = true;
+    }
+
+    /// Makes the next save start a new session (see `SessionDict::renew`).
+    pub(crate) fn renew(&self) {
+        self.outcome().renewed = true;
+    }
+
+    /// The managed claims of a save now: a renewed session starts afresh.
+    fn times_for_save(&self, renewed: bool) -> SavedTimes {
+        let loaded = if renewed {
+            Times::default()
+        } else {
+            self.loaded_times
+        };
+        self.session
+            .config()
+            .lifetimes
+            .times_for_save(loaded, unix_now() as u64)
+    }
+
+    /// The `Set-Cookie` value that re-issues the loaded session: a refresh takes fresh
+    /// times as a save does; a rotation only changes the key, keeping every time claim.
+    pub(crate) fn reissue(
+        &self,
+        data: &Map<String, Value>,
+        refresh: bool,
+    ) -> Result<HeaderValue, SessionError> {
+        let times = if refresh {
+            self.times_for_save(false)
+        } else {
+            self.loaded_times.as_saved()
+        };
+        self.encode(data, times).map(|(_, set_cookie)| set_cookie)
     }
 
     /// The token and `Set-Cookie` value for `data`, checked against the browser limit.
-    pub(crate) fn encode(
+    fn encode(
         &self,
         data: &Map<String, Value>,
+        times: SavedTimes,
     ) -> Result<(String, HeaderValue), SessionError> {
         let config = self.session.config();
         let now = unix_now() as u64;
-        let times = config.lifetimes.times_for_save(self.loaded_times, now);
         let token = config.codec.encode(&SessionClaims { data, times })?;
         let max_age = times
             .exp
             .filter(|_| config.lifetimes.is_configured())
             .map(|exp| Duration::from_secs(exp.saturating_sub(now)));
-        let cookie = config.set_cookie_value(&token, max_age);
+        let cookie = config.cookie.set_cookie_value(&token, max_age);
         if cookie.len() > MAX_SET_COOKIE {
             return Err(SessionError::TooLarge {
                 size: cookie.len(),
@@ -201,11 +306,11 @@ impl RequestSession {
     /// The data a second load in this request sees: the last saved snapshot, nothing after a
     /// delete, or else the request's cookie.
     fn current_data(&self, req: &HttpRequest) -> Map<String, Value> {
-        let cookie = match &*self.pending() {
+        let cookie = match &self.outcome().pending {
             Pending::Save { token, .. } => token.clone(),
             Pending::Delete => return Map::new(),
-            Pending::Untouched | Pending::Reissue(_) => {
-                match find_cookie(req.headers(), &self.session.config().cookie_name) {
+            Pending::Untouched | Pending::Reissue { .. } => {
+                match find_cookie(req.headers(), &self.session.config().cookie.name) {
                     Some(cookie) => cookie.to_owned(),
                     None => return Map::new(),
                 }

@@ -8,7 +8,7 @@ use crate::request::{Pending, RequestSession};
 
 pub(crate) fn finish<B>(state: &RequestSession, mut response: HttpResponse<B>) -> HttpResponse<B> {
     add_vary_cookie(response.headers_mut());
-    let pending = std::mem::replace(&mut *state.pending(), Pending::Untouched);
+    let pending = state.take_pending();
     if matches!(pending, Pending::Untouched) {
         return response;
     }
@@ -17,20 +17,21 @@ pub(crate) fn finish<B>(state: &RequestSession, mut response: HttpResponse<B>) -
         tracing::debug!(status = %response.status(), "dropping the session cookie of a failed response");
         return response;
     }
+    let cookie = &state.session().config().cookie;
     let set_cookie = match pending {
         Pending::Save { set_cookie, .. } => set_cookie,
-        Pending::Reissue(data) => match state.encode(&data) {
-            Ok((_, set_cookie)) => set_cookie,
+        Pending::Reissue { data, refresh } => match state.reissue(&data, refresh) {
+            Ok(set_cookie) => set_cookie,
             Err(err) => {
                 tracing::warn!("cannot re-issue the session cookie: {err}");
                 return response;
             }
         },
-        Pending::Delete => state.session().config().removal(),
+        Pending::Delete => cookie.removal(),
         Pending::Untouched => return response,
     };
     let headers = response.headers_mut();
-    remove_session_set_cookies(headers, &state.session().config().cookie_name);
+    remove_session_set_cookies(headers, &cookie.name);
     headers.append(header::SET_COOKIE, set_cookie);
     response
 }

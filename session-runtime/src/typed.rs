@@ -115,6 +115,34 @@ impl<T: SessionData> TypedSession<T> {
         self.request.save(&claims_of(&self.value)?)
     }
 
+    /// Starts a new session at the next save, as [`SessionDict::renew`]: call it at login.
+    ///
+    /// ```
+    /// # use actix_web::{App, HttpResponse, test, web};
+    /// # use jwt_session::{Session, SessionError, TypedSession, with_session};
+    /// #[derive(serde::Serialize, serde::Deserialize, Default)]
+    /// struct Login {
+    ///     user: Option<String>,
+    /// }
+    ///
+    /// #[with_session]
+    /// async fn login(mut session: TypedSession<Login>) -> Result<HttpResponse, SessionError> {
+    ///     session.renew();
+    ///     session.user = Some("ann".to_owned());
+    ///     session.save()?;
+    ///     Ok(HttpResponse::Ok().finish())
+    /// }
+    /// # actix_web::rt::System::new().block_on(async {
+    /// #     let app = test::init_service(App::new().app_data(Session::new([7u8; 32])).route("/", web::post().to(login))).await;
+    /// #     let res = test::call_service(&app, test::TestRequest::post().uri("/").to_request()).await;
+    /// #     assert!(res.headers().contains_key("set-cookie"));
+    /// # });
+    /// ```
+    pub fn renew(&mut self) {
+        self.modified = true;
+        self.request.renew();
+    }
+
     /// Schedules the removal of the session cookie, as [`SessionDict::delete`].
     ///
     /// ```

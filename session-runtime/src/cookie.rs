@@ -1,0 +1,250 @@
+//! The session cookie's attributes, the rules browsers enforce on them, and the
+//! `Set-Cookie` values prepared from them once per configuration.
+
+use std::time::Duration;
+
+use actix_web::cookie::{Cookie, SameSite, time};
+use actix_web::http::header::HeaderValue;
+
+/// The attributes of the session cookie, as configured on `Session`.
+#[derive(Clone, Debug)]
+pub(crate) struct CookieSettings {
+    pub(crate) name: String,
+    pub(crate) path: String,
+    pub(crate) domain: Option<String>,
+    pub(crate) secure: bool,
+    pub(crate) http_only: bool,
+    pub(crate) same_site: SameSite,
+    pub(crate) partitioned: bool,
+    /// Prepared by `refresh` from the fields above, so a save only appends the token.
+    prepared: Prepared,
+}
+
+/// The parts of `Set-Cookie` that do not change from one response to the next.
+#[derive(Clone, Debug)]
+struct Prepared {
+    /// Everything after `name=value`: `; HttpOnly; SameSite=Lax; Secure; Path=/`…
+    attributes: String,
+    /// The whole removal cookie.
+    removal: HeaderValue,
+}
+
+impl Default for CookieSettings {
+    /// The secure defaults: `session`, `Path=/`, `Secure`, `HttpOnly`, `SameSite=Lax`.
+    fn default() -> Self {
+        let mut settings = Self {
+            name: String::from("session"),
+            path: String::from("/"),
+            domain: None,
+            secure: true,
+            http_only: true,
+            same_site: SameSite::Lax,
+            partitioned: false,
+            prepared: Prepared {
+                attributes: String::new(),
+                removal: HeaderValue::from_static(""),
+            },
+        };
+        settings.refresh();
+        settings
+    }
+}
+
+impl CookieSettings {
+    /// Why browsers would refuse this cookie, or `None` when they accept it: the
+    /// `__Host-` and `__Secure-` name prefixes (RFC 6265bis §4.1.3) and `Partitioned`
+    /// (CHIPS) carry rules that browsers enforce by dropping the cookie silently.
+    pub(crate) fn browser_problem(&self) -> Option<&'static str> {
+        let name = self.name.as_bytes();
+        let has_prefix = |prefix: &str| {
+            name.len() >= prefix.len() && name[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+        };
+        if has_prefix("__Host-") {
+            if !self.secure {
+                return Some("a `__Host-` cookie must be Secure: drop `.secure(false)`");
+            }
+            if self.path != "/" {
+                return Some("a `__Host-` cookie must have `Path=/`: drop `.path(..)`");
+            }
+            if self.domain.is_some() {
+                return Some("a `__Host-` cookie must have no `Domain`: drop `.domain(..)`");
+            }
+        }
+        if has_prefix("__Secure-") && !self.secure {
+            return Some("a `__Secure-` cookie must be Secure: drop `.secure(false)`");
+        }
+        if self.partitioned && !self.secure {
+            return Some("a `Partitioned` cookie must be Secure: drop `.secure(false)`");
+        }
+        None
+    }
+
+    /// The cookie for `value` with every configured attribute, as actix's cookie type
+    /// writes it; the source of the prepared attributes.
+    fn cookie<'c>(&'c self, value: &'c str) -> Cookie<'c> {
+        let mut cookie = Cookie::build(self.name.as_str(), value)
+            .path(self.path.as_str())
+            .secure(self.secure)
+            .http_only(self.http_only)
+            .same_site(self.same_site)
+            .finish();
+        if let Some(domain) = &self.domain {
+            cookie.set_domain(domain.as_str());
+        }
+        cookie
+    }
+
+    /// Prepares the unchanging parts of `Set-Cookie` after a change.
+    pub(crate) fn refresh(&mut self) {
+        // actix-web's cookie type predates CHIPS, so `Partitioned` is appended here.
+        let partitioned = if self.partitioned { "; Partitioned" } else { "" };
+        let empty = self.cookie("").to_string();
+        let mut attributes = empty
+            .strip_prefix(&format!("{}=", self.name))
+            .unwrap_or_default()
+            .to_owned();
+        attributes.push_str(partitioned);
+        // The cookie that tells the browser to forget the session: same name, path and
+        // domain, an empty value, `Max-Age=0` and `Expires` in 1970.
+        let mut removal = self.cookie("");
+        removal.set_max_age(time::Duration::ZERO);
+        removal.set_expires(time::OffsetDateTime::UNIX_EPOCH);
+        // Every part was checked by the builder methods, so this cannot fail.
+        let removal = HeaderValue::try_from(format!("{removal}{partitioned}"))
+            .unwrap_or_else(|_| HeaderValue::from_static(""));
+        self.prepared = Prepared {
+            attributes,
+            removal,
+        };
+    }
+
+    /// The `Set-Cookie` value carrying `token`, every configured attribute and `max_age`.
+    pub(crate) fn set_cookie_value(&self, token: &str, max_age: Option<Duration>) -> String {
+        let attributes = &self.prepared.attributes;
+        let mut value =
+            String::with_capacity(self.name.len() + token.len() + attributes.len() + 24);
+        value.push_str(&self.name);
+        value.push('=');
+        value.push_str(token);
+        value.push_str(attributes);
+        if let Some(max_age) = max_age {
+            value.push_str("; Max-Age=");
+            value.push_str(&seconds(max_age).whole_seconds().to_string());
+        }
+        value
+    }
+
+    /// The removal `Set-Cookie`, prepared once.
+    pub(crate) fn removal(&self) -> HeaderValue {
+        self.prepared.removal.clone()
+    }
+}
+
+fn seconds(duration: Duration) -> time::Duration {
+    time::Duration::seconds(i64::try_from(duration.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// `value`, refused when it holds `;` or a control character, which would break the
+/// `Set-Cookie` header.
+pub(crate) fn checked_attribute(what: &str, value: String) -> String {
+    assert!(
+        !value.chars().any(|c| c == ';' || c.is_control()),
+        "Session::{what}: {value:?} holds `;` or a control character, which would break the Set-Cookie header"
+    );
+    value
+}
+
+/// `name`, refused unless it is an RFC 6265 token.
+pub(crate) fn checked_name(name: String) -> String {
+    let is_token_char = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    assert!(
+        !name.is_empty() && name.chars().all(is_token_char),
+        "Session::cookie_name: {name:?} is not a valid cookie name; use letters, digits and !#$%&'*+-.^_`|~"
+    );
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(change: impl FnOnce(&mut CookieSettings)) -> CookieSettings {
+        let mut settings = CookieSettings::default();
+        change(&mut settings);
+        settings.refresh();
+        settings
+    }
+
+    /// The prepared attributes write exactly what actix's cookie type writes.
+    #[test]
+    fn prepared_set_cookie_matches_the_cookie_builder() {
+        let all = [
+            CookieSettings::default(),
+            settings(|s| {
+                s.name = String::from("id");
+                s.path = String::from("/app");
+                s.domain = Some(String::from("example.com"));
+                s.secure = false;
+                s.http_only = false;
+                s.same_site = SameSite::Strict;
+            }),
+        ];
+        for settings in all {
+            for max_age in [None, Some(Duration::from_secs(600))] {
+                let mut expected = settings.cookie("a.b.c");
+                if let Some(max_age) = max_age {
+                    expected.set_max_age(seconds(max_age));
+                }
+                let expected = Cookie::parse(expected.to_string()).unwrap();
+                let ours = Cookie::parse(settings.set_cookie_value("a.b.c", max_age)).unwrap();
+                assert_eq!(ours.to_string(), expected.to_string());
+            }
+            let removal = Cookie::parse(settings.removal().to_str().unwrap().to_owned()).unwrap();
+            assert_eq!(
+                (removal.value(), removal.max_age()),
+                ("", Some(time::Duration::ZERO))
+            );
+            assert_eq!(removal.path(), Some(settings.path.as_str()));
+        }
+    }
+
+    #[test]
+    fn partitioned_is_written_on_set_and_removal() {
+        let partitioned = settings(|s| s.partitioned = true);
+        assert!(partitioned.set_cookie_value("t", None).ends_with("; Partitioned"));
+        let removal = partitioned.removal();
+        assert!(removal.to_str().unwrap().contains("; Partitioned"));
+        assert!(!CookieSettings::default().set_cookie_value("t", None).contains("Partitioned"));
+    }
+
+    #[test]
+    fn prefix_rules_follow_the_browsers() {
+        let host = |change: fn(&mut CookieSettings)| {
+            settings(|s| {
+                s.name = String::from("__Host-session");
+                change(s);
+            })
+            .browser_problem()
+        };
+        assert_eq!(host(|_| {}), None);
+        assert!(host(|s| s.secure = false).unwrap().contains("Secure"));
+        assert!(host(|s| s.path = String::from("/app")).unwrap().contains("Path=/"));
+        assert!(host(|s| s.domain = Some(String::from("a.example"))).unwrap().contains("Domain"));
+        let secure = |secure| {
+            settings(|s| {
+                s.name = String::from("__secure-id");
+                s.secure = secure;
+                s.path = String::from("/app");
+            })
+            .browser_problem()
+        };
+        assert_eq!(secure(true), None, "only Secure is required of __Secure-");
+        assert!(secure(false).is_some(), "prefixes match case-insensitively");
+        assert!(settings(|s| {
+            s.partitioned = true;
+            s.secure = false;
+        })
+        .browser_problem()
+        .is_some());
+    }
+}

@@ -1,0 +1,78 @@
+//! Sessions without the attribute: `Session::load` and `Session::apply`, as Microdot's
+//! `Session.get(request)`. Rustdoc shows these with the rest of `Session`.
+
+use actix_web::{HttpRequest, HttpResponse};
+
+use crate::config::Session;
+use crate::dict::SessionDict;
+use crate::error::SessionError;
+use crate::{request, response};
+
+impl Session {
+    /// Loads the session of `req` outside `#[with_session]`, as Microdot's
+    /// `Session.get(request)`: in a plain handler, a guard or middleware. The config is the
+    /// innermost one registered for the handler (see [`Session`] for the lookup). Every load
+    /// under one config in one request shares one state, so the session is decoded once and
+    /// the response carries one cookie. A saved or deleted session reaches the response
+    /// through [`Session::apply`].
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::MissingConfig`] when the app has no `Session` app data, and
+    /// [`SessionError::AmbiguousConfig`] when a `Session` and a different
+    /// `web::Data<Session>` are both visible to the handler.
+    ///
+    /// ```
+    /// use actix_web::{App, HttpRequest, HttpResponse, test, web};
+    /// use jwt_session::{Session, SessionError};
+    ///
+    /// async fn login(req: HttpRequest) -> Result<HttpResponse, SessionError> {
+    ///     let mut session = Session::load(&req)?;
+    ///     session.insert("user", "ann")?;
+    ///     session.save()?;
+    ///     Ok(Session::apply(&req, HttpResponse::Ok().finish()))
+    /// }
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let app = test::init_service(
+    ///     App::new().app_data(Session::new([7u8; 32])).route("/", web::post().to(login)),
+    /// ).await;
+    /// let res = test::call_service(&app, test::TestRequest::post().uri("/").to_request()).await;
+    /// assert!(res.headers().get("set-cookie").unwrap().to_str().unwrap().starts_with("session=ey"));
+    /// # });
+    /// ```
+    pub fn load(req: &HttpRequest) -> Result<SessionDict, SessionError> {
+        let session = request::config_for(req)?;
+        let (data, state) = request::load(req, &session);
+        Ok(SessionDict::new(data, state))
+    }
+
+    /// Writes the outcome of the sessions loaded for `req` onto `response`: `Vary: Cookie`,
+    /// and the cookie scheduled by `save()` or `delete()` (none on a 5xx or error response).
+    /// Without a load for `req`, `response` is returned unchanged. This is what
+    /// `#[with_session]` does after the handler returns; call it once per response.
+    ///
+    /// ```
+    /// use actix_web::{App, HttpRequest, HttpResponse, test, web};
+    /// use jwt_session::{Session, SessionError};
+    ///
+    /// async fn logout(req: HttpRequest) -> Result<HttpResponse, SessionError> {
+    ///     Session::load(&req)?.delete();
+    ///     Ok(Session::apply(&req, HttpResponse::SeeOther().insert_header(("Location", "/")).finish()))
+    /// }
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let app = test::init_service(
+    ///     App::new().app_data(Session::new([7u8; 32])).route("/logout", web::post().to(logout)),
+    /// ).await;
+    /// let res = test::call_service(&app, test::TestRequest::post().uri("/logout").to_request()).await;
+    /// assert!(res.headers().get("set-cookie").unwrap().to_str().unwrap().contains("Max-Age=0"));
+    /// # });
+    /// ```
+    pub fn apply<B>(req: &HttpRequest, response: HttpResponse<B>) -> HttpResponse<B> {
+        request::loaded(req)
+            .iter()
+            .fold(response, |response, state| response::finish(state, response))
+    }
+
+}
