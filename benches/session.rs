@@ -6,8 +6,8 @@
 
 use actix_web::http::header::{COOKIE, HeaderMap, HeaderValue};
 use divan::{Bencher, black_box};
-use jwt_session_runtime::__internals::{encode_session, find_session_cookie, verify_cookie_value};
 use jwt_session::Session;
+use jwt_session_runtime::__internals::{encode_session, find_session_cookie, verify_cookie_value};
 use serde_json::{Map, Value, json};
 
 fn main() {

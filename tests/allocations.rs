@@ -7,8 +7,8 @@ use std::cell::Cell;
 
 use actix_web::App;
 use actix_web::test as http;
-use jwt_session_runtime::__internals::{encode_session, verify_cookie_value};
 use jwt_session::Session;
+use jwt_session_runtime::__internals::{encode_session, verify_cookie_value};
 use serde_json::json;
 
 struct Counting;

@@ -410,20 +410,33 @@ mod tests {
         assert_eq!(check(max_age, json!({"user": "joe"})), missing("exp"));
         assert_eq!(check(idle, json!({"user": "joe"})), missing("exp"));
         assert_eq!(check(idle, json!({"exp": 1050})), missing("iat"));
-        assert_eq!(check(absolute, json!({"iat": 1000})), missing(SESSION_START));
+        assert_eq!(
+            check(absolute, json!({"iat": 1000})),
+            missing(SESSION_START)
+        );
         assert_eq!(
             check(absolute, json!({SESSION_START: 1031})),
             Err(ClaimRejection::NotYetValid { key: SESSION_START }),
             "a start in the future would stretch the window"
         );
-        assert!(plain(json!({SESSION_START: 5000})).is_ok(), "unchecked without absolute");
-        assert!(plain(json!({"user": "joe"})).is_ok(), "no lifetime, no claim needed");
+        assert!(
+            plain(json!({SESSION_START: 5000})).is_ok(),
+            "unchecked without absolute"
+        );
+        assert!(
+            plain(json!({"user": "joe"})).is_ok(),
+            "no lifetime, no claim needed"
+        );
         let legacy = |until| Lifetimes {
             legacy_until: Some(until),
             ..max_age
         };
         assert!(check(legacy(NOW + 1.0), json!({"user": "joe"})).is_ok());
-        assert_eq!(check(legacy(NOW), json!({"user": "joe"})), missing("exp"), "window closed");
+        assert_eq!(
+            check(legacy(NOW), json!({"user": "joe"})),
+            missing("exp"),
+            "window closed"
+        );
     }
 
     #[test]

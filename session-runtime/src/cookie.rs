@@ -57,7 +57,8 @@ impl CookieSettings {
     pub(crate) fn browser_problem(&self) -> Option<&'static str> {
         let name = self.name.as_bytes();
         let has_prefix = |prefix: &str| {
-            name.len() >= prefix.len() && name[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+            name.len() >= prefix.len()
+                && name[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
         };
         if has_prefix("__Host-") {
             if !self.secure {
@@ -97,7 +98,11 @@ impl CookieSettings {
     /// Prepares the unchanging parts of `Set-Cookie` after a change.
     pub(crate) fn refresh(&mut self) {
         // actix-web's cookie type predates CHIPS, so `Partitioned` is appended here.
-        let partitioned = if self.partitioned { "; Partitioned" } else { "" };
+        let partitioned = if self.partitioned {
+            "; Partitioned"
+        } else {
+            ""
+        };
         let empty = self.cookie("").to_string();
         let mut attributes = empty
             .strip_prefix(&format!("{}=", self.name))
@@ -211,10 +216,18 @@ mod tests {
     #[test]
     fn partitioned_is_written_on_set_and_removal() {
         let partitioned = settings(|s| s.partitioned = true);
-        assert!(partitioned.set_cookie_value("t", None).ends_with("; Partitioned"));
+        assert!(
+            partitioned
+                .set_cookie_value("t", None)
+                .ends_with("; Partitioned")
+        );
         let removal = partitioned.removal();
         assert!(removal.to_str().unwrap().contains("; Partitioned"));
-        assert!(!CookieSettings::default().set_cookie_value("t", None).contains("Partitioned"));
+        assert!(
+            !CookieSettings::default()
+                .set_cookie_value("t", None)
+                .contains("Partitioned")
+        );
     }
 
     #[test]
@@ -228,8 +241,16 @@ mod tests {
         };
         assert_eq!(host(|_| {}), None);
         assert!(host(|s| s.secure = false).unwrap().contains("Secure"));
-        assert!(host(|s| s.path = String::from("/app")).unwrap().contains("Path=/"));
-        assert!(host(|s| s.domain = Some(String::from("a.example"))).unwrap().contains("Domain"));
+        assert!(
+            host(|s| s.path = String::from("/app"))
+                .unwrap()
+                .contains("Path=/")
+        );
+        assert!(
+            host(|s| s.domain = Some(String::from("a.example")))
+                .unwrap()
+                .contains("Domain")
+        );
         let secure = |secure| {
             settings(|s| {
                 s.name = String::from("__secure-id");
@@ -240,11 +261,13 @@ mod tests {
         };
         assert_eq!(secure(true), None, "only Secure is required of __Secure-");
         assert!(secure(false).is_some(), "prefixes match case-insensitively");
-        assert!(settings(|s| {
-            s.partitioned = true;
-            s.secure = false;
-        })
-        .browser_problem()
-        .is_some());
+        assert!(
+            settings(|s| {
+                s.partitioned = true;
+                s.secure = false;
+            })
+            .browser_problem()
+            .is_some()
+        );
     }
 }

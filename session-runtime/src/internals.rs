@@ -27,4 +27,3 @@ pub fn find_session_cookie<'h>(
 ) -> Option<&'h str> {
     request::find_cookie(headers, &session.config().cookie.name)
 }
-

@@ -155,7 +155,10 @@ impl KeyRing {
             ));
         }
         for verifying in &self.verifying {
-            let secret = verifying.key.try_get_as_bytes().map_err(SessionError::Signing)?;
+            let secret = verifying
+                .key
+                .try_get_as_bytes()
+                .map_err(SessionError::Signing)?;
             check_secret_len(secret, algorithm)?;
         }
         let mut ring = self.clone();

@@ -72,7 +72,8 @@ impl Session {
     pub fn apply<B>(req: &HttpRequest, response: HttpResponse<B>) -> HttpResponse<B> {
         request::loaded(req)
             .iter()
-            .fold(response, |response, state| response::finish(state, response))
+            .fold(response, |response, state| {
+                response::finish(state, response)
+            })
     }
-
 }

@@ -95,17 +95,17 @@ pub(crate) fn config_for(req: &HttpRequest) -> Result<Session, SessionError> {
 /// Loads the session of `req` under `session`. Every load under one config in one request
 /// shares one state, so a response carries one cookie per config however many handles
 /// exist; loads under different configs never share anything.
-pub(crate) fn load(req: &HttpRequest, session: &Session) -> (Map<String, Value>, Arc<RequestSession>) {
-    let existing = req
-        .extensions()
-        .get::<RequestStates>()
-        .and_then(|states| {
-            states
-                .0
-                .iter()
-                .find(|state| state.session.is_same_config(session))
-                .cloned()
-        });
+pub(crate) fn load(
+    req: &HttpRequest,
+    session: &Session,
+) -> (Map<String, Value>, Arc<RequestSession>) {
+    let existing = req.extensions().get::<RequestStates>().and_then(|states| {
+        states
+            .0
+            .iter()
+            .find(|state| state.session.is_same_config(session))
+            .cloned()
+    });
     if let Some(state) = existing {
         return (state.current_data(req), state);
     }
@@ -119,7 +119,10 @@ pub(crate) fn load(req: &HttpRequest, session: &Session) -> (Map<String, Value>,
             (loaded.data, loaded.times, pending)
         }
         Some(Err(rejection)) => {
-            tracing::debug!(reason = rejection.reason(), "ignoring session cookie: {rejection}");
+            tracing::debug!(
+                reason = rejection.reason(),
+                "ignoring session cookie: {rejection}"
+            );
             let pending = if session.config().clear_invalid {
                 Pending::Delete
             } else {
