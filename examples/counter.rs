@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, get, web};
 use jwt_session::{SessionDict, SessionError, with_session};
 
 #[path = "common/mod.rs"]
-mod common;
+pub mod common;
 
 #[get("/")]
 #[with_session]

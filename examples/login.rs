@@ -68,26 +68,11 @@ pub fn routes(config: &mut web::ServiceConfig) {
 /// `INSECURE_COOKIE=1` drops the `Secure` flag, for browsers that refuse `Secure` cookies
 /// from plain `http://127.0.0.1` (Chromium and Firefox accept them).
 pub fn session_from_env() -> Result<Session, SessionError> {
-    let session = session_secret_from_env()?;
+    let session = Session::try_new(common::secret_from_env())?;
     Ok(match std::env::var("INSECURE_COOKIE").as_deref() {
         Ok("1") => session.secure(false),
         _ => session,
     })
-}
-
-fn session_secret_from_env() -> Result<Session, SessionError> {
-    match std::env::var("SESSION_SECRET") {
-        Ok(secret) => Session::try_new(secret),
-        Err(_) => {
-            let mut secret = [0u8; 64];
-            getrandom::getrandom(&mut secret)
-                .expect("the OS random number generator is unavailable");
-            tracing::warn!(
-                "SESSION_SECRET is not set: using a random secret, so sessions will not survive a restart"
-            );
-            Session::try_new(secret)
-        }
-    }
 }
 
 #[allow(dead_code)] // the test suite includes this file for its routes only

@@ -25,7 +25,7 @@ use jwt_session::{Session, SessionDict, SessionError, with_session};
 mod common;
 
 /// The session config from `SESSION_SECRET` and the comma-separated `PREVIOUS_SECRETS`.
-pub fn session_from(current: &str, previous: &str) -> Result<Session, SessionError> {
+pub fn session_from(current: impl AsRef<[u8]>, previous: &str) -> Result<Session, SessionError> {
     let previous: Vec<&str> = previous
         .split(',')
         .map(str::trim)
@@ -59,8 +59,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
 #[allow(dead_code)] // the test suite includes this file for its routes only
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
-    let current = std::env::var("SESSION_SECRET")
-        .unwrap_or_else(|_| "rotation demo: the current secret (set SESSION_SECRET)".into());
+    let current = common::secret_from_env();
     let previous = std::env::var("PREVIOUS_SECRETS").unwrap_or_default();
     let session = session_from(&current, &previous).unwrap_or_else(|err| {
         eprintln!("error: {err}");

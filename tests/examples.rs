@@ -169,3 +169,24 @@ async fn verify_only_reads_what_the_issuer_signs() {
     let _ =
         Session::verify_only_pem(jwt_session::Algorithm::EdDSA, verify_only::PUBLIC_PEM).unwrap();
 }
+
+/// Without `SESSION_SECRET`, each run signs with its own random secret: no secret written
+/// in the source lets a reader of the repository forge the demos' sessions.
+#[::core::prelude::v1::test] // `test` here is actix_web::test
+fn demos_without_a_secret_use_a_random_one() {
+    assert!(
+        std::env::var_os("SESSION_SECRET").is_none(),
+        "run the suite without SESSION_SECRET"
+    );
+    let first = counter::common::secret_from_env();
+    let second = counter::common::secret_from_env();
+    assert_eq!(first.len(), 64);
+    assert_ne!(first, second, "a fresh random secret per run");
+    for example in ["counter", "cart", "rotation"] {
+        let source = std::fs::read_to_string(format!("examples/{example}.rs")).unwrap();
+        assert!(
+            !source.contains("unwrap_or_else(|_| \""),
+            "{example} falls back to a secret written in the source"
+        );
+    }
+}

@@ -61,12 +61,32 @@ pub fn port(default: u16) -> u16 {
         .unwrap_or(default)
 }
 
-/// A demo's session config: `SESSION_SECRET`, or a fixed demo secret, without `Secure` so the
+/// `SESSION_SECRET`, or else a random secret for this run with a one-line warning. Never a
+/// secret written in the source: anyone who read it could forge sessions.
+pub fn secret_from_env() -> Vec<u8> {
+    match std::env::var("SESSION_SECRET") {
+        Ok(secret) => secret.into_bytes(),
+        Err(_) => {
+            let mut secret = vec![0u8; 64];
+            getrandom::getrandom(&mut secret)
+                .expect("the OS random number generator is unavailable");
+            eprintln!(
+                "warning: SESSION_SECRET is not set: using a random secret, so sessions will not survive a restart"
+            );
+            secret
+        }
+    }
+}
+
+/// A demo's session config: the secret from [`secret_from_env`], without `Secure` so the
 /// plain-http demo works in every browser.
 pub fn demo_session() -> Session {
-    let secret = std::env::var("SESSION_SECRET")
-        .unwrap_or_else(|_| "demo secret: set SESSION_SECRET in a real app".into());
-    Session::new(secret).secure(false)
+    Session::try_new(secret_from_env())
+        .unwrap_or_else(|err| {
+            eprintln!("error: SESSION_SECRET: {err}");
+            std::process::exit(2);
+        })
+        .secure(false)
 }
 
 /// Serves `routes` with `session` on `http://127.0.0.1:$PORT` (default 8080).
