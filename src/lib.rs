@@ -72,8 +72,8 @@
 
 pub use jwt_session_macros::with_session;
 pub use jwt_session_runtime::{
-    Algorithm, DecodingKey, EncodingKey, SameSite, Session, SessionData, SessionDict, SessionError,
-    TypedSession,
+    Algorithm, DecodingKey, EncodingKey, ResponseSession, SameSite, Session, SessionData,
+    SessionDict, SessionError, TestClock, TypedSession,
 };
 
 #[doc(hidden)]

@@ -413,3 +413,50 @@ async fn header_values_are_as_configured() {
     );
     assert!(res.headers().get(header::VARY).is_some());
 }
+
+/// The whole life of one session on a test clock: issued, refreshed past half the idle
+/// window, capped by the absolute timeout, then expired. No sleeping, no forged times.
+#[actix_web::test]
+async fn a_session_lives_and_dies_on_the_test_clock() {
+    let clock = jwt_session::TestClock::new();
+    let config = session()
+        .idle_timeout(Duration::from_secs(600))
+        .absolute_timeout(Duration::from_secs(1000))
+        .leeway(Duration::ZERO)
+        .clock(clock.clone());
+    let app = app!(config.clone());
+    let res = send(&app, test::TestRequest::post().uri("/save")).await;
+    let mut token = session_cookie(&res).value().to_owned();
+    let start = parts_of(&token).1["session_start"].as_u64().unwrap();
+
+    clock.advance(Duration::from_secs(200));
+    let (body, cookies) = read!(app, token);
+    assert_eq!(body, json!({"user": "joe"}));
+    assert!(
+        cookies.is_empty(),
+        "a third of the idle window: no re-issue"
+    );
+
+    // Refreshed twice, 350 s apart: each past half the idle window, none past all of it.
+    for step in 1..=2 {
+        clock.advance(Duration::from_secs(350));
+        let (body, cookies) = read!(app, token);
+        assert_eq!(body, json!({"user": "joe"}), "step {step}");
+        token = token_of(&cookies[0]);
+        let (_, payload) = parts_of(&token);
+        assert_eq!(payload["session_start"], start, "the start never moves");
+        assert!(
+            payload["exp"].as_u64().unwrap() <= start + 1000,
+            "{payload}"
+        );
+    }
+    // 1000 s after the start: the absolute timeout ends it, however active.
+    clock.advance(Duration::from_secs(100));
+    assert_eq!(read!(app, token).0, json!({}));
+
+    // And an idle session dies after the idle window.
+    let res = send(&app, test::TestRequest::post().uri("/save")).await;
+    let idle = session_cookie(&res).value().to_owned();
+    clock.advance(Duration::from_secs(600));
+    assert_eq!(read!(app, idle).0, json!({}));
+}

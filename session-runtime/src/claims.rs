@@ -170,10 +170,10 @@ impl Lifetimes {
             }
             has_managed = true;
         }
-        if let Some(key) = self.missing_claim(&times) {
-            if !self.legacy_until.is_some_and(|until| now < until) {
-                return Err(ClaimRejection::Missing { key });
-            }
+        if let Some(key) = self.missing_claim(&times)
+            && !self.legacy_until.is_some_and(|until| now < until)
+        {
+            return Err(ClaimRejection::Missing { key });
         }
         let leeway = self.leeway.as_secs_f64();
         let past = |at: Option<f64>, window: Option<Duration>| match (at, window) {

@@ -8,6 +8,7 @@ use actix_web::cookie::SameSite;
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, EncodingKey};
 
 use crate::claims::Lifetimes;
+use crate::clock::{TestClock, unix_now};
 use crate::codec::Codec;
 use crate::cookie::{CookieSettings, checked_attribute, checked_name};
 use crate::error::SessionError;
@@ -47,6 +48,15 @@ pub(crate) struct Config {
     pub(crate) cookie: CookieSettings,
     pub(crate) lifetimes: Lifetimes,
     pub(crate) clear_invalid: bool,
+    /// Set by tests through `Session::clock`.
+    clock: Option<TestClock>,
+}
+
+impl Config {
+    /// Seconds since the Unix epoch: the system clock, or the test clock when one is set.
+    pub(crate) fn now(&self) -> f64 {
+        unix_now(self.clock.as_ref())
+    }
 }
 
 /// Clock skew tolerated by default on `exp`, `nbf`, `iat` and the timeouts.
@@ -224,6 +234,7 @@ impl Session {
                     ..Lifetimes::default()
                 },
                 clear_invalid: false,
+                clock: None,
             }),
         }
     }
@@ -232,7 +243,8 @@ impl Session {
     ///
     /// # Panics
     ///
-    /// For a non-HMAC algorithm, or on a config built from asymmetric keys.
+    /// For a non-HMAC algorithm, on a config built from asymmetric keys, or when a secret is
+    /// shorter than the algorithm needs (RFC 7518 §3.2: 48 bytes for HS384, 64 for HS512).
     ///
     /// ```
     /// use jwt_session::{Algorithm, Session};
@@ -255,7 +267,8 @@ impl Session {
     ///
     /// # Panics
     ///
-    /// If a secret is shorter than 32 bytes, or on a config built from asymmetric keys.
+    /// If a secret is shorter than the algorithm needs (32 bytes for HS256, 48 for HS384,
+    /// 64 for HS512), or on a config built from asymmetric keys.
     ///
     /// ```
     /// let session = jwt_session::Session::new("the new secret, 32 bytes or longer!")
@@ -276,7 +289,9 @@ impl Session {
     ///
     /// # Panics
     ///
-    /// If `name` is empty or not an RFC 6265 token (letters, digits and ``!#$%&'*+-.^_`|~``).
+    /// If `name` is empty or not an RFC 6265 token (letters, digits and ``!#$%&'*+-.^_`|~``),
+    /// or breaks its prefix's rule: browsers drop a `__Host-` cookie that is not `Secure`,
+    /// has a `Domain` or a `Path` other than `/`, and a `__Secure-` cookie that is not `Secure`.
     ///
     /// ```
     /// let session = jwt_session::Session::new([7u8; 32]).cookie_name("__Host-session");
@@ -292,7 +307,8 @@ impl Session {
     ///
     /// # Panics
     ///
-    /// If `path` holds `;` or a control character, which would break the `Set-Cookie` header.
+    /// If `path` holds `;` or a control character, which would break the `Set-Cookie` header,
+    /// or is not `/` on a `__Host-` cookie.
     ///
     /// ```
     /// let session = jwt_session::Session::new([7u8; 32]).path("/app");
@@ -308,7 +324,8 @@ impl Session {
     ///
     /// # Panics
     ///
-    /// If `domain` holds `;` or a control character, which would break the `Set-Cookie` header.
+    /// If `domain` holds `;` or a control character, which would break the `Set-Cookie` header,
+    /// or on a `__Host-` cookie.
     ///
     /// ```
     /// let session = jwt_session::Session::new([7u8; 32]).domain("example.com");
@@ -324,6 +341,10 @@ impl Session {
     ///
     /// Browsers accept `Secure` cookies from `http://localhost` and `http://127.0.0.1`, so
     /// local development works without turning it off.
+    ///
+    /// # Panics
+    ///
+    /// When turned off on a `__Host-` or `__Secure-` cookie, or a partitioned one.
     ///
     /// ```
     /// let session = jwt_session::Session::new([7u8; 32]).secure(false);
@@ -469,6 +490,22 @@ impl Session {
     #[must_use]
     pub fn leeway(self, leeway: Duration) -> Self {
         self.with(|config| config.lifetimes.leeway = leeway)
+    }
+
+    /// Reads the time from `clock` instead of the system clock, for tests of expiry, idle
+    /// re-issue and absolute timeouts that should not sleep. See [`TestClock`].
+    ///
+    /// ```
+    /// use jwt_session::{Session, TestClock};
+    ///
+    /// let clock = TestClock::new();
+    /// let session = Session::new([7u8; 32]).clock(clock.clone());
+    /// clock.advance(std::time::Duration::from_secs(3600));
+    /// # drop(session);
+    /// ```
+    #[must_use]
+    pub fn clock(self, clock: TestClock) -> Self {
+        self.with(|config| config.clock = Some(clock))
     }
 
     /// When `true`, a response to a request whose session cookie failed verification clears

@@ -8,9 +8,11 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
-// Floors, each importing only those above it: error, claims and keys; codec; cookie and
-// config; request; response; dict and typed; manual; `__private` and `__internals`.
+// Floors, each importing only those above it: error, clock, claims and keys; codec; cookie
+// and config; request; response; dict and typed; manual and testing; `__private` and
+// `__internals`.
 mod claims;
+mod clock;
 mod codec;
 mod config;
 mod cookie;
@@ -20,6 +22,7 @@ mod keys;
 mod manual;
 mod request;
 mod response;
+mod testing;
 mod typed;
 
 #[doc(hidden)]
@@ -32,8 +35,10 @@ pub mod __private;
 pub mod __internals;
 
 pub use actix_web::cookie::SameSite;
+pub use clock::TestClock;
 pub use config::Session;
 pub use dict::SessionDict;
 pub use error::SessionError;
 pub use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+pub use testing::ResponseSession;
 pub use typed::{SessionData, TypedSession};

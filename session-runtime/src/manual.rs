@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use crate::config::Session;
 use crate::dict::SessionDict;
 use crate::error::SessionError;
+use crate::typed::{SessionData, TypedSession};
 use crate::{request, response};
 
 impl Session {
@@ -45,6 +46,43 @@ impl Session {
         let session = request::config_for(req)?;
         let (data, state) = request::load(req, &session);
         Ok(SessionDict::new(data, state))
+    }
+
+    /// [`Session::load`] for a [`TypedSession`]: the session as your own type, outside
+    /// `#[with_session]`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Session::load`].
+    ///
+    /// ```
+    /// use actix_web::{App, HttpRequest, HttpResponse, test, web};
+    /// use jwt_session::{Session, SessionError};
+    ///
+    /// #[derive(serde::Serialize, serde::Deserialize, Default)]
+    /// struct Visits {
+    ///     count: u32,
+    /// }
+    ///
+    /// async fn visit(req: HttpRequest) -> Result<HttpResponse, SessionError> {
+    ///     let mut visits = Session::load_typed::<Visits>(&req)?;
+    ///     visits.count += 1;
+    ///     visits.save()?;
+    ///     let body = visits.count.to_string();
+    ///     Ok(Session::apply(&req, HttpResponse::Ok().body(body)))
+    /// }
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let app = test::init_service(
+    ///     App::new().app_data(Session::new([7u8; 32])).route("/", web::post().to(visit)),
+    /// ).await;
+    /// let res = test::call_service(&app, test::TestRequest::post().uri("/").to_request()).await;
+    /// assert!(res.headers().contains_key("set-cookie"));
+    /// assert_eq!(test::read_body(res).await, "1");
+    /// # });
+    /// ```
+    pub fn load_typed<T: SessionData>(req: &HttpRequest) -> Result<TypedSession<T>, SessionError> {
+        Ok(TypedSession::from_dict(Self::load(req)?, false))
     }
 
     /// Writes the outcome of the sessions loaded for `req` onto `response`: `Vary: Cookie`,

@@ -2,7 +2,7 @@
 //! pending cookie change of that config.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::{HttpMessage, HttpRequest, web};
@@ -110,7 +110,7 @@ pub(crate) fn load(
         return (state.current_data(req), state);
     }
     let session = session.clone();
-    let now = unix_now();
+    let now = session.config().now();
     let cookie = find_cookie(req.headers(), &session.config().cookie.name);
     let (data, times, pending) = match cookie.map(|token| verify(&session, token, now)) {
         None => (Map::new(), Times::default(), Pending::Untouched),
@@ -152,16 +152,16 @@ pub(crate) fn encode_now(
     session: &Session,
     data: &Map<String, Value>,
 ) -> Result<String, SessionError> {
-    let config = session.config();
-    let times = config
-        .lifetimes
-        .times_for_save(Times::default(), unix_now() as u64);
-    config.codec.encode(&SessionClaims { data, times })
+    let times = fresh_times(session);
+    session
+        .config()
+        .codec
+        .encode(&SessionClaims { data, times })
 }
 
 #[cfg(feature = "__internals")]
 pub(crate) fn verify_now(session: &Session, token: &str) -> bool {
-    verify(session, token, unix_now()).is_ok()
+    verify(session, token, session.config().now()).is_ok()
 }
 
 fn verify(session: &Session, token: &str, now: f64) -> Result<Loaded, Rejection> {
@@ -176,6 +176,54 @@ fn verify(session: &Session, token: &str, now: f64) -> Result<Loaded, Rejection>
         times,
         verified_by,
     })
+}
+
+/// The token and `Set-Cookie` value for `data` with `times`, checked against the browser
+/// limit after encoding.
+fn encode(
+    session: &Session,
+    data: &Map<String, Value>,
+    times: SavedTimes,
+) -> Result<(String, HeaderValue), SessionError> {
+    let config = session.config();
+    let now = config.now() as u64;
+    let token = config.codec.encode(&SessionClaims { data, times })?;
+    let max_age = times
+        .exp
+        .filter(|_| config.lifetimes.is_configured())
+        .map(|exp| Duration::from_secs(exp.saturating_sub(now)));
+    let cookie = config.cookie.set_cookie_value(&token, max_age);
+    if cookie.len() > MAX_SET_COOKIE {
+        return Err(SessionError::TooLarge {
+            size: cookie.len(),
+            limit: MAX_SET_COOKIE,
+        });
+    }
+    let set_cookie = HeaderValue::try_from(cookie).map_err(SessionError::InvalidHeader)?;
+    Ok((token, set_cookie))
+}
+
+/// The token a first save of `data` under `session` sends now, size checked.
+pub(crate) fn encode_new(
+    session: &Session,
+    data: &Map<String, Value>,
+) -> Result<String, SessionError> {
+    encode(session, data, fresh_times(session)).map(|(token, _)| token)
+}
+
+/// The managed claims of a first save now.
+fn fresh_times(session: &Session) -> SavedTimes {
+    let config = session.config();
+    config
+        .lifetimes
+        .times_for_save(Times::default(), config.now() as u64)
+}
+
+/// The entries of `token` when it is a valid session under `session` now.
+pub(crate) fn verified_data(session: &Session, token: &str) -> Option<Map<String, Value>> {
+    verify(session, token, session.config().now())
+        .ok()
+        .map(|loaded| loaded.data)
 }
 
 /// Re-signs a session verified by a previous key, or refreshes one past half its idle window.
@@ -264,7 +312,7 @@ impl RequestSession {
         self.session
             .config()
             .lifetimes
-            .times_for_save(loaded, unix_now() as u64)
+            .times_for_save(loaded, self.session.config().now() as u64)
     }
 
     /// The `Set-Cookie` value that re-issues the loaded session: a refresh takes fresh
@@ -282,28 +330,12 @@ impl RequestSession {
         self.encode(data, times).map(|(_, set_cookie)| set_cookie)
     }
 
-    /// The token and `Set-Cookie` value for `data`, checked against the browser limit.
     fn encode(
         &self,
         data: &Map<String, Value>,
         times: SavedTimes,
     ) -> Result<(String, HeaderValue), SessionError> {
-        let config = self.session.config();
-        let now = unix_now() as u64;
-        let token = config.codec.encode(&SessionClaims { data, times })?;
-        let max_age = times
-            .exp
-            .filter(|_| config.lifetimes.is_configured())
-            .map(|exp| Duration::from_secs(exp.saturating_sub(now)));
-        let cookie = config.cookie.set_cookie_value(&token, max_age);
-        if cookie.len() > MAX_SET_COOKIE {
-            return Err(SessionError::TooLarge {
-                size: cookie.len(),
-                limit: MAX_SET_COOKIE,
-            });
-        }
-        let set_cookie = HeaderValue::try_from(cookie).map_err(SessionError::InvalidHeader)?;
-        Ok((token, set_cookie))
+        encode(&self.session, data, times)
     }
 
     /// The data a second load in this request sees: the last saved snapshot, nothing after a
@@ -319,9 +351,7 @@ impl RequestSession {
                 }
             }
         };
-        verify(&self.session, &cookie, unix_now())
-            .map(|loaded| loaded.data)
-            .unwrap_or_default()
+        verified_data(&self.session, &cookie).unwrap_or_default()
     }
 }
 
@@ -361,12 +391,6 @@ fn unquote(value: &str) -> &str {
         .strip_prefix('"')
         .and_then(|inner| inner.strip_suffix('"'))
         .unwrap_or(value)
-}
-
-fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |since| since.as_secs_f64())
 }
 
 #[cfg(test)]

@@ -167,7 +167,7 @@ impl<T: SessionData> TypedSession<T> {
 }
 
 /// The claims `value` serializes to, checked like `SessionDict::insert` checks keys.
-fn claims_of(value: &impl Serialize) -> Result<Map<String, Value>, SessionError> {
+pub(crate) fn claims_of(value: &impl Serialize) -> Result<Map<String, Value>, SessionError> {
     let json = serde_json::to_value(value).map_err(|source| SessionError::Serialize {
         key: String::from("(the whole session)"),
         source,

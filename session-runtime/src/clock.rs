@@ -1,0 +1,136 @@
+//! `TestClock`: the time a `Session` reads, which tests can move by hand.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// A clock for tests, so that expiry, idle re-issue and absolute timeouts can be tested
+/// without sleeping. Give it to [`Session::clock`](crate::Session::clock); every clone
+/// shares one time, which only [`advance`](TestClock::advance) and
+/// [`set`](TestClock::set) change.
+///
+/// ```
+/// use std::time::Duration;
+/// use actix_web::{App, HttpResponse, test, web};
+/// use jwt_session::{Session, SessionDict, SessionError, TestClock, with_session};
+///
+/// #[with_session]
+/// async fn login(mut session: SessionDict) -> Result<HttpResponse, SessionError> {
+///     session.insert("user", "ann")?;
+///     session.save()?;
+///     Ok(HttpResponse::Ok().finish())
+/// }
+///
+/// #[with_session]
+/// async fn whoami(session: SessionDict) -> Result<String, SessionError> {
+///     Ok(session.get::<String>("user")?.unwrap_or_default())
+/// }
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let clock = TestClock::new();
+/// let config = Session::new([7u8; 32]).max_age(Duration::from_secs(60)).clock(clock.clone());
+/// let app = test::init_service(
+///     App::new()
+///         .app_data(config)
+///         .route("/login", web::post().to(login))
+///         .route("/", web::get().to(whoami)),
+/// )
+/// .await;
+/// let res = test::call_service(&app, test::TestRequest::post().uri("/login").to_request()).await;
+/// let cookie = res.response().cookies().next().unwrap().into_owned();
+///
+/// clock.advance(Duration::from_secs(59));
+/// let req = test::TestRequest::get().cookie(cookie.clone()).to_request();
+/// assert_eq!(test::call_and_read_body(&app, req).await, "ann");
+///
+/// clock.advance(Duration::from_secs(60)); // past max_age and the 30 s leeway
+/// let req = test::TestRequest::get().cookie(cookie).to_request();
+/// assert_eq!(test::call_and_read_body(&app, req).await, "");
+/// # });
+/// ```
+#[derive(Clone, Debug)]
+pub struct TestClock {
+    /// Microseconds since the Unix epoch.
+    micros: Arc<AtomicU64>,
+}
+
+impl TestClock {
+    /// A clock that starts at the current time and stands still until moved.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::at(SystemTime::now())
+    }
+
+    /// A clock that stands at `time` until moved.
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    ///
+    /// let clock = jwt_session::TestClock::at(UNIX_EPOCH + Duration::from_secs(1_000));
+    /// assert_eq!(clock.now(), UNIX_EPOCH + Duration::from_secs(1_000));
+    /// ```
+    #[must_use]
+    pub fn at(time: SystemTime) -> Self {
+        let clock = Self {
+            micros: Arc::new(AtomicU64::new(0)),
+        };
+        clock.set(time);
+        clock
+    }
+
+    /// Moves the clock forward by `by`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let clock = jwt_session::TestClock::new();
+    /// let before = clock.now();
+    /// clock.advance(Duration::from_secs(90));
+    /// assert_eq!(clock.now().duration_since(before).unwrap(), Duration::from_secs(90));
+    /// ```
+    pub fn advance(&self, by: Duration) {
+        let by = u64::try_from(by.as_micros()).unwrap_or(u64::MAX);
+        self.micros.fetch_add(by, Ordering::SeqCst);
+    }
+
+    /// Sets the clock to `time` (times before 1970 count as 1970).
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    ///
+    /// let clock = jwt_session::TestClock::new();
+    /// clock.set(UNIX_EPOCH + Duration::from_secs(5));
+    /// assert_eq!(clock.now(), UNIX_EPOCH + Duration::from_secs(5));
+    /// ```
+    pub fn set(&self, time: SystemTime) {
+        let micros = time.duration_since(UNIX_EPOCH).map_or(0, |since| {
+            u64::try_from(since.as_micros()).unwrap_or(u64::MAX)
+        });
+        self.micros.store(micros, Ordering::SeqCst);
+    }
+
+    /// The time the clock shows.
+    ///
+    /// ```
+    /// let clock = jwt_session::TestClock::new();
+    /// assert_eq!(clock.now(), clock.clone().now(), "clones share one time");
+    /// ```
+    #[must_use]
+    pub fn now(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_micros(self.micros.load(Ordering::SeqCst))
+    }
+}
+
+impl Default for TestClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Seconds since the Unix epoch on `clock`, or on the system clock without one.
+pub(crate) fn unix_now(clock: Option<&TestClock>) -> f64 {
+    clock
+        .map_or_else(SystemTime::now, TestClock::now)
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |since| since.as_secs_f64())
+}
