@@ -66,6 +66,73 @@
 //! expired gives an empty session; the reason is logged at debug level with `tracing`.
 //!
 //! `#[with_session(crate = path)]` names the crate when the dependency is renamed.
+//!
+//! # Rejected cookies in the logs
+//!
+//! A rejected cookie is never an error for the client: the session is empty and the request
+//! goes on. Each rejection is logged once at debug level with `tracing`, with a `reason` field
+//! drawn from a fixed vocabulary, so an app can count attacks or misconfigurations:
+//!
+//! | `reason` | the cookie |
+//! | --- | --- |
+//! | `too_large` | is over 8 KiB, refused before any parsing |
+//! | `malformed` | is not a compact JWS of JSON objects, or its header is unacceptable (`crit`, `b64`, a non-string `kid`) |
+//! | `wrong_alg` | names another algorithm than the configured one (`none` included) |
+//! | `wrong_typ` | has a header `typ` other than `JWT` |
+//! | `unknown_kid` | names a key id that no configured key has |
+//! | `bad_signature` | is not signed by any configured key |
+//! | `malformed_claim` | has a registered claim of the wrong JSON type |
+//! | `expired` | is past its `exp`, idle timeout or absolute timeout |
+//! | `not_yet_valid` | has `nbf`, `iat` or `session_start` in the future |
+//! | `missing_claim` | lacks a claim that the configured lifetimes need |
+//!
+//! ```
+//! use std::sync::{Arc, Mutex};
+//! use actix_web::{App, test, web};
+//! use jwt_session::{Session, SessionDict, with_session};
+//! use tracing::field::{Field, Visit};
+//! use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+//!
+//! /// Collects the `reason` of every rejected session cookie.
+//! #[derive(Clone, Default)]
+//! struct Reasons(Arc<Mutex<Vec<String>>>);
+//!
+//! impl<S: tracing::Subscriber> Layer<S> for Reasons {
+//!     fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+//!         struct Find(Option<String>);
+//!         impl Visit for Find {
+//!             fn record_str(&mut self, field: &Field, value: &str) {
+//!                 if field.name() == "reason" {
+//!                     self.0 = Some(value.to_owned());
+//!                 }
+//!             }
+//!             fn record_debug(&mut self, _: &Field, _: &dyn std::fmt::Debug) {}
+//!         }
+//!         let mut find = Find(None);
+//!         event.record(&mut find);
+//!         self.0.lock().unwrap().extend(find.0);
+//!     }
+//! }
+//!
+//! #[with_session]
+//! async fn index(session: SessionDict) -> String {
+//!     format!("{} entries", session.len())
+//! }
+//!
+//! let reasons = Reasons::default();
+//! let subscriber = tracing_subscriber::fmt().with_max_level(tracing::Level::DEBUG).finish();
+//! tracing::subscriber::with_default(subscriber.with(reasons.clone()), || {
+//!     actix_web::rt::System::new().block_on(async {
+//!         let app = test::init_service(
+//!             App::new().app_data(Session::new([7u8; 32])).route("/", web::get().to(index)),
+//!         ).await;
+//!         let forged = "session=eyJhbGciOiJub25lIn0.eyJ1c2VyIjoiYWRtaW4ifQ.";
+//!         let req = test::TestRequest::get().insert_header(("cookie", forged)).to_request();
+//!         assert_eq!(test::call_and_read_body(&app, req).await, "0 entries");
+//!     });
+//! });
+//! assert_eq!(*reasons.0.lock().unwrap(), ["wrong_alg"]);
+//! ```
 
 #![deny(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
