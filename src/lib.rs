@@ -135,6 +135,7 @@
 //! ```
 
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
 pub use jwt_session_macros::with_session;

@@ -4,6 +4,7 @@
 //! expansion calls; the macro's documentation lives there.
 
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
 mod args;
