@@ -35,8 +35,8 @@ pub(crate) enum Pending {
 }
 
 /// The cookie decision of one config in one request.
-pub(crate) struct Outcome {
-    pub(crate) pending: Pending,
+struct Outcome {
+    pending: Pending,
     /// Set by any `save()`, `delete()` or autosave in this request and never reset, so a
     /// later autosave (a middleware's session dropped after the handler answered) cannot
     /// override what was decided.
@@ -255,7 +255,7 @@ impl RequestSession {
         &self.session
     }
 
-    pub(crate) fn outcome(&self) -> MutexGuard<'_, Outcome> {
+    fn outcome(&self) -> MutexGuard<'_, Outcome> {
         // A panic elsewhere cannot leave `Outcome` half-written, so a poisoned lock is safe to use.
         self.outcome.lock().unwrap_or_else(PoisonError::into_inner)
     }
