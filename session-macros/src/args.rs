@@ -11,6 +11,7 @@ mod keyword {
 }
 
 /// The parsed options.
+#[derive(Default)]
 pub(crate) struct Args {
     /// Where the `jwt_session` crate is, for users who renamed the dependency.
     pub(crate) krate: Option<Path>,
@@ -18,8 +19,14 @@ pub(crate) struct Args {
     pub(crate) autosave: bool,
 }
 
-pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
-    Args::parse.parse2(tokens)
+/// The options, or the defaults beside the error when they do not parse: the handler is
+/// then still expanded, so the user sees that one error rather than a cascade from code
+/// that expects the expansion (as thiserror's fallback does).
+pub(crate) fn parse(tokens: TokenStream) -> (Args, Option<syn::Error>) {
+    match Args::parse.parse2(tokens) {
+        Ok(args) => (args, None),
+        Err(err) => (Args::default(), Some(err)),
+    }
 }
 
 impl Parse for Args {
@@ -53,9 +60,17 @@ impl Parse for Args {
                     format!("unknown option `{unknown}` for #[with_session]; {ALLOWED}"),
                 ));
             }
-            if !input.is_empty() {
-                input.parse::<Token![,]>()?;
+            if input.is_empty() {
+                break;
             }
+            if !input.peek(Token![,]) {
+                let unexpected: proc_macro2::TokenTree = input.parse()?;
+                return Err(syn::Error::new(
+                    unexpected.span(),
+                    format!("expected `,` between options, found `{unexpected}`; {ALLOWED}"),
+                ));
+            }
+            input.parse::<Token![,]>()?;
         }
         Ok(Self { krate, autosave })
     }

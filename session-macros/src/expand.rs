@@ -1,23 +1,131 @@
 //! Code generation: the user's fn becomes an inner fn, unchanged, inside an outer handler
-//! that extracts the session and writes its cookie on the response.
+//! that extracts the session and writes its cookie on the response. The inner fn keeps
+//! `return`, `?`, `impl Trait` return types, sync bodies and the user's spans working as
+//! written.
+//!
+//! This handler:
 //!
 //! ```text
-//! #[attrs] vis async fn name<G>(form: A, session: SessionLoader) -> SessionResponder<R> {
-//!     fn name<G>(form: A, mut session: SessionDict) -> R { body }   // the user's fn, as written
-//!     let (__session, __session_handle) = SessionLoader::into_parts(session);
-//!     let __session = <SessionDict as SessionParam>::from_dict(__session, AUTOSAVE);
-//!     let __response = name::<G>(form, __session).await;
-//!     SessionResponder::new(__response, __session_handle)
+//! #[with_session(autosave)]
+//! /// Greets the user.
+//! #[tracing::instrument(skip(session))]
+//! pub async fn greet(
+//!     #[cfg(feature = "metrics")] req: HttpRequest,
+//!     path: web::Path<String>,
+//!     (a, b): (u8, u8),
+//!     mut session: SessionDict,
+//! ) -> Result<String, SessionError> {
+//!     #![allow(clippy::needless_return)]
+//!     session.insert("name", path.as_str())?;
+//!     return Ok(format!("hello {a} {b}"));
 //! }
 //! ```
-//! The inner fn keeps `return`, `?`, sync bodies and the user's spans working as written.
-//! A `middleware::from_fn` function (one taking a `Next`) keeps its return type, and the
-//! last line becomes `MiddlewareReturn::finish_session(__response, __session_handle)`.
+//!
+//! expands to this, where every name starting with `__` is mixed-site, out of the body's
+//! reach:
+//!
+//! ```text
+//! /// Greets the user.
+//! #[tracing::instrument(skip(session))] // outer attributes stay on the handler
+//! pub async fn greet(
+//!     #[cfg(feature = "metrics")] req: HttpRequest, // `cfg` and `cfg_attr` are forwarded
+//!     path: web::Path<String>,
+//!     __arg2: (u8, u8), // a pattern is passed on under its position
+//!     session: ::jwt_session::__private::SessionLoader
+//! ) -> ::jwt_session::__private::SessionResponder<Result<String, SessionError>> {
+//!     // The user's fn as written, with its inner attributes, without outer ones, private.
+//!     async fn greet(
+//!         #[cfg(feature = "metrics")] req: HttpRequest,
+//!         path: web::Path<String>,
+//!         (a, b): (u8, u8),
+//!         mut session: SessionDict,
+//!     ) -> Result<String, SessionError> {
+//!         #![allow(clippy::needless_return)]
+//!         session.insert("name", path.as_str())?;
+//!         return Ok(format!("hello {a} {b}"));
+//!     }
+//!     let (__session, __session_handle) =
+//!         ::jwt_session::__private::SessionLoader::into_parts(session);
+//!     // `true`: autosave. The call carries the span of the user's session type.
+//!     let __session =
+//!         <SessionDict as ::jwt_session::__private::SessionParam>::from_dict(__session, true);
+//!     let __response = greet(#[cfg(feature = "metrics")] req, path, __arg2, __session).await;
+//!     // Spanned at the user's return type, so a non-Responder is reported there.
+//!     ::jwt_session::__private::SessionResponder::new(__response, __session_handle)
+//! }
+//! ```
+//!
+//! A sync fn is called without `.await` from an async handler that allows
+//! `clippy::unused_async`, and generic parameters are passed by turbofish (none is when an
+//! argument is `impl Trait`, which forbids it):
+//!
+//! ```text
+//! #[with_session]
+//! fn count<T: Serialize>(cart: TypedSession<Cart>, data: web::Data<T>) -> String {
+//!     cart.items.len().to_string()
+//! }
+//! ```
+//!
+//! ```text
+//! #[allow(clippy::unused_async)]
+//! async fn count<T: Serialize>(
+//!     cart: ::jwt_session::__private::SessionLoader,
+//!     data: web::Data<T>
+//! ) -> ::jwt_session::__private::SessionResponder<String> {
+//!     fn count<T: Serialize>(cart: TypedSession<Cart>, data: web::Data<T>) -> String {
+//!         cart.items.len().to_string()
+//!     }
+//!     let (__session, __session_handle) =
+//!         ::jwt_session::__private::SessionLoader::into_parts(cart);
+//!     let __session =
+//!         <TypedSession<Cart> as ::jwt_session::__private::SessionParam>::from_dict(__session, false);
+//!     let __response = count::<T>(__session, data);
+//!     ::jwt_session::__private::SessionResponder::new(__response, __session_handle)
+//! }
+//! ```
+//!
+//! A `middleware::from_fn` function (one taking a `Next`) keeps its return type, and ends in
+//! `MiddlewareReturn::finish_session`; `crate = path` replaces `::jwt_session`:
+//!
+//! ```text
+//! #[with_session(crate = ::my_session)]
+//! async fn track(
+//!     req: ServiceRequest,
+//!     next: Next<impl MessageBody>,
+//!     session: SessionDict,
+//! ) -> Result<ServiceResponse<impl MessageBody>, Error> {
+//!     next.call(req).await
+//! }
+//! ```
+//!
+//! ```text
+//! async fn track(
+//!     req: ServiceRequest,
+//!     next: Next<impl MessageBody>,
+//!     session: ::my_session::__private::SessionLoader
+//! ) -> Result<ServiceResponse<impl MessageBody>, Error> {
+//!     async fn track(
+//!         req: ServiceRequest,
+//!         next: Next<impl MessageBody>,
+//!         session: SessionDict,
+//!     ) -> Result<ServiceResponse<impl MessageBody>, Error> {
+//!         next.call(req).await
+//!     }
+//!     let (__session, __session_handle) =
+//!         ::my_session::__private::SessionLoader::into_parts(session);
+//!     let __session =
+//!         <SessionDict as ::my_session::__private::SessionParam>::from_dict(__session, false);
+//!     let __response = track(req, next, __session).await;
+//!     ::my_session::__private::MiddlewareReturn::finish_session(__response, __session_handle)
+//! }
+//! ```
+//!
+//! The unit test at the end of this file checks that each example expands exactly as shown.
 
 use proc_macro2::{Group, Ident, Span, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{FnArg, GenericParam, ItemFn, Pat, ReturnType, Type};
+use syn::{AttrStyle, FnArg, GenericParam, ItemFn, Pat, ReturnType, Type};
 
 use crate::args::Args;
 use crate::handler::Handler;
@@ -98,8 +206,16 @@ pub(crate) fn expand(args: &Args, handler: Handler) -> TokenStream {
         .asyncness
         .is_none()
         .then(|| quote!(#[allow(clippy::unused_async)]));
+    // Outer attributes (docs, lints, route macros, `#[tracing::instrument]`) belong to the
+    // handler actix-web sees. Inner ones (`#![allow(..)]` opening the body) stay in the body,
+    // now the inner fn's; in front of the outer fn they would not compile.
+    let outer_attrs = attrs
+        .iter()
+        .filter(|attr| matches!(attr.style, AttrStyle::Outer));
     let mut inner = item.clone();
-    inner.attrs.clear();
+    inner
+        .attrs
+        .retain(|attr| matches!(attr.style, AttrStyle::Inner(_)));
     inner.vis = syn::Visibility::Inherited;
 
     let autosave = args.autosave;
@@ -110,7 +226,7 @@ pub(crate) fn expand(args: &Args, handler: Handler) -> TokenStream {
     };
 
     quote! {
-        #(#attrs)*
+        #(#outer_attrs)*
         #allow_unused_async
         #vis async fn #name #generics (#(#outer_inputs),*) -> #outer_return #where_clause {
             #inner
@@ -180,4 +296,87 @@ fn plain_name(pat: &Pat) -> Option<Ident> {
 /// An identifier resolved at the macro's own site, invisible to the user's code.
 fn hidden(name: &str) -> Ident {
     format_ident!("{}", name, span = Span::mixed_site())
+}
+
+#[cfg(test)]
+mod tests {
+    use proc_macro2::{Delimiter, TokenStream, TokenTree};
+
+    /// The `text` blocks of this file's module docs.
+    fn doc_blocks() -> Vec<String> {
+        let mut blocks = Vec::new();
+        let mut current: Option<String> = None;
+        for line in include_str!("expand.rs").lines() {
+            let Some(line) = line.strip_prefix("//!") else {
+                continue;
+            };
+            let line = line.strip_prefix(' ').unwrap_or(line);
+            match (&mut current, line) {
+                (None, "```text") => current = Some(String::new()),
+                (Some(_), "```") => blocks.extend(current.take()),
+                (Some(block), line) => {
+                    block.push_str(line);
+                    block.push('\n');
+                }
+                (None, _) => {}
+            }
+        }
+        blocks
+    }
+
+    /// Expands `input`, whose first line is the `#[with_session(..)]` attribute.
+    fn expand(input: &str) -> TokenStream {
+        let (attribute, item) = input.split_once('\n').unwrap();
+        let args = attribute
+            .strip_prefix("#[with_session")
+            .and_then(|rest| rest.strip_suffix(']'))
+            .expect("an example starts with #[with_session]");
+        let args = args
+            .strip_prefix('(')
+            .and_then(|args| args.strip_suffix(')'))
+            .unwrap_or(args);
+        let (args, error) = crate::args::parse(args.parse().unwrap());
+        assert!(error.is_none(), "{attribute}");
+        let handler = crate::handler::parse(item.parse().unwrap())
+            .unwrap_or_else(|err| panic!("{err}: {item}"));
+        super::expand(&args, handler)
+    }
+
+    /// The tokens of `tokens` as text, with groups opened and closed, ignoring spacing.
+    fn flatten(tokens: TokenStream) -> Vec<String> {
+        let mut flat = Vec::new();
+        for token in tokens {
+            match token {
+                TokenTree::Group(group) => {
+                    let (open, close) = match group.delimiter() {
+                        Delimiter::Parenthesis => ("(", ")"),
+                        Delimiter::Brace => ("{", "}"),
+                        Delimiter::Bracket => ("[", "]"),
+                        Delimiter::None => ("", ""),
+                    };
+                    flat.push(open.to_owned());
+                    flat.extend(flatten(group.stream()));
+                    flat.push(close.to_owned());
+                }
+                TokenTree::Punct(punct) => flat.push(punct.as_char().to_string()),
+                other => flat.push(other.to_string()),
+            }
+        }
+        flat
+    }
+
+    #[test]
+    fn the_module_docs_show_the_exact_expansion() {
+        let blocks = doc_blocks();
+        assert_eq!(blocks.len(), 6, "three examples, each an input and its expansion");
+        for pair in blocks.chunks(2) {
+            let expected: TokenStream = pair[1].parse().unwrap();
+            assert_eq!(
+                flatten(expand(&pair[0])).join(" "),
+                flatten(expected).join(" "),
+                "the expansion of\n{}",
+                pair[0]
+            );
+        }
+    }
 }

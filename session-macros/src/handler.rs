@@ -1,7 +1,7 @@
 //! Checks that the item is a handler `#[with_session]` can wrap, and finds its session.
 
 use proc_macro2::{TokenStream, TokenTree};
-use syn::{FnArg, Item, ItemFn, Type};
+use syn::{Abi, FnArg, Item, ItemFn, Safety, Type};
 
 const SESSION_TYPES: [&str; 2] = ["SessionDict", "TypedSession"];
 
@@ -47,6 +47,24 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Handler> {
         return Err(syn::Error::new(
             constness.span,
             "#[with_session] cannot wrap a `const fn`: a session is loaded at request time; remove `const`",
+        ));
+    }
+    if let Safety::Unsafe(unsafety) = &item.sig.safety {
+        return Err(syn::Error::new(
+            unsafety.span,
+            "#[with_session] cannot wrap an `unsafe fn`: the handler it generates is a safe fn \
+             that actix-web calls on every request, where nothing upholds a safety contract; \
+             remove `unsafe` and use an `unsafe` block inside",
+        ));
+    }
+    if let Some(abi) = item.sig.abi.as_ref().filter(|abi| !is_rust_abi(abi)) {
+        let abi = quote::ToTokens::to_token_stream(abi);
+        return Err(syn::Error::new_spanned(
+            &abi,
+            format!(
+                "#[with_session] cannot wrap an `{abi}` fn: the handler it generates is an \
+                 `async fn` called by actix-web, which cannot keep a foreign ABI; remove `{abi}`"
+            ),
         ));
     }
     if let Some(span) = find_self_type(
@@ -106,6 +124,11 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Handler> {
         session_index,
         middleware,
     })
+}
+
+/// Whether `abi` is `extern "Rust"`, the ABI every fn has without `extern`.
+fn is_rust_abi(abi: &Abi) -> bool {
+    abi.name.as_ref().is_some_and(|name| name.value() == "Rust")
 }
 
 /// The span of the first `Self` in `tokens`, searched through groups.

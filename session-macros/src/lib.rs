@@ -48,17 +48,19 @@ use proc_macro::TokenStream;
 /// offending code.
 #[proc_macro_attribute]
 pub fn with_session(args: TokenStream, item: TokenStream) -> TokenStream {
+    let (args, args_error) = args::parse(args.into());
     let item = proc_macro2::TokenStream::from(item);
-    let expanded = args::parse(args.into())
-        .and_then(|args| Ok((args, handler::parse(item.clone())?)))
-        .map(|(args, handler)| expand::expand(&args, handler));
-    match expanded {
-        Ok(tokens) => tokens.into(),
+    let mut tokens = match handler::parse(item.clone()) {
+        Ok(handler) => expand::expand(&args, handler),
         // The original item stays, so one mistake gives one error and IDEs keep working.
         Err(err) => {
             let mut tokens = handler::recovery(item);
             tokens.extend(err.to_compile_error());
-            tokens.into()
+            tokens
         }
+    };
+    if let Some(err) = args_error {
+        tokens.extend(err.to_compile_error());
     }
+    tokens.into()
 }

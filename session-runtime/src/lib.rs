@@ -20,6 +20,7 @@ mod dict;
 mod error;
 mod keys;
 mod manual;
+mod missing_attribute;
 mod request;
 mod response;
 mod testing;

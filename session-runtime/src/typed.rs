@@ -22,6 +22,8 @@ use crate::request::RequestSession;
 )]
 pub trait SessionData: Serialize + DeserializeOwned + Default {}
 
+// Errors name `SessionData` (and its message above), not the one supertrait that is missing.
+#[diagnostic::do_not_recommend]
 impl<T: Serialize + DeserializeOwned + Default> SessionData for T {}
 
 /// The session as a `T`: `#[with_session]` fills a `TypedSession<T>` parameter just like a
@@ -58,11 +60,16 @@ impl<T: Serialize + DeserializeOwned + Default> SessionData for T {}
 /// assert_eq!(test::read_body(res).await, "1");
 /// # });
 /// ```
-pub struct TypedSession<T: SessionData> {
+// No bound on `T` here (API guideline C-STRUCT-BOUNDS): a `TypedSession<T>` whose `T` is
+// not `SessionData` fails once, where the session is filled, and not at every mention.
+pub struct TypedSession<T> {
     value: T,
     request: Arc<RequestSession>,
     modified: bool,
     autosave: bool,
+    /// `claims_of::<T>`, captured where `T: SessionData` is known, so that `Drop` (which
+    /// cannot carry a bound the struct lacks) can autosave.
+    claims: fn(&T) -> Result<Map<String, Value>, SessionError>,
 }
 
 impl<T: SessionData> TypedSession<T> {
@@ -80,6 +87,7 @@ impl<T: SessionData> TypedSession<T> {
             request,
             modified: false,
             autosave,
+            claims: claims_of::<T>,
         }
     }
 
@@ -112,9 +120,11 @@ impl<T: SessionData> TypedSession<T> {
     /// # });
     /// ```
     pub fn save(&self) -> Result<(), SessionError> {
-        self.request.save(&claims_of(&self.value)?)
+        self.request.save(&(self.claims)(&self.value)?)
     }
+}
 
+impl<T> TypedSession<T> {
     /// Starts a new session at the next save, as [`SessionDict::renew`]: call it at login.
     ///
     /// ```
@@ -167,7 +177,7 @@ impl<T: SessionData> TypedSession<T> {
 }
 
 /// The claims `value` serializes to, checked like `SessionDict::insert` checks keys.
-pub(crate) fn claims_of(value: &impl Serialize) -> Result<Map<String, Value>, SessionError> {
+pub(crate) fn claims_of<T: Serialize>(value: &T) -> Result<Map<String, Value>, SessionError> {
     let json = serde_json::to_value(value).map_err(|source| SessionError::Serialize {
         key: String::from("(the whole session)"),
         source,
@@ -193,7 +203,7 @@ pub(crate) fn claims_of(value: &impl Serialize) -> Result<Map<String, Value>, Se
     Ok(claims)
 }
 
-impl<T: SessionData> Deref for TypedSession<T> {
+impl<T> Deref for TypedSession<T> {
     type Target = T;
 
     fn deref(&self) -> &T {
@@ -202,17 +212,17 @@ impl<T: SessionData> Deref for TypedSession<T> {
 }
 
 /// Any mutable access counts as a modification for `#[with_session(autosave)]`.
-impl<T: SessionData> DerefMut for TypedSession<T> {
+impl<T> DerefMut for TypedSession<T> {
     fn deref_mut(&mut self) -> &mut T {
         self.modified = true;
         &mut self.value
     }
 }
 
-impl<T: SessionData> Drop for TypedSession<T> {
+impl<T> Drop for TypedSession<T> {
     fn drop(&mut self) {
         if self.autosave && self.modified {
-            match claims_of(&self.value) {
+            match (self.claims)(&self.value) {
                 Ok(claims) => self.request.autosave(&claims),
                 Err(err) => tracing::error!(
                     "autosave of the modified session failed, the change is not sent: {err}"
@@ -222,7 +232,7 @@ impl<T: SessionData> Drop for TypedSession<T> {
     }
 }
 
-impl<T: SessionData + fmt::Debug> fmt::Debug for TypedSession<T> {
+impl<T: fmt::Debug> fmt::Debug for TypedSession<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.value.fmt(f)
     }
