@@ -18,7 +18,11 @@ use common::{escape_html, page, redirect};
 const PRODUCTS: [&str; 3] = ["apple", "bread", "coffee"];
 
 /// The whole session: item name to quantity, under the `items` claim.
+///
+/// `#[serde(default)]`: a field added in a later version takes its default when an older
+/// cookie lacks it, instead of the whole cart being replaced by an empty one.
 #[derive(serde::Serialize, serde::Deserialize, Default)]
+#[serde(default)]
 struct Cart {
     items: BTreeMap<String, u32>,
 }

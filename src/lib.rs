@@ -49,9 +49,10 @@
 //!
 //! # The attribute
 //!
-//! `#[with_session]` goes on an actix-web handler with one `SessionDict` parameter,
-//! anywhere in its parameter list and next to any other extractors. It loads the session
-//! from the request's cookie, passes it in, and when the handler returns:
+//! `#[with_session]` goes on an actix-web handler with one session parameter, a
+//! [`SessionDict`] or a [`TypedSession<T>`](TypedSession), anywhere in its parameter list
+//! and next to any other extractors. It loads the session from the request's cookie,
+//! passes it in, and when the handler returns:
 //!
 //! - writes the cookie scheduled by [`SessionDict::save`] or [`SessionDict::delete`], if
 //!   any (the last call wins; a response carries at most one session cookie);
@@ -65,7 +66,8 @@
 //! A cookie that is missing, tampered with, signed with another key or algorithm, or
 //! expired gives an empty session; the reason is logged at debug level with `tracing`.
 //!
-//! `#[with_session(crate = path)]` names the crate when the dependency is renamed.
+//! Its options (`autosave`, `crate = path`), `middleware::from_fn` functions and the
+//! mistakes it reports are described, with examples, on [`with_session`] itself.
 //!
 //! # Rejected cookies in the logs
 //!
@@ -151,3 +153,87 @@ pub use jwt_session_runtime::__private;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+/// The README's quick start is copied as is: its `[dependencies]` must cover what its code
+/// uses, which the doctests above cannot see (they build with this crate's dev-dependencies).
+#[cfg(test)]
+mod readme_quick_start {
+    const README: &str = include_str!("../README.md");
+
+    /// The body of the first block fenced as ```` ```{info} ```` after `heading`.
+    fn block(heading: &str, info: &str) -> &'static str {
+        let section = &README[README.find(heading).expect("the README has the heading")..];
+        let fence = format!("```{info}\n");
+        let start = section.find(&fence).expect("the section has the block") + fence.len();
+        let len = section[start..].find("```").expect("the block is closed");
+        &section[start..start + len]
+    }
+
+    /// The `name = ...` lines of the `[dependencies]` table.
+    fn dependencies(toml: &str) -> Vec<(String, &str)> {
+        toml.lines()
+            .skip_while(|line| line.trim() != "[dependencies]")
+            .skip(1)
+            .take_while(|line| !line.trim_start().starts_with('['))
+            .filter_map(|line| {
+                let (name, spec) = line.split_once('=')?;
+                Some((name.trim().replace('-', "_"), spec))
+            })
+            .collect()
+    }
+
+    /// The first segments of the paths in `code` (`serde` for `serde::Deserialize`), minus
+    /// the names its `use` declarations bring into scope and the standard library.
+    fn crates_used(code: &str) -> Vec<String> {
+        let is_ident = |c: char| c.is_alphanumeric() || c == '_';
+        let mut imported = vec!["std", "core", "alloc", "crate", "self", "super", "Self"];
+        for declaration in code.split("use ").skip(1) {
+            let declaration = &declaration[..declaration.find(';').unwrap_or(0)];
+            let mut names = declaration
+                .split(|c: char| !is_ident(c))
+                .filter(|n| !n.is_empty());
+            names.next(); // the crate itself
+            imported.extend(names);
+        }
+        let mut used = Vec::new();
+        for (at, _) in code.match_indices("::") {
+            let before = &code[..at];
+            let root = &before[before.trim_end_matches(is_ident).len()..];
+            let preceded_by_path = before[..before.len() - root.len()].ends_with(':');
+            if !root.is_empty() && !preceded_by_path && !imported.contains(&root) {
+                used.push(root.to_owned());
+            }
+        }
+        used.sort();
+        used.dedup();
+        used
+    }
+
+    #[test]
+    fn its_dependencies_cover_the_crates_its_code_uses() {
+        let dependencies = dependencies(block("## Quick start", "toml"));
+        let code = block("## Quick start", "rust,no_run");
+        let used = crates_used(code);
+        assert_eq!(
+            used,
+            ["actix_web", "jwt_session", "serde"],
+            "the scan finds the crates"
+        );
+        for krate in &used {
+            assert!(
+                dependencies.iter().any(|(name, _)| name == krate),
+                "the quick start uses `{krate}` but its [dependencies] lack it"
+            );
+        }
+        if code.contains("derive(serde::") {
+            let (_, serde) = dependencies
+                .iter()
+                .find(|(name, _)| name == "serde")
+                .unwrap();
+            assert!(
+                serde.contains("\"derive\""),
+                "serde needs its `derive` feature"
+            );
+        }
+    }
+}

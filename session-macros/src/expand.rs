@@ -368,7 +368,11 @@ mod tests {
     #[test]
     fn the_module_docs_show_the_exact_expansion() {
         let blocks = doc_blocks();
-        assert_eq!(blocks.len(), 6, "three examples, each an input and its expansion");
+        assert_eq!(
+            blocks.len(),
+            6,
+            "three examples, each an input and its expansion"
+        );
         for pair in blocks.chunks(2) {
             let expected: TokenStream = pair[1].parse().unwrap();
             assert_eq!(

@@ -37,6 +37,30 @@ use crate::keys::KeyRing;
 /// // The secret never shows up in logs.
 /// assert!(!format!("{session:?}").contains("thirty-two"));
 /// ```
+///
+/// A `web::Data<Session>` is found as well, for apps that register their shared state as
+/// `Data` (a plain `Session` is looked for first):
+///
+/// ```
+/// use actix_web::{App, HttpResponse, test, web};
+/// use jwt_session::{Session, SessionDict, SessionError, with_session};
+///
+/// #[with_session]
+/// async fn login(mut session: SessionDict) -> Result<HttpResponse, SessionError> {
+///     session.insert("user", "ann")?;
+///     session.save()?;
+///     Ok(HttpResponse::Ok().finish())
+/// }
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let session = web::Data::new(Session::new([7u8; 32]));
+/// let app = test::init_service(
+///     App::new().app_data(session.clone()).route("/login", web::post().to(login)),
+/// ).await;
+/// let res = test::call_service(&app, test::TestRequest::post().uri("/login").to_request()).await;
+/// assert!(res.headers().get("set-cookie").unwrap().to_str().unwrap().starts_with("session=ey"));
+/// # });
+/// ```
 #[derive(Clone)]
 pub struct Session {
     inner: Arc<Config>,

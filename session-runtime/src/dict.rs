@@ -16,7 +16,8 @@ use crate::request::RequestSession;
 /// `#[with_session]` passes it to the handler. Changes stay local until
 /// [`save`](SessionDict::save) encodes them into the response's cookie;
 /// [`delete`](SessionDict::delete) removes the cookie instead. The last call wins, and
-/// with neither call the response carries no session cookie at all.
+/// with neither call the response carries no session cookie at all. Dropping it sends
+/// nothing, except under `#[with_session(autosave)]` (see its [`Drop`] impl below).
 ///
 /// ```
 /// use actix_web::{App, HttpResponse, Responder, post, test};
@@ -418,6 +419,43 @@ impl SessionDict {
     }
 }
 
+/// Dropping a `SessionDict` sends nothing by itself. What [`save`](SessionDict::save) or
+/// [`delete`](SessionDict::delete) scheduled stays scheduled, and changes made after the
+/// last `save()` (or without one) are discarded.
+///
+/// Under `#[with_session(autosave)]`, a session that was changed and neither saved nor
+/// deleted is saved as it is when dropped. That must happen before the response is built,
+/// as it does for a session dropped in the handler (at the latest when it returns); a
+/// session moved into a task that outlives the handler misses its response.
+///
+/// ```
+/// use actix_web::{App, HttpResponse, post, test};
+/// use jwt_session::{Session, SessionDict, SessionError, with_session};
+///
+/// #[post("/discard")]
+/// #[with_session]
+/// async fn discard(mut session: SessionDict) -> Result<HttpResponse, SessionError> {
+///     session.insert("draft", "lost")?; // no save(): dropped with the session
+///     Ok(HttpResponse::Ok().finish())
+/// }
+///
+/// #[post("/keep")]
+/// #[with_session(autosave)]
+/// async fn keep(mut session: SessionDict) -> Result<HttpResponse, SessionError> {
+///     session.insert("draft", "kept")?; // saved when the session drops
+///     Ok(HttpResponse::Ok().finish())
+/// }
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let app = test::init_service(
+///     App::new().app_data(Session::new([7u8; 32])).service(discard).service(keep),
+/// ).await;
+/// let res = test::call_service(&app, test::TestRequest::post().uri("/discard").to_request()).await;
+/// assert!(!res.headers().contains_key("set-cookie"));
+/// let res = test::call_service(&app, test::TestRequest::post().uri("/keep").to_request()).await;
+/// assert!(res.headers().contains_key("set-cookie"));
+/// # });
+/// ```
 impl Drop for SessionDict {
     fn drop(&mut self) {
         if self.autosave && self.modified {

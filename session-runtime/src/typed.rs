@@ -32,7 +32,9 @@ impl<T: Serialize + DeserializeOwned + Default> SessionData for T {}
 /// It derefs to `T`. [`save`](TypedSession::save) and [`delete`](TypedSession::delete)
 /// behave as `SessionDict`'s. The wire format does not change: `T`'s fields are the claims,
 /// so a Microdot app reads a typed session as a dict. A cookie whose payload does not fit
-/// `T` gives `T::default()`, and the mismatch is logged at debug level.
+/// `T` gives `T::default()`, and the mismatch is logged at debug level (see below how
+/// `#[serde(default)]` keeps older cookies readable). Dropping it sends nothing, except
+/// under `#[with_session(autosave)]` (see its [`Drop`] impl below).
 ///
 /// `SessionDict` and `TypedSession<T>` are `Send + Sync` (for `T: Send + Sync`): they can move
 /// into spawned tasks.
@@ -58,6 +60,58 @@ impl<T: Serialize + DeserializeOwned + Default> SessionData for T {}
 /// let app = test::init_service(App::new().app_data(Session::new([7u8; 32])).service(visit)).await;
 /// let res = test::call_service(&app, test::TestRequest::post().uri("/").to_request()).await;
 /// assert_eq!(test::read_body(res).await, "1");
+/// # });
+/// ```
+///
+/// # Adding fields later
+///
+/// Cookies outlive deployments: a field added to `T` is missing from every cookie written
+/// before. Without a default for it, such a cookie does not fit `T` and the whole session
+/// becomes `T::default()`, which logs the user out. Mark session structs
+/// `#[serde(default)]`, so that a missing field takes its value from `T::default()` and
+/// the others are kept:
+///
+/// ```
+/// use actix_web::{App, HttpResponse, get, post, test};
+/// use jwt_session::{Session, SessionError, TypedSession, with_session};
+///
+/// // What version 1 of the app stored.
+/// #[derive(serde::Serialize, serde::Deserialize, Default)]
+/// struct UserV1 {
+///     name: String,
+/// }
+///
+/// // Version 2 adds a field.
+/// #[derive(serde::Serialize, serde::Deserialize, Default)]
+/// #[serde(default)]
+/// struct User {
+///     name: String,
+///     theme: String,
+/// }
+///
+/// #[post("/login")]
+/// #[with_session]
+/// async fn login_v1(mut user: TypedSession<UserV1>) -> Result<HttpResponse, SessionError> {
+///     user.name = "ann".to_owned();
+///     user.save()?;
+///     Ok(HttpResponse::Ok().finish())
+/// }
+///
+/// #[get("/")]
+/// #[with_session]
+/// async fn index(user: TypedSession<User>) -> String {
+///     format!("{} ({:?})", user.name, user.theme)
+/// }
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let app = test::init_service(
+///     App::new().app_data(Session::new([7u8; 32])).service(login_v1).service(index),
+/// ).await;
+/// let res = test::call_service(&app, test::TestRequest::post().uri("/login").to_request()).await;
+/// let old_cookie = res.response().cookies().next().unwrap().into_owned();
+/// let req = test::TestRequest::get().uri("/").cookie(old_cookie).to_request();
+/// let res = test::call_service(&app, req).await;
+/// assert_eq!(test::read_body(res).await, r#"ann ("")"#, "still logged in");
 /// # });
 /// ```
 // No bound on `T` here (API guideline C-STRUCT-BOUNDS): a `TypedSession<T>` whose `T` is
@@ -219,6 +273,46 @@ impl<T> DerefMut for TypedSession<T> {
     }
 }
 
+/// Dropping a `TypedSession` sends nothing by itself, as for a
+/// [`SessionDict`](SessionDict#impl-Drop-for-SessionDict): what `save()` or `delete()`
+/// scheduled stays scheduled, and later changes are discarded. Under
+/// `#[with_session(autosave)]`, a session changed through `&mut` access and neither saved
+/// nor deleted is saved as it is when dropped, which must be before the response is built.
+/// An autosave that cannot encode `T` is logged at error level and sends nothing.
+///
+/// ```
+/// use actix_web::{App, HttpResponse, post, test};
+/// use jwt_session::{Session, TypedSession, with_session};
+///
+/// #[derive(serde::Serialize, serde::Deserialize, Default)]
+/// struct Draft {
+///     text: String,
+/// }
+///
+/// #[post("/discard")]
+/// #[with_session]
+/// async fn discard(mut draft: TypedSession<Draft>) -> HttpResponse {
+///     draft.text.push_str("lost"); // no save(): dropped with the session
+///     HttpResponse::Ok().finish()
+/// }
+///
+/// #[post("/keep")]
+/// #[with_session(autosave)]
+/// async fn keep(mut draft: TypedSession<Draft>) -> HttpResponse {
+///     draft.text.push_str("kept"); // saved when the session drops
+///     HttpResponse::Ok().finish()
+/// }
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let app = test::init_service(
+///     App::new().app_data(Session::new([7u8; 32])).service(discard).service(keep),
+/// ).await;
+/// let res = test::call_service(&app, test::TestRequest::post().uri("/discard").to_request()).await;
+/// assert!(!res.headers().contains_key("set-cookie"));
+/// let res = test::call_service(&app, test::TestRequest::post().uri("/keep").to_request()).await;
+/// assert!(res.headers().contains_key("set-cookie"));
+/// # });
+/// ```
 impl<T> Drop for TypedSession<T> {
     fn drop(&mut self) {
         if self.autosave && self.modified {
