@@ -31,6 +31,9 @@ pub trait FilledByWithSession<'a>: Sized {
     fn from_request() -> Ready<Result<Self, SessionError>>;
 }
 
+// Hidden: the bound never holds, so to a reader of the docs this impl would only suggest an
+// extractor that does not exist.
+#[doc(hidden)]
 impl<'a> FromRequest for SessionDict
 where
     SessionDict: FilledByWithSession<'a>,
@@ -43,6 +46,7 @@ where
     }
 }
 
+#[doc(hidden)]
 impl<'a, T> FromRequest for TypedSession<T>
 where
     TypedSession<T>: FilledByWithSession<'a>,
