@@ -154,7 +154,7 @@ pub use jwt_session_runtime::__private;
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
-/// The README's quick start is copied as is: its `[dependencies]` must cover what its code
+/// The README's code is copied as is: the quick start's `[dependencies]` must cover what it
 /// uses, which the doctests above cannot see (they build with this crate's dev-dependencies).
 #[cfg(test)]
 mod readme_quick_start {
@@ -209,31 +209,49 @@ mod readme_quick_start {
         used
     }
 
+    /// The bodies of every Rust block in the README.
+    fn rust_blocks() -> Vec<&'static str> {
+        README
+            .split("```rust")
+            .skip(1)
+            .map(|block| {
+                let body = &block[block.find('\n').unwrap() + 1..];
+                &body[..body.find("```").expect("the block is closed")]
+            })
+            .collect()
+    }
+
     #[test]
-    fn its_dependencies_cover_the_crates_its_code_uses() {
+    fn its_dependencies_cover_the_crates_the_readme_code_uses() {
         let dependencies = dependencies(block("## Quick start", "toml"));
-        let code = block("## Quick start", "rust,no_run");
-        let used = crates_used(code);
+        let quick_start = block("## Quick start", "rust,no_run");
         assert_eq!(
-            used,
+            crates_used(quick_start),
             ["actix_web", "jwt_session", "serde"],
             "the scan finds the crates"
         );
-        for krate in &used {
-            assert!(
-                dependencies.iter().any(|(name, _)| name == krate),
-                "the quick start uses `{krate}` but its [dependencies] lack it"
-            );
-        }
-        if code.contains("derive(serde::") {
-            let (_, serde) = dependencies
-                .iter()
-                .find(|(name, _)| name == "serde")
-                .unwrap();
-            assert!(
-                serde.contains("\"derive\""),
-                "serde needs its `derive` feature"
-            );
+        let blocks = rust_blocks();
+        assert!(
+            blocks.len() >= 2,
+            "the quick start and the Microdot example"
+        );
+        for code in blocks {
+            for krate in crates_used(code) {
+                assert!(
+                    dependencies.iter().any(|(name, _)| *name == krate),
+                    "the README's code uses `{krate}` but the quick start's [dependencies] lack it:\n{code}"
+                );
+            }
+            if code.contains("derive(serde::") {
+                let (_, serde) = dependencies
+                    .iter()
+                    .find(|(name, _)| name == "serde")
+                    .unwrap();
+                assert!(
+                    serde.contains("\"derive\""),
+                    "serde needs its `derive` feature"
+                );
+            }
         }
     }
 }
