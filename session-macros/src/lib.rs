@@ -200,10 +200,10 @@ use proc_macro::TokenStream;
 ///
 /// The route attribute (`#[get]`, `#[post]`, `#[route]`, `#[routes]`) may stand above or
 /// below `#[with_session]`, and a handler without one is registered with
-/// `web::get().to(handler)` as usual. Attributes that need the handler's parameters, such
-/// as `#[tracing::instrument(skip(session))]`, go below `#[with_session]` or above it
-/// alike: the generated handler keeps the names of plain parameters. Inner attributes
-/// (`#![allow(..)]` opening the body) apply to the body as written.
+/// `web::get().to(handler)` as usual. An attribute below `#[with_session]` that names the
+/// handler's parameters, such as `#[tracing::instrument(skip(session))]`, finds them: the
+/// generated handler keeps the names of plain parameters. Inner attributes (`#![allow(..)]`
+/// opening the body) apply to the body as written.
 ///
 /// ```
 /// use actix_web::{App, HttpResponse, get, test, web};
