@@ -30,7 +30,7 @@
 //! pub async fn greet(
 //!     #[cfg(feature = "metrics")] req: HttpRequest, // `cfg` and `cfg_attr` are forwarded
 //!     path: web::Path<String>,
-//!     __arg2: (u8, u8), // a pattern is passed on under its position
+//!     __arg2: (u8, u8), // a pattern, or a name that is the fn's, goes under its position
 //!     session: ::jwt_session::__private::SessionLoader
 //! ) -> ::jwt_session::__private::SessionResponder<Result<String, SessionError>> {
 //!     // The user's fn as written, with its inner attributes, without outer ones, private.
@@ -186,7 +186,10 @@ pub(crate) fn expand(args: &Args, handler: Handler) -> TokenStream {
             .iter()
             .filter(|attr| attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr"));
         let cfgs = quote!(#(#cfgs)*);
-        let arg = plain_name(&typed.pat).unwrap_or_else(|| hidden(&format!("__arg{index}")));
+        // A parameter named like the fn itself would shadow the inner fn at the call.
+        let arg = plain_name(&typed.pat)
+            .filter(|name| *name != sig.ident)
+            .unwrap_or_else(|| hidden(&format!("__arg{index}")));
         if index == session_index {
             outer_inputs.push(quote!(#cfgs #arg: #private::SessionLoader));
             call_args.push(quote!(#cfgs #session));
