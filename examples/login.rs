@@ -11,7 +11,7 @@ use actix_web::{HttpResponse, Responder, get, post, web};
 use jwt_session::{Session, SessionDict, SessionError, with_session};
 
 #[path = "common/mod.rs"]
-mod common;
+pub mod common;
 use common::{escape_html, page, redirect};
 
 #[get("/")]

@@ -64,9 +64,15 @@ pub fn port(default: u16) -> u16 {
 /// `SESSION_SECRET`, or else a random secret for this run with a one-line warning. Never a
 /// secret written in the source: anyone who read it could forge sessions.
 pub fn secret_from_env() -> Vec<u8> {
-    match std::env::var("SESSION_SECRET") {
-        Ok(secret) => secret.into_bytes(),
-        Err(_) => {
+    secret_or_random(std::env::var("SESSION_SECRET").ok())
+}
+
+/// `secret`, or else a random one with a one-line warning (the testable half of
+/// [`secret_from_env`]).
+pub fn secret_or_random(secret: Option<String>) -> Vec<u8> {
+    match secret {
+        Some(secret) => secret.into_bytes(),
+        None => {
             let mut secret = vec![0u8; 64];
             getrandom::getrandom(&mut secret)
                 .expect("the OS random number generator is unavailable");
