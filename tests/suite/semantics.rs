@@ -1,14 +1,12 @@
 //! The behaviour of `#[with_session]` over real actix-web services.
 
-mod common;
-
 use actix_web::http::{StatusCode, header};
 use actix_web::{App, HttpRequest, HttpResponse, Responder, get, post, route, routes, test, web};
 use jsonwebtoken::Algorithm;
 use jwt_session::{SessionDict, SessionError, with_session};
 use serde_json::json;
 
-use common::*;
+use crate::common::*;
 
 #[post("/save-then-delete")]
 #[with_session]

@@ -1,8 +1,6 @@
 //! Property tests over real HTTP: any JSON object survives a save and a load, and no single
 //! changed byte of a valid token gets through.
 
-mod common;
-
 use actix_web::http::header;
 use actix_web::test as http;
 use actix_web::{App, HttpResponse, post, web};
@@ -10,7 +8,7 @@ use jwt_session::{SessionDict, SessionError, with_session};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
-use common::*;
+use crate::common::*;
 
 /// Saves every entry of the posted JSON object.
 #[post("/save")]

@@ -1,7 +1,5 @@
 //! Issue 3: server-enforced expiry, key rotation, algorithms, `clear_invalid`, redaction.
 
-mod common;
-
 use std::time::Duration;
 
 use actix_web::http::{StatusCode, header};
@@ -10,7 +8,7 @@ use jsonwebtoken::{Algorithm, EncodingKey};
 use jwt_session::{Session, SessionDict, SessionError, with_session};
 use serde_json::{Value, json};
 
-use common::*;
+use crate::common::*;
 
 const OLD: &str = "the previous secret, thirty-two bytes or more";
 const NEW: &str = "the current secret, thirty-two bytes or more!";

@@ -1,14 +1,12 @@
 //! The attacker holds the cookie. Every hostile cookie below must come back as an empty
 //! session with a 2xx status: no 5xx, no panic, no data.
 
-mod common;
-
 use actix_web::http::header;
 use actix_web::{App, test, web};
 use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::{Value, json};
 
-use common::*;
+use crate::common::*;
 
 fn hs(alg: Algorithm, claims: Value) -> String {
     foreign_token(&claims, alg, SECRET.as_bytes())

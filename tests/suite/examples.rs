@@ -4,29 +4,27 @@
 #![allow(clippy::duplicate_mod)]
 
 #[allow(dead_code)]
-#[path = "../examples/counter.rs"]
+#[path = "../../examples/counter.rs"]
 mod counter;
 
 #[allow(dead_code)]
-#[path = "../examples/cart.rs"]
+#[path = "../../examples/cart.rs"]
 mod cart;
 
 #[allow(dead_code)]
-#[path = "../examples/rotation.rs"]
+#[path = "../../examples/rotation.rs"]
 mod rotation;
 
 #[allow(dead_code)]
-#[path = "../examples/verify_only.rs"]
+#[path = "../../examples/verify_only.rs"]
 mod verify_only;
-
-mod common;
 
 use actix_web::http::StatusCode;
 use actix_web::{App, test};
 use jwt_session::Session;
 
-use common::jar::Jar;
-use common::{send, with_token};
+use crate::common::jar::Jar;
+use crate::common::{send, with_token};
 
 /// GETs `uri` with the jar's cookies, stores what comes back, returns the body.
 macro_rules! get {
@@ -58,7 +56,7 @@ macro_rules! post_form {
 async fn counter_counts_every_visit() {
     let app = test::init_service(
         App::new()
-            .app_data(common::session())
+            .app_data(crate::common::session())
             .configure(counter::routes),
     )
     .await;
@@ -72,7 +70,7 @@ async fn counter_counts_every_visit() {
 async fn cart_adds_removes_and_clears() {
     let app = test::init_service(
         App::new()
-            .app_data(common::session())
+            .app_data(crate::common::session())
             .configure(cart::routes),
     )
     .await;
@@ -147,7 +145,7 @@ async fn verify_only_reads_what_the_issuer_signs() {
     )
     .await;
     let res = send(&issuer, test::TestRequest::get().uri("/login?user=ann")).await;
-    let token = common::session_cookie(&res).value().to_owned();
+    let token = crate::common::session_cookie(&res).value().to_owned();
     let res = send(
         &reader,
         with_token(test::TestRequest::get().uri("/"), &token),
@@ -155,7 +153,7 @@ async fn verify_only_reads_what_the_issuer_signs() {
     .await;
     assert_eq!(test::read_body(res).await, "signed in as ann");
     // A token the reader could sign itself does not exist: an HMAC token is refused.
-    let forged = common::foreign_token(
+    let forged = crate::common::foreign_token(
         &serde_json::json!({"user": "mallory"}),
         jsonwebtoken::Algorithm::HS256,
         verify_only::PUBLIC_PEM.as_bytes(),

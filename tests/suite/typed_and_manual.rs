@@ -1,8 +1,6 @@
 //! Issue 7: typed sessions, Send + Sync, sessions without the macro, middleware,
 //! `autosave` and `crate = path`.
 
-mod common;
-
 extern crate jwt_session as renamed_sessions;
 
 use actix_web::body::MessageBody;
@@ -12,7 +10,7 @@ use actix_web::{App, HttpRequest, HttpResponse, get, post, test, web};
 use jwt_session::{Session, SessionDict, SessionError, TypedSession, with_session};
 use serde_json::json;
 
-use common::*;
+use crate::common::*;
 
 #[derive(serde::Serialize, serde::Deserialize, Default, Debug, PartialEq)]
 struct Cart {

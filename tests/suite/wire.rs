@@ -7,14 +7,12 @@
 //! ```
 //! The live two-way suite against Microdot itself is tests/interop_microdot.rs (issue 4).
 
-mod common;
-
 use actix_web::http::header;
 use actix_web::{App, HttpResponse, post, test, web};
 use jwt_session::{SessionDict, SessionError, with_session};
 use serde_json::json;
 
-use common::*;
+use crate::common::*;
 
 /// `jwt.encode({"a": 1}, SECRET, algorithm="HS256")`
 const PYJWT_A1: &str =

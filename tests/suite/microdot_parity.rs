@@ -1,14 +1,12 @@
 //! Microdot's own session tests (microdot 2.7.0, tests/test_session.py), ported to actix.
 
-mod common;
-
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{StatusCode, header};
 use actix_web::{App, FromRequest, HttpRequest, get, post, test, web};
 use jwt_session::{Session, SessionDict, SessionError, with_session};
 
-use common::jar::Jar;
-use common::*;
+use crate::common::jar::Jar;
+use crate::common::*;
 
 #[get("/")]
 async fn no_session_route() -> &'static str {

@@ -1,16 +1,14 @@
 //! The login example, driven over HTTP through its real routes.
 
 #[allow(dead_code)]
-#[path = "../examples/login.rs"]
+#[path = "../../examples/login.rs"]
 mod login;
-
-mod common;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{App, test};
 
-use common::jar::Jar;
-use common::send;
+use crate::common::jar::Jar;
+use crate::common::send;
 
 async fn page<S>(app: &S, jar: &Jar) -> String
 where
@@ -33,7 +31,7 @@ where
 async fn login_reload_logout_with_escaping() {
     let app = test::init_service(
         App::new()
-            .app_data(common::session())
+            .app_data(crate::common::session())
             .configure(login::routes),
     )
     .await;
@@ -78,7 +76,7 @@ async fn login_reload_logout_with_escaping() {
 async fn blank_username_does_not_log_in() {
     let app = test::init_service(
         App::new()
-            .app_data(common::session())
+            .app_data(crate::common::session())
             .configure(login::routes),
     )
     .await;
@@ -90,7 +88,7 @@ async fn blank_username_does_not_log_in() {
     )
     .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert!(common::set_cookies(&res).is_empty());
+    assert!(crate::common::set_cookies(&res).is_empty());
 }
 
 #[actix_web::test]

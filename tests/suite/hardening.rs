@@ -2,8 +2,6 @@
 //! a middleware plus a handler, two configs in one app, malleable or malformed keys,
 //! token types, and cookie attributes that browsers enforce.
 
-mod common;
-
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, SystemTime};
 
@@ -18,7 +16,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use jwt_session::{Session, SessionDict, SessionError, with_session};
 use serde_json::{Value, json};
 
-use common::*;
+use crate::common::*;
 
 #[post("/save")]
 #[with_session]

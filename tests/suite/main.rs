@@ -1,0 +1,25 @@
+//! The integration tests that need no process of their own, in one binary so that the
+//! workspace links actix-web into a few test executables rather than one per file.
+//!
+//! Kept apart, each in its own binary: `allocations` (a counting global allocator),
+//! `crypto_backend` (a process-wide crypto provider that must panic), and the suites that
+//! drive outside tools (`interop_microdot`: Python; `browser_login`: Chromium).
+
+// Several modules include the same example file, as each example's binary does.
+#![allow(clippy::duplicate_mod)]
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod attacks;
+mod example_login;
+mod examples;
+mod hardening;
+mod hygiene;
+mod lifecycle;
+mod microdot_parity;
+mod missing_config;
+mod properties;
+mod semantics;
+mod typed_and_manual;
+mod wire;
