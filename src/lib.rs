@@ -142,8 +142,9 @@
 
 pub use jwt_session_macros::with_session;
 pub use jwt_session_runtime::{
-    Algorithm, DecodingKey, EncodingKey, ResponseSession, SameSite, Session, SessionData,
-    SessionDict, SessionError, TestClock, TypedSession,
+    Algorithm, Csrf, CurrentUser, DecodingKey, EncodingKey, Flash, FreshLogin, LoggedIn, Login,
+    LoginRedirect, LoginUser, Remember, ResponseSession, SameSite, Session, SessionData,
+    SessionDict, SessionError, TestClock, TypedSession, current_user, login_user, logout_user,
 };
 
 #[doc(hidden)]

@@ -65,6 +65,11 @@ impl SessionDict {
         self.autosave = autosave;
     }
 
+    /// Whether this session saves itself when dropped.
+    pub(crate) fn autosaves(&self) -> bool {
+        self.autosave
+    }
+
     /// Takes the entries out, leaving an unmodified empty session that will not autosave.
     pub(crate) fn take_data(&mut self) -> Map<String, Value> {
         self.autosave = false;

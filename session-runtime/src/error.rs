@@ -61,6 +61,17 @@ pub enum SessionError {
         data_cookie: String,
     },
 
+    /// A login extractor or call runs in an `App` that has no [`Login`](crate::Login) for
+    /// its user type.
+    #[error(
+        "no login configuration for user type `{user_type}`: register one with \
+         `App::new().app_data(Login::new(loader))`"
+    )]
+    MissingLogin {
+        /// The user type asked for.
+        user_type: &'static str,
+    },
+
     /// A value passed to [`SessionDict::insert`](crate::SessionDict::insert) cannot be turned into JSON.
     #[error("the value for session key `{key}` cannot be stored as JSON")]
     Serialize {

@@ -36,14 +36,19 @@ pub(crate) fn finish<B>(state: &RequestSession, mut response: HttpResponse<B>) -
     response
 }
 
-/// Adds `Cookie` to `Vary`, merged into the existing value, because the response depends on
-/// it. Works on bytes, so a `Vary` value that is not valid text is kept as it was.
+/// Adds `Cookie` to `Vary`, because the response depends on it.
 fn add_vary_cookie(headers: &mut HeaderMap) {
+    add_vary(headers, "Cookie");
+}
+
+/// Adds `token` to `Vary`, merged into the existing value. Works on bytes, so a `Vary`
+/// value that is not valid text is kept as it was.
+pub(crate) fn add_vary(headers: &mut HeaderMap, token: &'static str) {
     let already_covered = headers
         .get_all(header::VARY)
         .flat_map(|value| value.as_bytes().split(|&byte| byte == b','))
         .map(<[u8]>::trim_ascii)
-        .any(|token| token == b"*" || token.eq_ignore_ascii_case(b"cookie"));
+        .any(|existing| existing == b"*" || existing.eq_ignore_ascii_case(token.as_bytes()));
     if already_covered {
         return;
     }
@@ -53,11 +58,11 @@ fn add_vary_cookie(headers: &mut HeaderMap) {
         .collect::<Vec<_>>()
         .as_slice()
     {
-        [] => HeaderValue::from_static("Cookie"),
-        values => {
-            HeaderValue::from_bytes(&[values.join(&b", "[..]).as_slice(), b", Cookie"].concat())
-                .unwrap_or(HeaderValue::from_static("Cookie"))
-        }
+        [] => HeaderValue::from_static(token),
+        values => HeaderValue::from_bytes(
+            &[values.join(&b", "[..]).as_slice(), b", ", token.as_bytes()].concat(),
+        )
+        .unwrap_or(HeaderValue::from_static(token)),
     };
     headers.insert(header::VARY, merged);
 }

@@ -1,0 +1,321 @@
+//! CSRF protection from the `Sec-Fetch-Site` and `Origin` headers: Microdot's `CSRF`
+//! extension as an actix middleware.
+
+use std::fmt;
+use std::future::{Future, Ready, ready};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use actix_web::body::EitherBody;
+use actix_web::dev::{
+    ResourceDef, Service, ServiceRequest, ServiceResponse, Transform, forward_ready,
+};
+use actix_web::http::{Method, header};
+use actix_web::{Error, HttpResponse};
+
+const SEC_FETCH_SITE: &str = "sec-fetch-site";
+
+/// Refuses cross-site requests that change state, from the `Sec-Fetch-Site` header browsers
+/// send and, for browsers too old to send it, the `Origin` header: Microdot's `CSRF`.
+///
+/// Requests with methods other than `GET`, `HEAD` and `OPTIONS` are checked, except on
+/// [exempt](Csrf::exempt) paths; [`protect`](Csrf::protect) adds paths whose safe methods
+/// are checked too. A checked request passes when
+///
+/// - `Sec-Fetch-Site` is `same-origin` or `none` (typed in the address bar),
+/// - or it is `same-site` and [subdomains are allowed](Csrf::allow_subdomains),
+/// - or `Sec-Fetch-Site` is absent and `Origin` is one of the
+///   [allowed origins](Csrf::allowed_origins),
+/// - or neither header is present (not a browser, or a very old one).
+///
+/// Anything else gets `403 Forbidden`, with a body and a log line (`tracing`, warn level)
+/// that say which header failed. Responses to checked requests carry
+/// `Vary: Sec-Fetch-Site`, as in Microdot 2.7.0.
+///
+/// ```
+/// use actix_web::{App, HttpResponse, test, web};
+/// use jwt_session::Csrf;
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let app = test::init_service(
+///     App::new()
+///         .wrap(Csrf::new().exempt("/webhooks/{source}"))
+///         .route("/transfer", web::post().to(HttpResponse::Ok))
+///         .route("/webhooks/{source}", web::post().to(HttpResponse::Ok)),
+/// ).await;
+/// let attack = test::TestRequest::post().uri("/transfer").insert_header(("sec-fetch-site", "cross-site"));
+/// let res = test::call_service(&app, attack.to_request()).await;
+/// assert_eq!(res.status(), 403);
+/// assert_eq!(test::read_body(res).await, "Forbidden: Sec-Fetch-Site is cross-site");
+///
+/// let hook = test::TestRequest::post().uri("/webhooks/ci").insert_header(("sec-fetch-site", "cross-site"));
+/// assert_eq!(test::call_service(&app, hook.to_request()).await.status(), 200);
+/// # });
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Csrf {
+    rules: Arc<Rules>,
+}
+
+#[derive(Clone, Debug)]
+struct Rules {
+    allowed_origins: Vec<String>,
+    allow_subdomains: bool,
+    protect_all: bool,
+    exempt: Vec<ResourceDef>,
+    protected: Vec<ResourceDef>,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Self {
+            allowed_origins: Vec::new(),
+            allow_subdomains: false,
+            protect_all: true,
+            exempt: Vec::new(),
+            protected: Vec::new(),
+        }
+    }
+}
+
+impl Csrf {
+    /// Protects every unsafe method on every path, trusting no origin but the app's own.
+    ///
+    /// ```
+    /// let app = actix_web::App::new().wrap(jwt_session::Csrf::new());
+    /// # drop(app);
+    /// ```
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Origins (`scheme://host[:port]`) whose requests pass when the browser sends `Origin`
+    /// but no `Sec-Fetch-Site`; list the app's own origin to serve such browsers. Microdot
+    /// takes them from its CORS settings.
+    ///
+    /// ```
+    /// let csrf = jwt_session::Csrf::new().allowed_origins(["https://shop.example"]);
+    /// # drop(csrf);
+    /// ```
+    #[must_use]
+    pub fn allowed_origins<I, S>(self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.with(|rules| rules.allowed_origins = origins.into_iter().map(Into::into).collect())
+    }
+
+    /// Trusts requests from subdomains: `Sec-Fetch-Site: same-site`, and origins that are
+    /// subdomains of an allowed one with the same scheme (default `false`).
+    ///
+    /// ```
+    /// let csrf = jwt_session::Csrf::new().allow_subdomains(true);
+    /// # drop(csrf);
+    /// ```
+    #[must_use]
+    pub fn allow_subdomains(self, allow: bool) -> Self {
+        self.with(|rules| rules.allow_subdomains = allow)
+    }
+
+    /// When `false`, only [`protect`](Csrf::protect)ed paths are checked (default `true`).
+    ///
+    /// ```
+    /// let csrf = jwt_session::Csrf::new().protect_all(false).protect("/account/delete");
+    /// # drop(csrf);
+    /// ```
+    #[must_use]
+    pub fn protect_all(self, protect_all: bool) -> Self {
+        self.with(|rules| rules.protect_all = protect_all)
+    }
+
+    /// Leaves requests to `pattern` unchecked, whatever their method: webhooks and APIs
+    /// authenticated by other means. `pattern` is an actix resource pattern such as
+    /// `/hooks/{name}`, matched against the request path.
+    ///
+    /// ```
+    /// let csrf = jwt_session::Csrf::new().exempt("/api/{tail}*");
+    /// # drop(csrf);
+    /// ```
+    #[must_use]
+    pub fn exempt(self, pattern: &str) -> Self {
+        let pattern = ResourceDef::new(pattern);
+        self.with(|rules| rules.exempt.push(pattern))
+    }
+
+    /// Checks requests to `pattern` whatever their method, `GET` included: for routes that
+    /// change state on a safe method.
+    ///
+    /// ```
+    /// let csrf = jwt_session::Csrf::new().protect("/unsubscribe");
+    /// # drop(csrf);
+    /// ```
+    #[must_use]
+    pub fn protect(self, pattern: &str) -> Self {
+        let pattern = ResourceDef::new(pattern);
+        self.with(|rules| rules.protected.push(pattern))
+    }
+
+    fn with(mut self, change: impl FnOnce(&mut Rules)) -> Self {
+        change(Arc::make_mut(&mut self.rules));
+        self
+    }
+}
+
+/// Why a request was refused: the header that failed.
+#[derive(Debug, PartialEq, Eq)]
+enum Refusal {
+    SecFetchSite(String),
+    Origin(String),
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::SecFetchSite(value) => write!(f, "Sec-Fetch-Site is {value}"),
+            Self::Origin(origin) => write!(f, "Origin {origin} is not an allowed origin"),
+        }
+    }
+}
+
+impl Rules {
+    fn applies_to(&self, method: &Method, path: &str) -> bool {
+        let matches = |patterns: &[ResourceDef]| patterns.iter().any(|p| p.is_match(path));
+        let safe = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+        (self.protect_all && !safe && !matches(&self.exempt)) || matches(&self.protected)
+    }
+
+    fn check(&self, sec_fetch_site: Option<&str>, origin: Option<&str>) -> Result<(), Refusal> {
+        match (sec_fetch_site, origin) {
+            (Some("same-origin" | "none"), _) => Ok(()),
+            (Some("same-site"), _) if self.allow_subdomains => Ok(()),
+            (Some(other), _) => Err(Refusal::SecFetchSite(other.to_owned())),
+            (None, Some(origin)) if self.origin_allowed(origin) => Ok(()),
+            (None, Some(origin)) => Err(Refusal::Origin(origin.to_owned())),
+            (None, None) => Ok(()),
+        }
+    }
+
+    fn origin_allowed(&self, origin: &str) -> bool {
+        self.allowed_origins.iter().any(|allowed| {
+            origin == allowed || (self.allow_subdomains && is_subdomain_of(origin, allowed))
+        })
+    }
+}
+
+/// Whether `origin` is `scheme://anything.host` for `allowed` = `scheme://host`.
+fn is_subdomain_of(origin: &str, allowed: &str) -> bool {
+    let (Some((scheme, host)), Some((allowed_scheme, allowed_host))) =
+        (origin.split_once("://"), allowed.split_once("://"))
+    else {
+        return false;
+    };
+    scheme == allowed_scheme
+        && host
+            .strip_suffix(allowed_host)
+            .is_some_and(|sub| sub.len() > 1 && sub.ends_with('.'))
+}
+
+/// A header's text; a value that is not visible ASCII is reported as such and never passes.
+fn header_text<'r>(req: &'r ServiceRequest, name: &str) -> Option<&'r str> {
+    req.headers()
+        .get(name)
+        .map(|value| value.to_str().unwrap_or("(not visible ASCII)"))
+}
+
+impl<S, B> Transform<S, ServiceRequest> for Csrf
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Transform = CsrfMiddleware<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(CsrfMiddleware {
+            service: Rc::new(service),
+            rules: Arc::clone(&self.rules),
+        }))
+    }
+}
+
+/// The service [`Csrf`] wraps around the app's.
+#[doc(hidden)]
+pub struct CsrfMiddleware<S> {
+    service: Rc<S>,
+    rules: Arc<Rules>,
+}
+
+impl<S, B> Service<ServiceRequest> for CsrfMiddleware<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Error>>>>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        if !self.rules.applies_to(req.method(), req.path()) {
+            let service = Rc::clone(&self.service);
+            return Box::pin(async move { Ok(service.call(req).await?.map_into_left_body()) });
+        }
+        let sec_fetch_site = header_text(&req, SEC_FETCH_SITE);
+        let verdict = self
+            .rules
+            .check(sec_fetch_site, header_text(&req, header::ORIGIN.as_str()));
+        let consulted_sec_fetch_site = sec_fetch_site.is_some();
+        if let Err(refusal) = verdict {
+            tracing::warn!(method = %req.method(), path = req.path(), "CSRF check refused the request: {refusal}");
+            let response = HttpResponse::Forbidden()
+                .content_type("text/plain; charset=utf-8")
+                .body(format!("Forbidden: {refusal}"));
+            return Box::pin(ready(Ok(req.into_response(response).map_into_right_body())));
+        }
+        let service = Rc::clone(&self.service);
+        Box::pin(async move {
+            let mut response = service.call(req).await?;
+            if consulted_sec_fetch_site {
+                crate::response::add_vary(response.headers_mut(), "Sec-Fetch-Site");
+            }
+            Ok(response.map_into_left_body())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subdomains_match_on_a_label_boundary_and_the_scheme() {
+        assert!(is_subdomain_of(
+            "https://a.shop.example",
+            "https://shop.example"
+        ));
+        assert!(is_subdomain_of(
+            "https://x.a.shop.example",
+            "https://shop.example"
+        ));
+        assert!(!is_subdomain_of(
+            "https://evilshop.example",
+            "https://shop.example"
+        ));
+        assert!(!is_subdomain_of(
+            "http://a.shop.example",
+            "https://shop.example"
+        ));
+        assert!(!is_subdomain_of(
+            "https://.shop.example",
+            "https://shop.example"
+        ));
+        assert!(!is_subdomain_of("null", "https://shop.example"));
+    }
+}

@@ -1,0 +1,183 @@
+//! `Login`: the app's login settings and its user loader.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use actix_web::{HttpRequest, web};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::SessionError;
+
+/// A user the app can log in: something with an id to keep in the session.
+///
+/// The id is stored under the session key `_user_id` as JSON. Use a string or an integer
+/// to share logins with Microdot, which stores whatever its `user.id` is.
+///
+/// ```
+/// use jwt_session::LoginUser;
+///
+/// #[derive(Clone)]
+/// struct User {
+///     id: u64,
+///     name: String,
+/// }
+///
+/// impl LoginUser for User {
+///     type Id = u64;
+///
+///     fn id(&self) -> u64 {
+///         self.id
+///     }
+/// }
+/// # assert_eq!(User { id: 7, name: "ann".into() }.id(), 7);
+/// ```
+pub trait LoginUser: Clone + 'static {
+    /// The id's type: usually `String` or an integer.
+    type Id: Serialize + DeserializeOwned + 'static;
+
+    /// The id stored in the session and the remember cookie.
+    fn id(&self) -> Self::Id;
+}
+
+type BoxedLoad<U> = Pin<Box<dyn Future<Output = Option<U>>>>;
+type Loader<U> = dyn Fn(<U as LoginUser>::Id) -> BoxedLoad<U> + Send + Sync;
+
+/// The login settings of an app: where to send anonymous users, and how to load a user
+/// from the id kept in the session. Microdot's `Login` with its `@login.user_loader`.
+///
+/// Register it with [`App::app_data`](actix_web::App::app_data), next to the
+/// [`Session`](crate::Session); the extractors [`LoggedIn`](crate::LoggedIn),
+/// [`FreshLogin`](crate::FreshLogin) and [`CurrentUser`](crate::CurrentUser) find it
+/// there. Cloning is cheap (one `Arc`).
+///
+/// ```
+/// use actix_web::App;
+/// use jwt_session::{Login, LoginUser, Session};
+///
+/// #[derive(Clone)]
+/// struct User {
+///     id: String,
+/// }
+///
+/// impl LoginUser for User {
+///     type Id = String;
+///     fn id(&self) -> String {
+///         self.id.clone()
+///     }
+/// }
+///
+/// // The loader is async: look the id up in a database, or answer `None`.
+/// let login = Login::new(|id: String| async move { (id == "user001").then(|| User { id }) })
+///     .login_url("/signin");
+/// let app = App::new().app_data(Session::new([7u8; 32])).app_data(login);
+/// # drop(app);
+/// ```
+pub struct Login<U: LoginUser> {
+    pub(crate) login_url: Arc<str>,
+    pub(crate) redirect_url: Arc<str>,
+    pub(crate) loader: Arc<Loader<U>>,
+}
+
+impl<U: LoginUser> Login<U> {
+    /// Settings with `loader`, which turns a user id into the user, or `None` when the id
+    /// is no longer valid (the user was deleted, say). The login URL is `/login` and the
+    /// page after login `/`, as in Microdot.
+    ///
+    /// ```
+    /// # #[derive(Clone)] struct User;
+    /// # impl jwt_session::LoginUser for User { type Id = i64; fn id(&self) -> i64 { 1 } }
+    /// let login = jwt_session::Login::new(|id: i64| async move { (id == 1).then_some(User) });
+    /// # drop(login);
+    /// ```
+    #[must_use]
+    pub fn new<F, Fut>(loader: F) -> Self
+    where
+        F: Fn(U::Id) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Option<U>> + 'static,
+    {
+        Self {
+            login_url: Arc::from("/login"),
+            redirect_url: Arc::from("/"),
+            loader: Arc::new(move |id| Box::pin(loader(id)) as BoxedLoad<U>),
+        }
+    }
+
+    /// Sets where anonymous users are sent (default `/login`). The original path and query
+    /// follow as `?next=…` (or `&next=…` when `url` already has a query).
+    ///
+    /// # Panics
+    ///
+    /// If `url` holds a control character, which would break the `Location` header.
+    ///
+    /// ```
+    /// # #[derive(Clone)] struct User;
+    /// # impl jwt_session::LoginUser for User { type Id = i64; fn id(&self) -> i64 { 1 } }
+    /// let login = jwt_session::Login::new(|_: i64| async { Some(User) }).login_url("/account/login");
+    /// # drop(login);
+    /// ```
+    #[must_use]
+    pub fn login_url(mut self, url: &str) -> Self {
+        self.login_url = Arc::from(checked_url("login_url", url));
+        self
+    }
+
+    /// Sets where [`login_user`](crate::login_user) sends the user when the request has no
+    /// acceptable `next` (default `/`).
+    ///
+    /// # Panics
+    ///
+    /// If `url` holds a control character.
+    ///
+    /// ```
+    /// # #[derive(Clone)] struct User;
+    /// # impl jwt_session::LoginUser for User { type Id = i64; fn id(&self) -> i64 { 1 } }
+    /// let login = jwt_session::Login::new(|_: i64| async { Some(User) }).redirect_url("/dashboard");
+    /// # drop(login);
+    /// ```
+    #[must_use]
+    pub fn redirect_url(mut self, url: &str) -> Self {
+        self.redirect_url = Arc::from(checked_url("redirect_url", url));
+        self
+    }
+
+    /// The settings registered for `req`'s app.
+    pub(crate) fn of(req: &HttpRequest) -> Result<Self, SessionError> {
+        req.app_data::<Self>()
+            .or_else(|| req.app_data::<web::Data<Self>>().map(|data| &***data))
+            .cloned()
+            .ok_or(SessionError::MissingLogin {
+                user_type: std::any::type_name::<U>(),
+            })
+    }
+}
+
+fn checked_url<'u>(what: &str, url: &'u str) -> &'u str {
+    assert!(
+        !url.chars().any(char::is_control),
+        "Login::{what}: {url:?} holds a control character, which would break the Location header"
+    );
+    url
+}
+
+impl<U: LoginUser> Clone for Login<U> {
+    fn clone(&self) -> Self {
+        Self {
+            login_url: Arc::clone(&self.login_url),
+            redirect_url: Arc::clone(&self.redirect_url),
+            loader: Arc::clone(&self.loader),
+        }
+    }
+}
+
+impl<U: LoginUser> fmt::Debug for Login<U> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Login")
+            .field("user", &std::any::type_name::<U>())
+            .field("login_url", &self.login_url)
+            .field("redirect_url", &self.redirect_url)
+            .finish_non_exhaustive()
+    }
+}

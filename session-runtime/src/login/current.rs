@@ -1,0 +1,244 @@
+//! The current user, loaded once per request, and the calls that log users in and out.
+
+use std::rc::Rc;
+
+use actix_web::http::header;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse};
+use serde_json::Value;
+use tokio::sync::OnceCell;
+
+use super::config::{Login, LoginUser};
+use super::remember::{self, Remember};
+use super::{FRESH, USER_ID, redirect};
+use crate::config::Session;
+use crate::dict::SessionDict;
+use crate::error::SessionError;
+
+/// This request's user, shared by every extractor and call of the request so that the
+/// loader runs at most once, even for extractors polled side by side.
+struct UserSlot<U>(Rc<OnceCell<Option<U>>>);
+
+/// Set by `logout_user`: the rest of the request sees no user, whatever its type.
+struct LoggedOut;
+
+/// The user logged in on `req`, loaded with the [`Login`] loader once per request and
+/// cached: Microdot's `get_current_user`.
+///
+/// The user id comes from the session's `_user_id`. When the session has none but the
+/// request carries a valid remember cookie (same keys and pinned algorithm as the session,
+/// `exp` enforced), the login is restored from it: the session gets `_user_id` and
+/// `_fresh = false` and is saved, so the response of a `#[with_session]` handler (or one
+/// passed through [`Session::apply`]) carries it.
+///
+/// # Errors
+///
+/// [`SessionError::MissingConfig`] or [`SessionError::MissingLogin`] when the app lacks the
+/// [`Session`] or the [`Login`] app data.
+///
+/// ```
+/// use actix_web::{App, HttpRequest, HttpResponse, test, web};
+/// use jwt_session::{Login, LoginUser, Session, SessionError, current_user};
+///
+/// #[derive(Clone)]
+/// struct User(String);
+/// impl LoginUser for User {
+///     type Id = String;
+///     fn id(&self) -> String { self.0.clone() }
+/// }
+///
+/// async fn whoami(req: HttpRequest) -> Result<HttpResponse, SessionError> {
+///     Ok(match current_user::<User>(&req).await? {
+///         Some(user) => HttpResponse::Ok().body(user.0),
+///         None => HttpResponse::Ok().body("nobody"),
+///     })
+/// }
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let login = Login::new(|id: String| async move { Some(User(id)) });
+/// let app = test::init_service(App::new()
+///     .app_data(Session::new([7u8; 32])).app_data(login).route("/", web::get().to(whoami))).await;
+/// let res = test::call_service(&app, test::TestRequest::get().to_request()).await;
+/// assert_eq!(test::read_body(res).await, "nobody");
+/// # });
+/// ```
+pub async fn current_user<U: LoginUser>(req: &HttpRequest) -> Result<Option<U>, SessionError> {
+    let session = Session::load(req)?;
+    let login = Login::<U>::of(req)?;
+    if req.extensions().contains::<LoggedOut>() {
+        return Ok(None);
+    }
+    let slot = slot::<U>(req);
+    let user = slot.get_or_init(|| load_user(req, session, &login)).await;
+    Ok(user.clone())
+}
+
+fn slot<U: LoginUser>(req: &HttpRequest) -> Rc<OnceCell<Option<U>>> {
+    let mut extensions = req.extensions_mut();
+    if let Some(UserSlot(slot)) = extensions.get::<UserSlot<U>>() {
+        return Rc::clone(slot);
+    }
+    let slot = Rc::new(OnceCell::new());
+    extensions.insert(UserSlot(Rc::clone(&slot)));
+    slot
+}
+
+async fn load_user<U: LoginUser>(
+    req: &HttpRequest,
+    mut session: SessionDict,
+    login: &Login<U>,
+) -> Option<U> {
+    let (id, restored) = match session.get_value(USER_ID) {
+        Some(id) => (id.clone(), false),
+        None => {
+            let id = remember::user_id(req, session.request_state().session())?;
+            (id, true)
+        }
+    };
+    let typed = serde_json::from_value::<U::Id>(id.clone())
+        .inspect_err(|err| tracing::debug!("the logged-in user id {id} is unusable: {err}"))
+        .ok()?;
+    let user = (login.loader)(typed).await?;
+    if restored {
+        // Saved only once the loader knows the user, so a stale remember cookie writes nothing.
+        let saved = session
+            .insert(USER_ID, id)
+            .and_then(|()| session.insert(FRESH, false))
+            .and_then(|()| session.save());
+        if let Err(err) = saved {
+            tracing::warn!("cannot save the login restored from the remember cookie: {err}");
+        }
+    }
+    Some(user)
+}
+
+/// Whether `req`'s login is fresh: interactive, not restored from the remember cookie.
+pub(crate) fn is_fresh(req: &HttpRequest) -> Result<bool, SessionError> {
+    let session = Session::load(req)?;
+    Ok(session.get_value(FRESH) == Some(&Value::Bool(true)))
+}
+
+/// Logs `user` in after the app has checked their credentials, and returns the redirect
+/// that ends the login: `303 See Other` to the request's `next` query parameter when it is
+/// a path on this site, else to [`Login::redirect_url`] (default `/`). Microdot's
+/// `login_user`.
+///
+/// The session gets `_user_id` and `_fresh = true` and is saved; with `remember`, a
+/// `_remember` cookie is set as well (without it, one left by an earlier login is cleared,
+/// so it cannot bring back another user later). The returned response carries these
+/// cookies already.
+///
+/// # Errors
+///
+/// As [`SessionDict::save`], and [`SessionError::MissingConfig`].
+///
+/// ```
+/// use actix_web::{App, HttpRequest, HttpResponse, test, web};
+/// use jwt_session::{Login, LoginUser, Remember, Session, SessionError, login_user};
+///
+/// #[derive(Clone)]
+/// struct User(u64);
+/// impl LoginUser for User {
+///     type Id = u64;
+///     fn id(&self) -> u64 { self.0 }
+/// }
+///
+/// async fn log_in(req: HttpRequest) -> Result<HttpResponse, SessionError> {
+///     // A real app checks a password here.
+///     login_user(&req, &User(7), Remember::Yes)
+/// }
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let login = Login::new(|id: u64| async move { Some(User(id)) });
+/// let app = test::init_service(App::new()
+///     .app_data(Session::new([7u8; 32])).app_data(login).route("/login", web::post().to(log_in))).await;
+/// let req = test::TestRequest::post().uri("/login?next=/orders%3Fpage=2");
+/// let res = test::call_service(&app, req.to_request()).await;
+/// assert_eq!(res.status(), 303);
+/// assert_eq!(res.headers()["location"], "/orders?page=2");
+/// let cookies: Vec<_> = res.response().cookies().map(|c| c.name().to_owned()).collect();
+/// assert_eq!(cookies, ["session", "_remember"]);
+/// # });
+/// ```
+pub fn login_user<U: LoginUser>(
+    req: &HttpRequest,
+    user: &U,
+    remember: impl Into<Remember>,
+) -> Result<HttpResponse, SessionError> {
+    let mut session = Session::load(req)?;
+    let id = user.id();
+    session.insert(USER_ID, &id)?;
+    session.insert(FRESH, true)?;
+    session.save()?;
+
+    let config = session.request_state().session().clone();
+    let remember_cookie = match remember.into().days() {
+        Some(days) => Some(remember::issue(&config, &id, days)?),
+        None if remember::present(req) => Some(remember::removal(&config)),
+        None => None,
+    };
+
+    let mut extensions = req.extensions_mut();
+    extensions.remove::<LoggedOut>();
+    let cell = OnceCell::from(Some(user.clone()));
+    extensions.insert(UserSlot(Rc::new(cell)));
+    drop(extensions);
+
+    let target = redirect::next_of(req).unwrap_or_else(|| {
+        Login::<U>::of(req).map_or_else(
+            |_| String::from("/"),
+            |login| login.redirect_url.to_string(),
+        )
+    });
+    let mut response = HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, target))
+        .finish();
+    if let Some(cookie) = remember_cookie {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    Ok(Session::apply(req, response))
+}
+
+/// Logs the user out and writes the outcome onto `response`: `_user_id` and `_fresh` leave
+/// the session, which is saved, and the remember cookie is cleared. Microdot's
+/// `logout_user`. The rest of the request sees no current user.
+///
+/// The cookies go onto `response` right away, as [`Session::apply`] does, so a logout can
+/// never be lost by a handler that forgets to apply the session.
+///
+/// # Errors
+///
+/// As [`SessionDict::save`], and [`SessionError::MissingConfig`].
+///
+/// ```
+/// use actix_web::{App, HttpRequest, HttpResponse, test, web};
+/// use jwt_session::{Session, SessionError, logout_user};
+///
+/// async fn log_out(req: HttpRequest) -> Result<HttpResponse, SessionError> {
+///     logout_user(&req, HttpResponse::SeeOther().insert_header(("location", "/")).finish())
+/// }
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let app = test::init_service(App::new()
+///     .app_data(Session::new([7u8; 32])).route("/logout", web::post().to(log_out))).await;
+/// let res = test::call_service(&app, test::TestRequest::post().uri("/logout").to_request()).await;
+/// let remember = res.response().cookies().find(|c| c.name() == "_remember").unwrap();
+/// assert_eq!(remember.max_age(), Some(actix_web::cookie::time::Duration::ZERO));
+/// # });
+/// ```
+pub fn logout_user<B>(
+    req: &HttpRequest,
+    response: HttpResponse<B>,
+) -> Result<HttpResponse<B>, SessionError> {
+    let mut session = Session::load(req)?;
+    session.remove(USER_ID);
+    session.remove(FRESH);
+    session.save()?;
+    req.extensions_mut().insert(LoggedOut);
+    let removal = remember::removal(session.request_state().session());
+    let mut response = Session::apply(req, response);
+    // As with the session cookie, a failed response changes nothing.
+    if !response.status().is_server_error() && response.error().is_none() {
+        response.headers_mut().append(header::SET_COOKIE, removal);
+    }
+    Ok(response)
+}

@@ -1,0 +1,131 @@
+//! Where logins send the browser: to the login page with `next`, and back to a `next`
+//! that is proven to stay on this site.
+
+use std::borrow::Cow;
+
+use actix_web::HttpRequest;
+use percent_encoding::{
+    AsciiSet, CONTROLS, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode,
+};
+
+/// The value of `next`: everything but unreserved characters and `/` is encoded (Microdot
+/// keeps `/` as is too).
+const NEXT_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/');
+
+/// What a path needs encoded to be a valid `Location` value; `%` stays, as existing escapes
+/// must reach the browser unchanged.
+const LOCATION: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'<')
+    .add(b'>')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
+
+/// How many rounds of percent-decoding a `next` is checked through: a proxy, a framework or
+/// a browser may each decode once more.
+const DECODE_ROUNDS: usize = 4;
+
+/// `login_url` with the request's path and query as `next`.
+pub(crate) fn to_login(login_url: &str, req: &HttpRequest) -> String {
+    let target = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| req.path(), |path_and_query| path_and_query.as_str());
+    let separator = if login_url.contains('?') { '&' } else { '?' };
+    format!(
+        "{login_url}{separator}next={}",
+        utf8_percent_encode(target, NEXT_VALUE)
+    )
+}
+
+/// The request's `next` query parameter, when it is a path on this site.
+pub(crate) fn next_of(req: &HttpRequest) -> Option<String> {
+    let query = actix_web::web::Query::<Vec<(String, String)>>::from_query(req.query_string());
+    let pairs = query.ok()?.into_inner();
+    let (_, next) = pairs.into_iter().find(|(name, _)| name == "next")?;
+    let safe = safe_next(&next);
+    if safe.is_none() {
+        tracing::info!(next, "refusing a `next` that could leave the site");
+    }
+    safe
+}
+
+/// `next` ready for `Location` when it is a same-site path, else `None`.
+///
+/// Microdot accepts anything starting with `/`, so `//evil.example` (a scheme-relative URL)
+/// and `/\evil.example` (which browsers read the same way) are open redirects. Here the
+/// value must start with a single `/` and hold no backslash or control character (browsers
+/// drop tabs and newlines, so `/\t/evil` is `//evil`), through every round of
+/// percent-decoding, so `%2F%2Fevil.example` and `%252F%252F…` fail too.
+pub(crate) fn safe_next(next: &str) -> Option<String> {
+    let mut round = Cow::Borrowed(next);
+    for _ in 0..DECODE_ROUNDS {
+        if !is_local_path(&round) {
+            return None;
+        }
+        let decoded = percent_decode_str(&round).decode_utf8_lossy().into_owned();
+        if decoded == round {
+            return Some(utf8_percent_encode(next, LOCATION).to_string());
+        }
+        round = Cow::Owned(decoded);
+    }
+    // Still changing after every round: nothing legitimate is encoded that deep.
+    None
+}
+
+fn is_local_path(path: &str) -> bool {
+    let mut chars = path.chars();
+    chars.next() == Some('/')
+        && !matches!(chars.next(), Some('/' | '\\'))
+        && !path.chars().any(|c| c == '\\' || c.is_control())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_site_paths_pass_and_are_location_safe() {
+        assert_eq!(safe_next("/").as_deref(), Some("/"));
+        assert_eq!(
+            safe_next("/a/b?x=1&y=%2F%2F#top").as_deref(),
+            Some("/a/b?x=1&y=%2F%2F#top")
+        );
+        assert_eq!(safe_next("/q?a b").as_deref(), Some("/q?a%20b"));
+        assert_eq!(safe_next("/café").as_deref(), Some("/caf%C3%A9"));
+        assert_eq!(safe_next("/a%252Fb").as_deref(), Some("/a%252Fb"));
+    }
+
+    #[test]
+    fn anything_that_can_leave_the_site_is_refused() {
+        for next in [
+            "",
+            "evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "https://evil.example",
+            "javascript:alert(1)",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "%2F%2Fevil.example",
+            "/%2Fevil.example",
+            "/%5Cevil.example",
+            "%2F%5Cevil.example",
+            "https%3A%2F%2Fevil.example",
+            "%252F%252Fevil.example",
+            "/%252F%252Fevil.example",
+            "/%09/evil.example",
+            "/%25252525252F",
+        ] {
+            assert_eq!(safe_next(next), None, "{next:?}");
+        }
+    }
+}

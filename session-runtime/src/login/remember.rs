@@ -1,0 +1,162 @@
+//! The `_remember` cookie: Microdot's remember-me token, `{"user_id", "days", "exp"}` signed
+//! like a session, with the session cookie's attributes.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use actix_web::HttpRequest;
+use actix_web::cookie::{Cookie, time};
+use actix_web::http::header::HeaderValue;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::config::Session;
+use crate::error::SessionError;
+use crate::request::{MAX_SET_COOKIE, find_cookie};
+
+/// The cookie's name, as in Microdot.
+pub(crate) const COOKIE: &str = "_remember";
+
+const SECONDS_PER_DAY: u64 = 24 * 60 * 60;
+
+/// Whether [`login_user`](crate::login_user) also sets the remember-me cookie, which logs
+/// the user back in after the session cookie is gone (the browser was closed, say).
+/// A login restored from it is not fresh.
+///
+/// `true` and `false` convert into it, so a checkbox maps straight onto it. Microdot's
+/// `remember=True` is [`Remember::Yes`], and `remember=7` is `Remember::Days(7)`.
+///
+/// ```
+/// use jwt_session::Remember;
+///
+/// assert_eq!(Remember::from(true), Remember::Yes);
+/// assert_eq!(Remember::Yes.days(), Some(30));
+/// assert_eq!(Remember::Days(7).days(), Some(7));
+/// assert_eq!(Remember::from(false).days(), None);
+/// assert_eq!(Remember::Days(0).days(), None);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Remember {
+    /// No remember cookie: the login lasts as long as the session. A remember cookie left by
+    /// an earlier login is cleared.
+    No,
+    /// A remember cookie valid for 30 days, Microdot's default.
+    Yes,
+    /// A remember cookie valid for this many days (`0` means [`Remember::No`]).
+    Days(u32),
+}
+
+impl Remember {
+    /// How many days the cookie lasts, or `None` when there is no cookie.
+    ///
+    /// ```
+    /// assert_eq!(jwt_session::Remember::Days(14).days(), Some(14));
+    /// ```
+    #[must_use]
+    pub fn days(self) -> Option<u32> {
+        match self {
+            Self::No | Self::Days(0) => None,
+            Self::Yes => Some(30),
+            Self::Days(days) => Some(days),
+        }
+    }
+}
+
+impl From<bool> for Remember {
+    fn from(remember: bool) -> Self {
+        if remember { Self::Yes } else { Self::No }
+    }
+}
+
+#[derive(Serialize)]
+struct Claims<'a, I> {
+    user_id: &'a I,
+    days: u32,
+    exp: u64,
+}
+
+/// The `Set-Cookie` value of a remember cookie for `user_id`, valid `days` days.
+pub(crate) fn issue(
+    session: &Session,
+    user_id: &impl Serialize,
+    days: u32,
+) -> Result<HeaderValue, SessionError> {
+    let lifetime = u64::from(days) * SECONDS_PER_DAY;
+    let claims = Claims {
+        user_id,
+        days,
+        exp: unix_now().saturating_add(lifetime),
+    };
+    let token = session.config().codec.encode(&claims)?;
+    let cookie = cookie(session, &token, lifetime).to_string();
+    if cookie.len() > MAX_SET_COOKIE {
+        return Err(SessionError::TooLarge {
+            size: cookie.len(),
+            limit: MAX_SET_COOKIE,
+        });
+    }
+    HeaderValue::try_from(cookie).map_err(SessionError::InvalidHeader)
+}
+
+/// The `Set-Cookie` value that makes the browser forget the remember cookie.
+pub(crate) fn removal(session: &Session) -> HeaderValue {
+    let mut cookie = cookie(session, "", 0);
+    cookie.set_expires(time::OffsetDateTime::UNIX_EPOCH);
+    // The attributes were checked when the `Session` was built, so this cannot fail.
+    HeaderValue::try_from(cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// With the session cookie's path, domain and flags, which Microdot's lacks.
+fn cookie<'c>(session: &'c Session, value: &'c str, max_age: u64) -> Cookie<'c> {
+    let config = session.config();
+    let mut cookie = Cookie::build(COOKIE, value)
+        .path(config.path.as_str())
+        .secure(config.secure)
+        .http_only(config.http_only)
+        .same_site(config.same_site)
+        .max_age(time::Duration::seconds(
+            i64::try_from(max_age).unwrap_or(i64::MAX),
+        ))
+        .finish();
+    if let Some(domain) = &config.domain {
+        cookie.set_domain(domain.as_str());
+    }
+    cookie
+}
+
+/// Whether `req` carries a remember cookie at all.
+pub(crate) fn present(req: &HttpRequest) -> bool {
+    find_cookie(req.headers(), COOKIE).is_some()
+}
+
+/// The user id of `req`'s remember cookie, when it verifies with the session's keys and
+/// pinned algorithm and its `exp` (required) has not passed.
+pub(crate) fn user_id(req: &HttpRequest, session: &Session) -> Option<Value> {
+    let token = find_cookie(req.headers(), COOKIE)?;
+    let config = session.config();
+    let verified = config
+        .codec
+        .decode(token)
+        .map_err(|rejection| rejection.to_string());
+    let checked = verified.and_then(|(mut claims, _)| {
+        let times = config
+            .lifetimes
+            .take_times(&mut claims, unix_now() as f64)
+            .map_err(|rejection| rejection.to_string())?;
+        if times.exp.is_none() {
+            return Err(String::from("it has no `exp`"));
+        }
+        match claims.remove("user_id") {
+            Some(Value::Null) | None => Err(String::from("it has no `user_id`")),
+            Some(id) => Ok(id),
+        }
+    });
+    checked
+        .inspect_err(|why| tracing::debug!("ignoring the remember cookie: {why}"))
+        .ok()
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs())
+}
