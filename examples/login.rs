@@ -8,7 +8,7 @@
 //! your browser refuses `Secure` cookies over plain http.
 
 use actix_web::{HttpResponse, Responder, get, post, web};
-use jwt_session::{Session, SessionDict, SessionError, with_session};
+use jwt_session::{SessionDict, SessionError, with_session};
 
 #[path = "common/mod.rs"]
 pub mod common;
@@ -64,16 +64,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
     config.service(index).service(login).service(logout);
 }
 
-/// The session config: `SESSION_SECRET` when set, else a random secret for this run.
-/// `INSECURE_COOKIE=1` drops the `Secure` flag, for browsers that refuse `Secure` cookies
-/// from plain `http://127.0.0.1` (Chromium and Firefox accept them).
-pub fn session_from_env() -> Result<Session, SessionError> {
-    let session = Session::try_new(common::secret_from_env())?;
-    Ok(match std::env::var("INSECURE_COOKIE").as_deref() {
-        Ok("1") => session.secure(false),
-        _ => session,
-    })
-}
+pub use common::session_from_env;
 
 #[allow(dead_code)] // the test suite includes this file for its routes only
 #[actix_web::main]
@@ -81,9 +72,5 @@ async fn main() -> std::io::Result<()> {
     tracing_subscriber::fmt()
         .with_max_level(tracing::Level::INFO)
         .init();
-    let session = session_from_env().unwrap_or_else(|err| {
-        eprintln!("error: SESSION_SECRET: {err}");
-        std::process::exit(2);
-    });
-    common::serve("login", session, routes).await
+    common::serve("login", common::session_from_env_or_exit(), routes).await
 }

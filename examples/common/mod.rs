@@ -87,12 +87,30 @@ pub fn secret_or_random(secret: Option<String>) -> Vec<u8> {
 /// A demo's session config: the secret from [`secret_from_env`], without `Secure` so the
 /// plain-http demo works in every browser.
 pub fn demo_session() -> Session {
-    Session::try_new(secret_from_env())
-        .unwrap_or_else(|err| {
-            eprintln!("error: SESSION_SECRET: {err}");
-            std::process::exit(2);
-        })
-        .secure(false)
+    or_exit(Session::try_new(secret_from_env())).secure(false)
+}
+
+/// The session config of the login examples: the secret from [`secret_from_env`].
+/// `INSECURE_COOKIE=1` drops the `Secure` flag, for browsers that refuse `Secure` cookies
+/// from plain `http://127.0.0.1` (Chromium and Firefox accept them).
+pub fn session_from_env() -> Result<Session, SessionError> {
+    let session = Session::try_new(secret_from_env())?;
+    Ok(match std::env::var("INSECURE_COOKIE").as_deref() {
+        Ok("1") => session.secure(false),
+        _ => session,
+    })
+}
+
+/// [`session_from_env`], or exit with a message when `SESSION_SECRET` is unusable.
+pub fn session_from_env_or_exit() -> Session {
+    or_exit(session_from_env())
+}
+
+fn or_exit(session: Result<Session, SessionError>) -> Session {
+    session.unwrap_or_else(|err| {
+        eprintln!("error: SESSION_SECRET: {err}");
+        std::process::exit(2);
+    })
 }
 
 /// Serves `routes` with `session` on `http://127.0.0.1:$PORT` (default 8080).

@@ -189,13 +189,14 @@ pub fn login_user<U: LoginUser>(
             |login| login.redirect_url.to_string(),
         )
     });
-    let mut response = HttpResponse::SeeOther()
+    let response = HttpResponse::SeeOther()
         .insert_header((header::LOCATION, target))
         .finish();
+    let mut response = Session::apply(req, response);
     if let Some(cookie) = remember_cookie {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
-    Ok(Session::apply(req, response))
+    Ok(response)
 }
 
 /// Logs the user out and writes the outcome onto `response`: `_user_id` and `_fresh` leave

@@ -1,0 +1,181 @@
+//! Microdot's `examples/login/login.py`, ported: user logins with a remember-me cookie,
+//! a page that needs a fresh login, flash messages and CSRF protection.
+//!
+//! ```text
+//! cargo run --example user_login
+//! ```
+//! then open <http://127.0.0.1:8080> and log in as `susan` / `hello` or `david` / `bye`.
+//! Set `SESSION_SECRET` (32 bytes or more) to keep logins across restarts (and to share
+//! them with a Microdot app using the same secret), `PORT` to serve on another port, and
+//! `INSECURE_COOKIE=1` if your browser refuses `Secure` cookies over plain http.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use argon2::{Argon2, PasswordHash, PasswordVerifier};
+use jwt_session::{
+    Csrf, FreshLogin, LoggedIn, Login, LoginUser, SessionDict, SessionError, login_user,
+    logout_user, with_session,
+};
+
+#[path = "common/mod.rs"]
+mod common;
+use common::{escape_html, page, redirect};
+
+/// A user of the demo. Passwords are kept only as Argon2id hashes (PHC strings).
+#[derive(Clone, Debug)]
+pub struct User {
+    id: &'static str,
+    /// The name shown on the pages.
+    pub username: &'static str,
+    password_hash: &'static str,
+}
+
+impl LoginUser for User {
+    type Id = String;
+
+    fn id(&self) -> String {
+        self.id.to_owned()
+    }
+}
+
+/// `susan` / `hello` and `david` / `bye`, with the ids of Microdot's example.
+const USERS: [User; 2] = [
+    User {
+        id: "user001",
+        username: "susan",
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$APW7hh2+XdJMlA82UoM9Fg$WsVJjU3cq3QRtmVB4SQKUBen9ckA5GnqQE+gSLQVn2w",
+    },
+    User {
+        id: "user002",
+        username: "david",
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$OeqbEXzW21vTvJyl/45hcw$SP3grrphEIYNNSgmosJqgMIesiR+4s8xPubdZpFXEBI",
+    },
+];
+
+fn user_by_id(id: &str) -> Option<User> {
+    USERS.iter().find(|user| user.id == id).cloned()
+}
+
+/// The user whose name and password match. An unknown name costs a hash too, so timing
+/// does not tell which names exist.
+fn check_credentials(username: &str, password: &str) -> Option<User> {
+    let user = USERS.iter().find(|user| user.username == username);
+    let hash = user.map_or(USERS[0].password_hash, |user| user.password_hash);
+    let matches = PasswordHash::new(hash).is_ok_and(|hash| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .is_ok()
+    });
+    user.filter(|_| matches).cloned()
+}
+
+/// The login settings: `/login` is the login page, and ids are looked up in `USERS`.
+pub fn login() -> Login<User> {
+    Login::new(|id: String| async move { user_by_id(&id) })
+}
+
+#[get("/login")]
+#[with_session]
+async fn login_page(mut session: SessionDict) -> Result<HttpResponse, SessionError> {
+    let flashes: String = session
+        .take_flashes()?
+        .iter()
+        .map(|flash| {
+            format!(
+                "<p class=\"flash {}\">{}</p>\n",
+                escape_html(&flash.category),
+                escape_html(&flash.message)
+            )
+        })
+        .collect();
+    // No `action`: the form posts back to this URL, `?next=…` included.
+    let body = format!(
+        r#"<h1>Please log in</h1>
+{flashes}<form method="POST">
+  <p><label>Username<br><input name="username" autofocus required></label></p>
+  <p><label>Password<br><input name="password" type="password" required></label></p>
+  <p><label><input name="remember_me" type="checkbox"> Remember me</label></p>
+  <p><button type="submit">Log in</button></p>
+</form>"#
+    );
+    Ok(page("jwt-session user login example", &body))
+}
+
+#[derive(serde::Deserialize)]
+struct Credentials {
+    username: String,
+    password: String,
+    remember_me: Option<String>,
+}
+
+#[post("/login")]
+#[with_session]
+async fn log_in(
+    req: HttpRequest,
+    form: web::Form<Credentials>,
+    mut session: SessionDict,
+) -> Result<HttpResponse, actix_web::Error> {
+    let Credentials {
+        username,
+        password,
+        remember_me,
+    } = form.into_inner();
+    // Password hashing takes tens of milliseconds: off the async worker.
+    let user = web::block(move || check_credentials(&username, &password)).await?;
+    match user {
+        Some(user) => Ok(login_user(&req, &user, remember_me.is_some())?),
+        None => {
+            session.flash("error", "Wrong username or password.")?;
+            Ok(redirect("/login"))
+        }
+    }
+}
+
+#[get("/")]
+async fn index(user: LoggedIn<User>) -> HttpResponse {
+    let body = format!(
+        r#"<h1>Hello, {}!</h1>
+<p><a href="/fresh">Click here</a> to access the fresh login page.</p>
+<form method="POST" action="/logout"><button type="submit">Log out</button></form>"#,
+        escape_html(user.username)
+    );
+    page("jwt-session user login example", &body)
+}
+
+#[get("/fresh")]
+async fn fresh(user: FreshLogin<User>) -> HttpResponse {
+    let body = format!(
+        r#"<h1>Hello, {}!</h1>
+<p>This page requires a fresh login session.</p>
+<p><a href="/">Go back</a> to the main page.</p>"#,
+        escape_html(user.username)
+    );
+    page("jwt-session user login example", &body)
+}
+
+#[post("/logout")]
+async fn log_out(req: HttpRequest, _user: LoggedIn<User>) -> Result<HttpResponse, SessionError> {
+    logout_user(&req, redirect("/"))
+}
+
+/// Registers the example's routes, its login settings and CSRF protection; shared by
+/// `main` and the test suites.
+pub fn routes(config: &mut web::ServiceConfig) {
+    config.app_data(login()).service(
+        web::scope("")
+            .wrap(Csrf::new())
+            .service(login_page)
+            .service(log_in)
+            .service(index)
+            .service(fresh)
+            .service(log_out),
+    );
+}
+
+#[allow(dead_code)] // the test suites include this file for its routes only
+#[actix_web::main]
+async fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .init();
+    common::serve("user_login", common::session_from_env_or_exit(), routes).await
+}
