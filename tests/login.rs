@@ -680,3 +680,45 @@ async fn extractors_without_a_login_config_fail_loudly() {
         test::call_service(&app, test::TestRequest::get().uri("/required").to_request()).await;
     assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
 }
+
+#[actix_web::test]
+async fn login_renews_the_session_and_remember_ignores_session_lifetimes() {
+    use std::time::Duration;
+    let loads = Arc::new(AtomicUsize::new(0));
+    let session = Session::new(SECRET)
+        .idle_timeout(Duration::from_secs(600))
+        .absolute_timeout(Duration::from_secs(3600));
+    let app = test::init_service(
+        App::new()
+            .app_data(session)
+            .app_data(members(&loads))
+            .route("/signin/{id}", web::post().to(sign_in))
+            .route("/show", web::get().to(restore_and_show)),
+    )
+    .await;
+    // A session that started 50 minutes ago, planted or not, with a cart in it.
+    let now = unix_now();
+    let old = foreign_token(
+        &json!({"cart": [1], "iat": now - 10, "exp": now + 590, "session_start": now - 3000}),
+        Algorithm::HS256,
+        SECRET.as_bytes(),
+    );
+    let mut jar = Jar::default();
+    jar.set("session", &old);
+    let res = call(&app, &mut jar, test::TestRequest::post().uri("/signin/4")).await;
+    let saved = saved_session(&res);
+    assert_eq!(saved["cart"], json!([1]), "entries are kept");
+    let start = saved["session_start"].as_u64().unwrap();
+    assert!(
+        start >= now,
+        "the absolute clock restarts at login: {saved}"
+    );
+
+    // The remember token has no iat or session_start, and needs none.
+    let remember = set_cookie(&res, "_remember").unwrap();
+    let mut jar = Jar::default();
+    jar.set("_remember", remember.value());
+    let res = call(&app, &mut jar, test::TestRequest::get().uri("/show")).await;
+    let shown: Value = test::read_body_json(res).await;
+    assert_eq!(shown["user"], 4);
+}

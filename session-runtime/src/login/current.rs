@@ -122,7 +122,8 @@ pub(crate) fn is_fresh(req: &HttpRequest) -> Result<bool, SessionError> {
 /// a path on this site, else to [`Login::redirect_url`] (default `/`). Microdot's
 /// `login_user`.
 ///
-/// The session gets `_user_id` and `_fresh = true` and is saved; with `remember`, a
+/// The session is [renewed](SessionDict::renew), gets `_user_id` and `_fresh = true` and is
+/// saved; with `remember`, a
 /// `_remember` cookie is set as well (without it, one left by an earlier login is cleared,
 /// so it cannot bring back another user later). The returned response carries these
 /// cookies already.
@@ -165,6 +166,8 @@ pub fn login_user<U: LoginUser>(
     remember: impl Into<Remember>,
 ) -> Result<HttpResponse, SessionError> {
     let mut session = Session::load(req)?;
+    // A new session: one planted before the login (fixation) is not carried over.
+    session.renew();
     let id = user.id();
     session.insert(USER_ID, &id)?;
     session.insert(FRESH, true)?;

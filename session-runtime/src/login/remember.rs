@@ -1,15 +1,16 @@
 //! The `_remember` cookie: Microdot's remember-me token, `{"user_id", "days", "exp"}` signed
 //! like a session, with the session cookie's attributes.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix_web::HttpRequest;
-use actix_web::cookie::{Cookie, time};
 use actix_web::http::header::HeaderValue;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::claims::Lifetimes;
 use crate::config::Session;
+use crate::cookie::CookieSettings;
 use crate::error::SessionError;
 use crate::request::{MAX_SET_COOKIE, find_cookie};
 
@@ -87,7 +88,7 @@ pub(crate) fn issue(
         exp: unix_now().saturating_add(lifetime),
     };
     let token = session.config().codec.encode(&claims)?;
-    let cookie = cookie(session, &token, lifetime).to_string();
+    let cookie = settings(session).set_cookie_value(&token, Some(Duration::from_secs(lifetime)));
     if cookie.len() > MAX_SET_COOKIE {
         return Err(SessionError::TooLarge {
             size: cookie.len(),
@@ -99,28 +100,16 @@ pub(crate) fn issue(
 
 /// The `Set-Cookie` value that makes the browser forget the remember cookie.
 pub(crate) fn removal(session: &Session) -> HeaderValue {
-    let mut cookie = cookie(session, "", 0);
-    cookie.set_expires(time::OffsetDateTime::UNIX_EPOCH);
-    // The attributes were checked when the `Session` was built, so this cannot fail.
-    HeaderValue::try_from(cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+    settings(session).removal()
 }
 
-/// With the session cookie's path, domain and flags, which Microdot's lacks.
-fn cookie<'c>(session: &'c Session, value: &'c str, max_age: u64) -> Cookie<'c> {
-    let config = session.config();
-    let mut cookie = Cookie::build(COOKIE, value)
-        .path(config.path.as_str())
-        .secure(config.secure)
-        .http_only(config.http_only)
-        .same_site(config.same_site)
-        .max_age(time::Duration::seconds(
-            i64::try_from(max_age).unwrap_or(i64::MAX),
-        ))
-        .finish();
-    if let Some(domain) = &config.domain {
-        cookie.set_domain(domain.as_str());
-    }
-    cookie
+/// The session cookie's settings under the remember cookie's name: the same path, domain
+/// and flags, which Microdot's lacks.
+fn settings(session: &Session) -> CookieSettings {
+    let mut settings = session.config().cookie.clone();
+    settings.name = String::from(COOKIE);
+    settings.refresh();
+    settings
 }
 
 /// Whether `req` carries a remember cookie at all.
@@ -133,13 +122,18 @@ pub(crate) fn present(req: &HttpRequest) -> bool {
 pub(crate) fn user_id(req: &HttpRequest, session: &Session) -> Option<Value> {
     let token = find_cookie(req.headers(), COOKIE)?;
     let config = session.config();
+    // The session's own lifetimes do not apply: the token is not a session, and its `exp`
+    // (required below) is its whole lifetime.
+    let lifetimes = Lifetimes {
+        leeway: config.lifetimes.leeway,
+        ..Lifetimes::default()
+    };
     let verified = config
         .codec
         .decode(token)
         .map_err(|rejection| rejection.to_string());
     let checked = verified.and_then(|(mut claims, _)| {
-        let times = config
-            .lifetimes
+        let times = lifetimes
             .take_times(&mut claims, unix_now() as f64)
             .map_err(|rejection| rejection.to_string())?;
         if times.exp.is_none() {
