@@ -7,6 +7,10 @@
 
 mod common;
 
+#[allow(dead_code)]
+#[path = "../examples/user_login.rs"]
+mod user_login;
+
 use std::io::Write as _;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -147,25 +151,32 @@ async fn delete(session: SessionDict) -> HttpResponse {
     HttpResponse::Ok().json(json!({"deleted": true}))
 }
 
+/// The session routes the Microdot peer also has.
+fn session_routes(config: &mut web::ServiceConfig) {
+    config
+        .route("/session", web::get().to(read))
+        .service(replace)
+        .service(delete);
+}
+
 /// Starts the Rust app on a free loopback port, on its own thread, for the rest of the run.
 fn start_rust(session: Session) -> String {
+    start_rust_with(session, session_routes)
+}
+
+/// Starts an app made of `routes` (the session routes, or the `user_login` example).
+fn start_rust_with(session: Session, routes: fn(&mut web::ServiceConfig)) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
         let ended = actix_web::rt::System::new().block_on(async move {
-            HttpServer::new(move || {
-                App::new()
-                    .app_data(session.clone())
-                    .route("/session", web::get().to(read))
-                    .service(replace)
-                    .service(delete)
-            })
-            .workers(1)
-            .disable_signals()
-            .listen(listener)
-            .unwrap()
-            .run()
-            .await
+            HttpServer::new(move || App::new().app_data(session.clone()).configure(routes))
+                .workers(1)
+                .disable_signals()
+                .listen(listener)
+                .unwrap()
+                .run()
+                .await
         });
         if let Err(err) = ended {
             eprintln!("the Rust interop server stopped: {err}");
@@ -185,8 +196,10 @@ struct Browser {
 
 impl Browser {
     fn new() -> Self {
+        // Redirects are not followed, so the cookies of a 303 reach the jar.
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            .max_redirects(0)
             .build();
         Self {
             jar: Jar::default(),
@@ -195,19 +208,67 @@ impl Browser {
     }
 
     fn request(&mut self, method: &str, url: &str, body: Option<&Value>) -> (u16, Value) {
+        let body = body.map_or(Body::Empty, Body::Json);
+        let (status, _, text) = self.send(method, url, body);
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Sends a request with the jar's cookies, stores the cookies that come back, and
+    /// returns the status, `Location` and body.
+    fn send(&mut self, method: &str, url: &str, body: Body<'_>) -> (u16, String, String) {
         let cookies = self.jar.header_for(path_of(url));
         let result = match (method, body) {
             ("GET", _) => with_cookies(self.agent.get(url), cookies).call(),
-            (_, Some(body)) => with_cookies(self.agent.post(url), cookies).send_json(body),
-            (_, None) => with_cookies(self.agent.post(url), cookies).send_empty(),
+            (_, Body::Json(body)) => with_cookies(self.agent.post(url), cookies).send_json(body),
+            (_, Body::Form(form)) => {
+                with_cookies(self.agent.post(url), cookies).send_form(form.iter().copied())
+            }
+            (_, Body::Empty) => with_cookies(self.agent.post(url), cookies).send_empty(),
         };
         let mut res = result.unwrap_or_else(|err| panic!("{method} {url}: {err}"));
         for set_cookie in res.headers().get_all("set-cookie") {
             self.jar.store(set_cookie.to_str().unwrap());
         }
         let status = res.status().as_u16();
+        let location = res
+            .headers()
+            .get("location")
+            .map_or_else(String::new, |value| value.to_str().unwrap().to_owned());
         let text = res.body_mut().read_to_string().unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        (status, location, text)
+    }
+
+    /// Logs in on `base` with its login form and returns where it redirects.
+    fn log_in(&mut self, base: &str, username: &str, password: &str, remember: bool) -> String {
+        let mut form = vec![("username", username), ("password", password)];
+        if remember {
+            form.push(("remember_me", "on"));
+        }
+        let (status, location, _) = self.send("POST", &format!("{base}/login"), Body::Form(&form));
+        assert!(matches!(status, 302 | 303), "POST {base}/login: {status}");
+        location
+    }
+
+    /// The user `base` greets on `path`, or `None` when it sends the browser to log in.
+    /// The Rust example answers with its HTML page, the Microdot peer with JSON.
+    fn user_at(&mut self, base: &str, path: &str) -> Option<String> {
+        let (status, location, text) = self.send("GET", &format!("{base}{path}"), Body::Empty);
+        match status {
+            302 => {
+                assert_eq!(location, format!("/login?next={path}"), "{base}{path}");
+                None
+            }
+            200 => Some(match serde_json::from_str::<Value>(&text) {
+                Ok(json) => json["user"].as_str().unwrap().to_owned(),
+                Err(_) => text
+                    .split_once("<h1>Hello, ")
+                    .and_then(|(_, rest)| rest.split_once("!</h1>"))
+                    .unwrap_or_else(|| panic!("no greeting from {base}{path}: {text}"))
+                    .0
+                    .to_owned(),
+            }),
+            other => panic!("GET {base}{path}: {other}"),
+        }
     }
 
     fn session_at(&mut self, base: &str) -> Value {
@@ -237,6 +298,12 @@ impl Browser {
         self.jar = Jar::default();
         self.jar.set("session", token);
     }
+}
+
+enum Body<'a> {
+    Empty,
+    Json(&'a Value),
+    Form(&'a [(&'a str, &'a str)]),
 }
 
 fn with_cookies<B>(
@@ -482,4 +549,120 @@ fn registered_claims_follow_one_rule_on_both_sides() {
         json!({"user": "ann", "exp": exp}),
         "with no lifetime of its own, Rust keeps the peer's exp on save"
     );
+}
+
+// ---------------------------------------------------------------- logins
+
+/// The Rust `user_login` example and the Microdot peer, sharing `SECRET`.
+fn login_apps(python: &Path) -> (Microdot, String) {
+    let microdot = Microdot::start(python, SECRET);
+    let rust = start_rust_with(Session::new(SECRET), user_login::routes);
+    (microdot, rust)
+}
+
+#[test]
+fn a_microdot_login_is_honoured_by_rust() {
+    let Some(python) = venv_python() else { return };
+    let (microdot, rust) = login_apps(python);
+    let mut browser = Browser::new();
+    assert_eq!(browser.user_at(&rust, "/"), None, "control: logged out");
+    assert_eq!(browser.log_in(&microdot.base, "susan", "hello", false), "/");
+    assert_eq!(
+        browser.user_at(&microdot.base, "/").as_deref(),
+        Some("susan")
+    );
+    assert_eq!(browser.user_at(&rust, "/").as_deref(), Some("susan"));
+    assert_eq!(
+        browser.user_at(&rust, "/fresh").as_deref(),
+        Some("susan"),
+        "Microdot's _fresh is honoured"
+    );
+}
+
+#[test]
+fn a_rust_login_and_remember_cookie_are_honoured_by_microdot() {
+    let Some(python) = venv_python() else { return };
+    let (microdot, rust) = login_apps(python);
+    let mut browser = Browser::new();
+    assert_eq!(browser.log_in(&rust, "david", "bye", true), "/");
+    assert_eq!(
+        browser.user_at(&microdot.base, "/fresh").as_deref(),
+        Some("david")
+    );
+
+    browser.jar.remove("session");
+    assert_eq!(browser.user_at(&microdot.base, "/fresh"), None, "not fresh");
+    assert_eq!(
+        browser.user_at(&microdot.base, "/").as_deref(),
+        Some("david"),
+        "Microdot restores the login from Rust's remember cookie"
+    );
+    assert_eq!(browser.user_at(&microdot.base, "/fresh"), None);
+    assert_eq!(browser.user_at(&rust, "/").as_deref(), Some("david"));
+}
+
+#[test]
+fn a_microdot_remember_cookie_is_honoured_by_rust() {
+    let Some(python) = venv_python() else { return };
+    let (microdot, rust) = login_apps(python);
+    let mut browser = Browser::new();
+    browser.log_in(&microdot.base, "susan", "hello", true);
+    browser.jar.remove("session");
+    assert_eq!(browser.user_at(&rust, "/fresh"), None, "not fresh");
+    assert_eq!(
+        browser.user_at(&rust, "/").as_deref(),
+        Some("susan"),
+        "Rust restores the login from Microdot's remember cookie"
+    );
+    assert_eq!(browser.user_at(&rust, "/fresh"), None);
+
+    // A Microdot remember cookie signed with another secret is refused.
+    let other = Microdot::start(python, OLD_SECRET);
+    let mut browser = Browser::new();
+    browser.log_in(&other.base, "susan", "hello", true);
+    browser.jar.remove("session");
+    assert_eq!(
+        browser.user_at(&other.base, "/").as_deref(),
+        Some("susan"),
+        "control"
+    );
+    browser.jar.remove("session");
+    assert_eq!(browser.user_at(&rust, "/"), None);
+}
+
+#[test]
+fn a_logout_on_either_side_logs_out_of_both() {
+    let Some(python) = venv_python() else { return };
+    let (microdot, rust) = login_apps(python);
+    for (login_at, logout_at) in [(&rust, &microdot.base), (&microdot.base, &rust)] {
+        let mut browser = Browser::new();
+        browser.log_in(login_at, "susan", "hello", true);
+        assert_eq!(browser.user_at(&rust, "/").as_deref(), Some("susan"));
+        assert_eq!(
+            browser.user_at(&microdot.base, "/").as_deref(),
+            Some("susan")
+        );
+        let (status, location, _) =
+            browser.send("POST", &format!("{logout_at}/logout"), Body::Empty);
+        assert!(
+            matches!(status, 302 | 303),
+            "logout at {logout_at}: {status}"
+        );
+        assert_eq!(location, "/");
+        let cookies = browser.jar.header_for("/").unwrap_or_default();
+        assert!(
+            !cookies.contains("_remember="),
+            "{logout_at} cleared it: {cookies}"
+        );
+        assert_eq!(
+            browser.user_at(&rust, "/"),
+            None,
+            "after logout at {logout_at}"
+        );
+        assert_eq!(
+            browser.user_at(&microdot.base, "/"),
+            None,
+            "after logout at {logout_at}"
+        );
+    }
 }

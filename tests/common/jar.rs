@@ -47,6 +47,11 @@ impl Jar {
         self.cookies.push(cookie);
     }
 
+    /// Forgets every cookie called `name`, as closing the browser forgets session cookies.
+    pub fn remove(&mut self, name: &str) {
+        self.cookies.retain(|c| c.name() != name);
+    }
+
     /// The `Cookie` header a browser sends for `request_path`, longest paths first.
     pub fn header_for(&self, request_path: &str) -> Option<String> {
         let mut matching: Vec<_> = self
