@@ -1,5 +1,5 @@
-//! The login example in a real browser: Debian's Chromium, driven through chromedriver with
-//! fantoccini, against the real `login` example binary on a free loopback port.
+//! The login examples in a real browser: Debian's Chromium, driven through chromedriver with
+//! fantoccini, against the real `login` and `user_login` example binaries on free loopback ports.
 //!
 //! Needs `chromium` and `chromedriver` (Debian: `apt-get install chromium chromium-driver`;
 //! or set `CHROMIUM` and `CHROMEDRIVER`). Locally, without them the test skips with a loud
@@ -63,31 +63,31 @@ fn browser_tools() -> Option<(PathBuf, PathBuf)> {
     }
 }
 
-/// The `login` example binary that `cargo test` builds next to this test.
-fn login_example() -> PathBuf {
+/// An example binary that `cargo test` builds next to this test.
+fn example(name: &str) -> PathBuf {
     let deps = std::env::current_exe().unwrap();
     let examples = deps.parent().unwrap().parent().unwrap().join("examples");
-    let binary = examples.join("login");
+    let binary = examples.join(name);
     if !binary.exists() {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
-            .args(["build", "--example", "login"])
+            .args(["build", "--example", name])
             .status()
             .unwrap();
-        assert!(status.success(), "cargo build --example login");
+        assert!(status.success(), "cargo build --example {name}");
     }
     binary
 }
 
-fn start_login(port: u16) -> Process {
-    let child = Command::new(login_example())
+fn start_example(name: &str, port: u16) -> Process {
+    let child = Command::new(example(name))
         .env("PORT", port.to_string())
         .env_remove("SESSION_SECRET")
         .env_remove("INSECURE_COOKIE")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("start the login example");
+        .unwrap_or_else(|err| panic!("start the {name} example: {err}"));
     wait_for_port(port);
     Process(child)
 }
@@ -178,7 +178,7 @@ async fn login_logout_in_chromium() {
         return;
     };
     let port = free_port();
-    let _server = start_login(port);
+    let _server = start_example("login", port);
     let (_driver, client) = open_browser(&chromium, &driver).await;
     let base = format!("http://127.0.0.1:{port}/");
 
@@ -246,6 +246,206 @@ async fn login_logout_in_chromium() {
             .is_empty(),
         "no <b> element was injected"
     );
+
+    client.close().await.unwrap();
+}
+
+/// Fills the `user_login` example's form and submits it.
+async fn submit_credentials(client: &Client, username: &str, password: &str, remember: bool) {
+    let wait = client.wait().at_most(Duration::from_secs(10));
+    let field = wait
+        .for_element(Locator::Css("input[name=username]"))
+        .await
+        .unwrap();
+    field.send_keys(username).await.unwrap();
+    let field = client
+        .find(Locator::Css("input[name=password]"))
+        .await
+        .unwrap();
+    field.send_keys(password).await.unwrap();
+    if remember {
+        let checkbox = client
+            .find(Locator::Css("input[name=remember_me]"))
+            .await
+            .unwrap();
+        checkbox.click().await.unwrap();
+    }
+    let button = client
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap();
+    button.click().await.unwrap();
+}
+
+async fn body_text(client: &Client) -> String {
+    client
+        .find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// A page on another site: a form that posts to `target` as soon as it loads.
+fn start_attacker_page(target: String) -> u16 {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let page = format!(
+        r#"<!doctype html><title>win a prize</title>
+<form method="POST" action="{target}"><input name="username" value="mallory"></form>
+<script>document.forms[0].submit()</script>"#
+    );
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let page = page.clone();
+            HttpServer::new(move || {
+                let page = page.clone();
+                App::new().route(
+                    "/",
+                    web::get().to(move || {
+                        let page = page.clone();
+                        async move { HttpResponse::Ok().content_type("text/html").body(page) }
+                    }),
+                )
+            })
+            .workers(1)
+            .disable_signals()
+            .listen(listener)
+            .unwrap()
+            .run()
+            .await
+        })
+    });
+    wait_for_port(port);
+    port
+}
+
+#[actix_web::test]
+async fn user_login_remember_me_fresh_logout_and_csrf_in_chromium() {
+    let Some((chromium, driver)) = browser_tools() else {
+        return;
+    };
+    let port = free_port();
+    let _server = start_example("user_login", port);
+    let (_driver, client) = open_browser(&chromium, &driver).await;
+    let base = format!("http://127.0.0.1:{port}");
+
+    // 1. Anonymous: sent to the login page, which says what went wrong on a bad password.
+    client.goto(&format!("{base}/")).await.unwrap();
+    wait_for_heading(&client, |h| h == "Please log in").await;
+    assert!(
+        client
+            .current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .ends_with("/login?next=/")
+    );
+    submit_credentials(&client, "susan", "wrong", false).await;
+    wait_for_heading(&client, |h| h == "Please log in").await;
+    assert!(
+        body_text(&client)
+            .await
+            .contains("Wrong username or password.")
+    );
+    client.refresh().await.unwrap();
+    wait_for_heading(&client, |h| h == "Please log in").await;
+    assert!(
+        !body_text(&client).await.contains("Wrong username"),
+        "a flash shows once"
+    );
+
+    // 2. Log in with "remember me".
+    submit_credentials(&client, "susan", "hello", true).await;
+    assert_eq!(
+        wait_for_heading(&client, |h| h.starts_with("Hello")).await,
+        "Hello, susan!"
+    );
+    screenshot(&client, "user-login-logged-in.png").await;
+    let cookies = client.get_all_cookies().await.unwrap();
+    let remember = cookies
+        .iter()
+        .find(|c| c.name() == "_remember")
+        .expect("a remember cookie");
+    assert_eq!(remember.http_only(), Some(true));
+    assert_eq!(remember.secure(), Some(true));
+    assert_eq!(
+        remember.same_site().map(|s| s.to_string()).as_deref(),
+        Some("Lax")
+    );
+
+    // 3. The browser "restarts": the session cookie is gone, the remember cookie stays.
+    client.delete_cookie("session").await.unwrap();
+    client.goto(&format!("{base}/")).await.unwrap();
+    assert_eq!(
+        wait_for_heading(&client, |h| h.starts_with("Hello")).await,
+        "Hello, susan!"
+    );
+    client.goto(&format!("{base}/fresh")).await.unwrap();
+    wait_for_heading(&client, |h| h == "Please log in").await;
+    assert!(
+        client
+            .current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .ends_with("/login?next=/fresh"),
+        "a restored login is not fresh"
+    );
+
+    // 4. Entering the password again makes it fresh, and `next` leads back.
+    submit_credentials(&client, "susan", "hello", false).await;
+    wait_for_heading(&client, |h| h.starts_with("Hello")).await;
+    assert!(
+        client
+            .current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .ends_with("/fresh")
+    );
+    assert!(body_text(&client).await.contains("requires a fresh login"));
+
+    // 5. A cross-site form post, from a page on `localhost`, is refused by the CSRF check.
+    let attacker = start_attacker_page(format!("{base}/logout"));
+    client
+        .goto(&format!("http://localhost:{attacker}/"))
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let refused = loop {
+        let text = body_text(&client).await;
+        if text.contains("Forbidden") || Instant::now() > deadline {
+            break text;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(refused, "Forbidden: Sec-Fetch-Site is cross-site");
+    screenshot(&client, "user-login-csrf-refused.png").await;
+    client.goto(&format!("{base}/")).await.unwrap();
+    assert_eq!(
+        wait_for_heading(&client, |h| h.starts_with("Hello")).await,
+        "Hello, susan!",
+        "still logged in"
+    );
+
+    // 6. Log out: both cookies' logins are gone.
+    let logout = client
+        .find(Locator::Css("form[action='/logout'] button"))
+        .await
+        .unwrap();
+    logout.click().await.unwrap();
+    wait_for_heading(&client, |h| h == "Please log in").await;
+    let cookies = client.get_all_cookies().await.unwrap();
+    assert!(
+        cookies.iter().all(|c| c.name() != "_remember"),
+        "{cookies:?}"
+    );
+    client.delete_cookie("session").await.unwrap();
+    client.goto(&format!("{base}/")).await.unwrap();
+    wait_for_heading(&client, |h| h == "Please log in").await;
 
     client.close().await.unwrap();
 }
