@@ -10,6 +10,16 @@ const FLASHES: &str = "_flashes";
 
 /// A message for the next page the user sees, set with [`SessionDict::flash`] and read
 /// with [`SessionDict::take_flashes`].
+///
+/// ```
+/// use jwt_session::Flash;
+///
+/// fn render(flash: &Flash) -> String {
+///     format!("<p class=\"{}\">{}</p>", flash.category, flash.message)
+/// }
+/// let flash = Flash { category: "error".into(), message: "Wrong password".into() };
+/// assert_eq!(render(&flash), r#"<p class="error">Wrong password</p>"#);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Flash {
     /// A free-form kind, such as `"error"` or `"info"`, for styling.

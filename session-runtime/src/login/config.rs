@@ -32,7 +32,8 @@ use crate::error::SessionError;
 ///         self.id
 ///     }
 /// }
-/// # assert_eq!(User { id: 7, name: "ann".into() }.id(), 7);
+/// let ann = User { id: 7, name: "ann".into() };
+/// assert_eq!((ann.id(), ann.name.as_str()), (7, "ann"));
 /// ```
 pub trait LoginUser: Clone + 'static {
     /// The id's type: usually `String` or an integer.

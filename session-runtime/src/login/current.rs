@@ -155,7 +155,7 @@ pub(crate) fn is_fresh(req: &HttpRequest) -> Result<bool, SessionError> {
 /// let req = test::TestRequest::post().uri("/login?next=/orders%3Fpage=2");
 /// let res = test::call_service(&app, req.to_request()).await;
 /// assert_eq!(res.status(), 303);
-/// assert_eq!(res.headers()["location"], "/orders?page=2");
+/// assert_eq!(res.headers().get("location").unwrap(), "/orders?page=2");
 /// let cookies: Vec<_> = res.response().cookies().map(|c| c.name().to_owned()).collect();
 /// assert_eq!(cookies, ["session", "_remember"]);
 /// # });

@@ -47,7 +47,7 @@ type Extracting<T> = Pin<Box<dyn Future<Output = Result<T, actix_web::Error>>>>;
 /// ).await;
 /// let res = test::call_service(&app, test::TestRequest::get().uri("/orders?page=2").to_request()).await;
 /// assert_eq!(res.status(), 302);
-/// assert_eq!(res.headers()["location"], "/login?next=/orders%3Fpage%3D2");
+/// assert_eq!(res.headers().get("location").unwrap(), "/login?next=/orders%3Fpage%3D2");
 /// # });
 /// ```
 #[derive(Clone, Debug)]
@@ -62,24 +62,26 @@ pub struct LoggedIn<U>(pub U);
 /// use jwt_session::{FreshLogin, Login, LoginUser, Session};
 ///
 /// #[derive(Clone)]
-/// struct User(String);
+/// struct User {
+///     name: String,
+/// }
 /// impl LoginUser for User {
 ///     type Id = String;
-///     fn id(&self) -> String { self.0.clone() }
+///     fn id(&self) -> String { self.name.clone() }
 /// }
 ///
 /// #[get("/password")]
 /// async fn change_password(user: FreshLogin<User>) -> HttpResponse {
-///     HttpResponse::Ok().body(format!("change the password of {}", user.0))
+///     HttpResponse::Ok().body(format!("change the password of {}", user.name))
 /// }
 ///
 /// # actix_web::rt::System::new().block_on(async {
-/// let login = Login::new(|id: String| async move { Some(User(id)) });
+/// let login = Login::new(|name: String| async move { Some(User { name }) });
 /// let app = test::init_service(
 ///     App::new().app_data(Session::new([7u8; 32])).app_data(login).service(change_password),
 /// ).await;
 /// let res = test::call_service(&app, test::TestRequest::get().uri("/password").to_request()).await;
-/// assert_eq!(res.headers()["location"], "/login?next=/password");
+/// assert_eq!(res.headers().get("location").unwrap(), "/login?next=/password");
 /// # });
 /// ```
 #[derive(Clone, Debug)]
