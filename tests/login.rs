@@ -722,3 +722,48 @@ async fn login_renews_the_session_and_remember_ignores_session_lifetimes() {
     let shown: Value = test::read_body_json(res).await;
     assert_eq!(shown["user"], 4);
 }
+
+#[actix_web::test]
+async fn the_remember_cookie_expires_after_its_days() {
+    use jwt_session::TestClock;
+    use std::time::Duration;
+    let clock = TestClock::new();
+    let loads = Arc::new(AtomicUsize::new(0));
+    let app = test::init_service(
+        App::new()
+            .app_data(common::session().clock(clock.clone()))
+            .app_data(members(&loads))
+            .route("/signin/{id}", web::post().to(sign_in))
+            .route("/required", web::get().to(required)),
+    )
+    .await;
+    let res = call(
+        &app,
+        &mut Jar::default(),
+        test::TestRequest::post().uri("/signin/5"),
+    )
+    .await;
+    let remember = set_cookie(&res, "_remember").unwrap();
+    let restored_after = |elapsed: Duration| {
+        let clock = clock.clone();
+        let token = remember.value().to_owned();
+        let app = &app;
+        async move {
+            clock.advance(elapsed);
+            let mut jar = Jar::default();
+            jar.set("_remember", &token);
+            call(app, &mut jar, test::TestRequest::get().uri("/required"))
+                .await
+                .status()
+        }
+    };
+    // `Remember::Days(2)`: valid a little before two days, refused past them and the leeway.
+    assert_eq!(
+        restored_after(Duration::from_secs(2 * 86_400 - 60)).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        restored_after(Duration::from_secs(120)).await,
+        StatusCode::FOUND
+    );
+}

@@ -46,9 +46,9 @@ pub use dict::SessionDict;
 pub use error::SessionError;
 pub use flash::Flash;
 pub use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
-pub use testing::ResponseSession;
 pub use login::{
     CurrentUser, FreshLogin, LoggedIn, Login, LoginRedirect, LoginUser, Remember, current_user,
     login_user, logout_user,
 };
+pub use testing::ResponseSession;
 pub use typed::{SessionData, TypedSession};

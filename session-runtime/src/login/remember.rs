@@ -1,7 +1,7 @@
 //! The `_remember` cookie: Microdot's remember-me token, `{"user_id", "days", "exp"}` signed
 //! like a session, with the session cookie's attributes.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use actix_web::HttpRequest;
 use actix_web::http::header::HeaderValue;
@@ -85,7 +85,7 @@ pub(crate) fn issue(
     let claims = Claims {
         user_id,
         days,
-        exp: unix_now().saturating_add(lifetime),
+        exp: (session.config().now() as u64).saturating_add(lifetime),
     };
     let token = session.config().codec.encode(&claims)?;
     let cookie = settings(session).set_cookie_value(&token, Some(Duration::from_secs(lifetime)));
@@ -134,7 +134,7 @@ pub(crate) fn user_id(req: &HttpRequest, session: &Session) -> Option<Value> {
         .map_err(|rejection| rejection.to_string());
     let checked = verified.and_then(|(mut claims, _)| {
         let times = lifetimes
-            .take_times(&mut claims, unix_now() as f64)
+            .take_times(&mut claims, config.now())
             .map_err(|rejection| rejection.to_string())?;
         if times.exp.is_none() {
             return Err(String::from("it has no `exp`"));
@@ -147,10 +147,4 @@ pub(crate) fn user_id(req: &HttpRequest, session: &Session) -> Option<Value> {
     checked
         .inspect_err(|why| tracing::debug!("ignoring the remember cookie: {why}"))
         .ok()
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs())
 }
