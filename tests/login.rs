@@ -512,7 +512,7 @@ async fn logout_clears_both_cookies() {
     assert_eq!(removal.max_age().unwrap().whole_seconds(), 0);
     assert_eq!(removal.path(), Some("/"));
     assert_eq!(removal.http_only(), Some(true));
-    assert_eq!(jar.header_for("/").unwrap().contains("_remember"), false);
+    assert!(!jar.header_for("/").unwrap().contains("_remember"));
     let res = call(&app, &mut jar, test::TestRequest::get().uri("/")).await;
     assert_eq!(res.status(), StatusCode::FOUND, "logged out");
 
