@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 
 mod common;
-use common::net::{free_port, wait_for_port};
+use actix_web::{HttpResponse, web};
+use common::net::{free_port, serve_in_background, wait_for_port};
 use serde_json::json;
 
 /// A child process killed on drop.
@@ -174,13 +175,10 @@ async fn screenshot(client: &Client, name: &str) -> PathBuf {
 
 #[actix_web::test]
 async fn login_logout_in_chromium() {
-    let Some((chromium, driver)) = browser_tools() else {
+    let Some((_server, _driver, client, base)) = launch("login").await else {
         return;
     };
-    let port = free_port();
-    let _server = start_example("login", port);
-    let (_driver, client) = open_browser(&chromium, &driver).await;
-    let base = format!("http://127.0.0.1:{port}/");
+    let base = format!("{base}/");
 
     // 1. Logged out.
     client.goto(&base).await.unwrap();
@@ -277,6 +275,15 @@ async fn submit_credentials(client: &Client, username: &str, password: &str, rem
     button.click().await.unwrap();
 }
 
+/// The path and query the browser shows.
+async fn current_path(client: &Client) -> String {
+    let url = client.current_url().await.unwrap();
+    match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
+    }
+}
+
 async fn body_text(client: &Client) -> String {
     client
         .find(Locator::Css("body"))
@@ -288,61 +295,44 @@ async fn body_text(client: &Client) -> String {
 }
 
 /// A page on another site: a form that posts to `target` as soon as it loads.
-fn start_attacker_page(target: String) -> u16 {
-    use actix_web::{App, HttpResponse, HttpServer, web};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
+fn start_attacker_page(target: &str) -> u16 {
     let page = format!(
         r#"<!doctype html><title>win a prize</title>
 <form method="POST" action="{target}"><input name="username" value="mallory"></form>
 <script>document.forms[0].submit()</script>"#
     );
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let page = page.clone();
-            HttpServer::new(move || {
+    serve_in_background(move |config| {
+        let page = page.clone();
+        config.route(
+            "/",
+            web::get().to(move || {
                 let page = page.clone();
-                App::new().route(
-                    "/",
-                    web::get().to(move || {
-                        let page = page.clone();
-                        async move { HttpResponse::Ok().content_type("text/html").body(page) }
-                    }),
-                )
-            })
-            .workers(1)
-            .disable_signals()
-            .listen(listener)
-            .unwrap()
-            .run()
-            .await
-        })
-    });
-    wait_for_port(port);
-    port
+                async move { HttpResponse::Ok().content_type("text/html").body(page) }
+            }),
+        );
+    })
+}
+
+/// Serves `example` on a free port and opens Chromium: the two processes, the client and
+/// the app's base URL; `None` when the browser tools are missing (outside CI).
+async fn launch(example: &str) -> Option<(Process, Process, Client, String)> {
+    let (chromium, driver) = browser_tools()?;
+    let port = free_port();
+    let server = start_example(example, port);
+    let (driver, client) = open_browser(&chromium, &driver).await;
+    Some((server, driver, client, format!("http://127.0.0.1:{port}")))
 }
 
 #[actix_web::test]
 async fn user_login_remember_me_fresh_logout_and_csrf_in_chromium() {
-    let Some((chromium, driver)) = browser_tools() else {
+    let Some((_server, _driver, client, base)) = launch("user_login").await else {
         return;
     };
-    let port = free_port();
-    let _server = start_example("user_login", port);
-    let (_driver, client) = open_browser(&chromium, &driver).await;
-    let base = format!("http://127.0.0.1:{port}");
 
     // 1. Anonymous: sent to the login page, which says what went wrong on a bad password.
     client.goto(&format!("{base}/")).await.unwrap();
     wait_for_heading(&client, |h| h == "Please log in").await;
-    assert!(
-        client
-            .current_url()
-            .await
-            .unwrap()
-            .as_str()
-            .ends_with("/login?next=/")
-    );
+    assert_eq!(current_path(&client).await, "/login?next=/");
     submit_credentials(&client, "susan", "wrong", false).await;
     wait_for_heading(&client, |h| h == "Please log in").await;
     assert!(
@@ -385,31 +375,20 @@ async fn user_login_remember_me_fresh_logout_and_csrf_in_chromium() {
     );
     client.goto(&format!("{base}/fresh")).await.unwrap();
     wait_for_heading(&client, |h| h == "Please log in").await;
-    assert!(
-        client
-            .current_url()
-            .await
-            .unwrap()
-            .as_str()
-            .ends_with("/login?next=/fresh"),
+    assert_eq!(
+        current_path(&client).await,
+        "/login?next=/fresh",
         "a restored login is not fresh"
     );
 
     // 4. Entering the password again makes it fresh, and `next` leads back.
     submit_credentials(&client, "susan", "hello", false).await;
     wait_for_heading(&client, |h| h.starts_with("Hello")).await;
-    assert!(
-        client
-            .current_url()
-            .await
-            .unwrap()
-            .as_str()
-            .ends_with("/fresh")
-    );
+    assert_eq!(current_path(&client).await, "/fresh");
     assert!(body_text(&client).await.contains("requires a fresh login"));
 
     // 5. A cross-site form post, from a page on `localhost`, is refused by the CSRF check.
-    let attacker = start_attacker_page(format!("{base}/logout"));
+    let attacker = start_attacker_page(&format!("{base}/logout"));
     client
         .goto(&format!("http://localhost:{attacker}/"))
         .await

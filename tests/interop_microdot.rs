@@ -12,18 +12,17 @@ mod common;
 mod user_login;
 
 use std::io::Write as _;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use actix_web::{App, HttpResponse, HttpServer, post, web};
+use actix_web::{HttpResponse, post, web};
 use jwt_session::{Session, SessionDict, SessionError, with_session};
 use serde_json::{Map, Value, json};
 
 use common::jar::Jar;
-use common::net::{free_port, wait_for_port};
+use common::net::{free_port, serve_in_background, wait_for_port};
 
 const SECRET: &str = "interop secret shared by both apps, 32+ bytes";
 const OLD_SECRET: &str = "the secret before rotation, also 32+ bytes";
@@ -166,23 +165,10 @@ fn start_rust(session: Session) -> String {
 
 /// Starts an app made of `routes` (the session routes, or the `user_login` example).
 fn start_rust_with(session: Session, routes: fn(&mut web::ServiceConfig)) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let ended = actix_web::rt::System::new().block_on(async move {
-            HttpServer::new(move || App::new().app_data(session.clone()).configure(routes))
-                .workers(1)
-                .disable_signals()
-                .listen(listener)
-                .unwrap()
-                .run()
-                .await
-        });
-        if let Err(err) = ended {
-            eprintln!("the Rust interop server stopped: {err}");
-        }
+    let port = serve_in_background(move |config| {
+        config.app_data(session.clone());
+        routes(config);
     });
-    wait_for_port(port);
     format!("http://127.0.0.1:{port}")
 }
 

@@ -63,15 +63,22 @@ fn saved_session<B>(res: &ServiceResponse<B>) -> Value {
     parts_of(cookie.value()).1
 }
 
-fn credentials(username: &str, password: &str, remember: bool) -> Vec<(&'static str, String)> {
-    let mut form = vec![
-        ("username", username.to_owned()),
-        ("password", password.to_owned()),
-    ];
+/// Posts the login form to `uri` (`/login`, with any `?next=`) with the jar's cookies.
+async fn log_in<S>(
+    app: &S,
+    jar: &mut Jar,
+    uri: &str,
+    (username, password): (&str, &str),
+    remember: bool,
+) -> ServiceResponse
+where
+    S: Service<actix_http::Request, Response = ServiceResponse, Error = actix_web::Error>,
+{
+    let mut form = vec![("username", username), ("password", password)];
     if remember {
-        form.push(("remember_me", "on".to_owned()));
+        form.push(("remember_me", "on"));
     }
-    form
+    call(app, jar, test::TestRequest::post().uri(uri).set_form(form)).await
 }
 
 macro_rules! example_app {
@@ -252,13 +259,7 @@ async fn logout_in_the_same_request_forgets_the_user() {
 async fn login_sets_microdots_keys_and_a_remember_cookie_with_the_session_attributes() {
     let app = example_app!();
     let mut jar = Jar::default();
-    let form = credentials("susan", "hello", true);
-    let res = call(
-        &app,
-        &mut jar,
-        test::TestRequest::post().uri("/login").set_form(&form),
-    )
-    .await;
+    let res = log_in(&app, &mut jar, "/login", ("susan", "hello"), true).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/");
     assert_eq!(
@@ -288,13 +289,7 @@ async fn login_sets_microdots_keys_and_a_remember_cookie_with_the_session_attrib
 async fn the_remember_cookie_restores_a_login_that_is_not_fresh() {
     let app = example_app!();
     let mut jar = Jar::default();
-    let form = credentials("david", "bye", true);
-    let res = call(
-        &app,
-        &mut jar,
-        test::TestRequest::post().uri("/login").set_form(&form),
-    )
-    .await;
+    let res = log_in(&app, &mut jar, "/login", ("david", "bye"), true).await;
     let remember = set_cookie(&res, "_remember").unwrap();
 
     // The browser was closed: only the remember cookie is left.
@@ -320,12 +315,12 @@ async fn the_remember_cookie_restores_a_login_that_is_not_fresh() {
     assert_eq!(res.status(), StatusCode::FOUND, "still not fresh");
 
     // ...and a logged-in password entry makes it fresh again.
-    let res = call(
+    let res = log_in(
         &app,
         &mut jar,
-        test::TestRequest::post()
-            .uri("/login?next=/fresh")
-            .set_form(credentials("david", "bye", false)),
+        "/login?next=/fresh",
+        ("david", "bye"),
+        false,
     )
     .await;
     assert_eq!(location(&res), "/fresh");
@@ -469,14 +464,7 @@ async fn a_second_app_with_another_secret_ignores_the_logins() {
     )
     .await;
     let mut jar = Jar::default();
-    call(
-        &app,
-        &mut jar,
-        test::TestRequest::post()
-            .uri("/login")
-            .set_form(credentials("susan", "hello", true)),
-    )
-    .await;
+    log_in(&app, &mut jar, "/login", ("susan", "hello"), true).await;
     assert_eq!(
         call(&app, &mut jar, test::TestRequest::get().uri("/"))
             .await
@@ -491,14 +479,7 @@ async fn a_second_app_with_another_secret_ignores_the_logins() {
 async fn logout_clears_both_cookies() {
     let app = example_app!();
     let mut jar = Jar::default();
-    call(
-        &app,
-        &mut jar,
-        test::TestRequest::post()
-            .uri("/login")
-            .set_form(credentials("susan", "hello", true)),
-    )
-    .await;
+    log_in(&app, &mut jar, "/login", ("susan", "hello"), true).await;
     let res = call(&app, &mut jar, test::TestRequest::post().uri("/logout")).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/");
@@ -547,11 +528,8 @@ async fn open_redirect_attempts_never_leave_the_site() {
         "evil.example",
     ];
     for next in hostile {
-        let mut jar = Jar::default();
-        let req = test::TestRequest::post()
-            .uri(&format!("/login?next={next}"))
-            .set_form(credentials("susan", "hello", false));
-        let res = call(&app, &mut jar, req).await;
+        let uri = format!("/login?next={next}");
+        let res = log_in(&app, &mut Jar::default(), &uri, ("susan", "hello"), false).await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER, "{next}");
         assert_eq!(location(&res), "/", "next={next} falls back to the default");
     }
@@ -560,10 +538,8 @@ async fn open_redirect_attempts_never_leave_the_site() {
         ("%2Ffresh%3Fa%3D1", "/fresh?a=1"),
         ("/a%252Fb", "/a%2Fb"),
     ] {
-        let req = test::TestRequest::post()
-            .uri(&format!("/login?next={next}"))
-            .set_form(credentials("susan", "hello", false));
-        let res = call(&app, &mut Jar::default(), req).await;
+        let uri = format!("/login?next={next}");
+        let res = log_in(&app, &mut Jar::default(), &uri, ("susan", "hello"), false).await;
         assert_eq!(location(&res), expected, "control: {next}");
     }
 }
@@ -572,25 +548,11 @@ async fn open_redirect_attempts_never_leave_the_site() {
 async fn failed_logins_flash_once() {
     let app = example_app!();
     let mut jar = Jar::default();
-    let res = call(
-        &app,
-        &mut jar,
-        test::TestRequest::post()
-            .uri("/login")
-            .set_form(credentials("susan", "wrong", false)),
-    )
-    .await;
+    let res = log_in(&app, &mut jar, "/login", ("susan", "wrong"), false).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/login");
     assert!(set_cookie(&res, "_remember").is_none());
-    let res = call(
-        &app,
-        &mut jar,
-        test::TestRequest::post()
-            .uri("/login")
-            .set_form(credentials("nobody", "hello", false)),
-    )
-    .await;
+    let res = log_in(&app, &mut jar, "/login", ("nobody", "hello"), false).await;
     assert_eq!(
         location(&res),
         "/login",

@@ -23,3 +23,29 @@ pub fn wait_for_port(port: u16) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Serves the app that `configure` builds on a free loopback port, on its own thread, for
+/// the rest of the run, and returns the port.
+pub fn serve_in_background<F>(configure: F) -> u16
+where
+    F: Fn(&mut actix_web::web::ServiceConfig) + Send + Clone + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let ended = actix_web::rt::System::new().block_on(async move {
+            actix_web::HttpServer::new(move || actix_web::App::new().configure(configure.clone()))
+                .workers(1)
+                .disable_signals()
+                .listen(listener)
+                .unwrap()
+                .run()
+                .await
+        });
+        if let Err(err) = ended {
+            eprintln!("a background test server stopped: {err}");
+        }
+    });
+    wait_for_port(port);
+    port
+}
