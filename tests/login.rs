@@ -430,6 +430,14 @@ async fn bad_remember_cookies_log_no_one_in() {
             ),
         ),
         ("a session token", session_token.clone()),
+        (
+            "a session token with user_id and exp",
+            foreign_token(
+                &json!({"user_id": "user001", "exp": exp, "cart": []}),
+                Algorithm::HS256,
+                SECRET.as_bytes(),
+            ),
+        ),
         ("garbage", String::from("a.b.c")),
     ];
     for (what, token) in cases {
@@ -728,4 +736,24 @@ async fn the_remember_cookie_expires_after_its_days() {
         restored_after(Duration::from_secs(120)).await,
         StatusCode::FOUND
     );
+}
+
+#[actix_web::test]
+async fn a_remember_cookie_signed_with_a_previous_secret_still_works() {
+    const OLD: &str = "the secret before the rotation, 32+ bytes";
+    let app = test::init_service(
+        App::new()
+            .app_data(Session::new(SECRET).previous_secrets([OLD]))
+            .configure(user_login::routes),
+    )
+    .await;
+    let claims = json!({"user_id": "user002", "days": 30, "exp": unix_now() + 3600});
+    let mut jar = Jar::default();
+    jar.set(
+        "_remember",
+        &foreign_token(&claims, Algorithm::HS256, OLD.as_bytes()),
+    );
+    let res = call(&app, &mut jar, test::TestRequest::get().uri("/")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(body(res).await.contains("Hello, david!"));
 }

@@ -118,7 +118,7 @@ pub(crate) fn present(req: &HttpRequest) -> bool {
 }
 
 /// The user id of `req`'s remember cookie, when it verifies with the session's keys and
-/// pinned algorithm and its `exp` (required) has not passed.
+/// pinned algorithm, its `exp` (required) has not passed, and it has Microdot's `days`.
 pub(crate) fn user_id(req: &HttpRequest, session: &Session) -> Option<Value> {
     let token = find_cookie(req.headers(), COOKIE)?;
     let config = session.config();
@@ -138,6 +138,11 @@ pub(crate) fn user_id(req: &HttpRequest, session: &Session) -> Option<Value> {
             .map_err(|rejection| rejection.to_string())?;
         if times.exp.is_none() {
             return Err(String::from("it has no `exp`"));
+        }
+        // Microdot writes `days` into every remember token; a session token signed with the
+        // same key lacks it, so it cannot pass for one.
+        if !claims.get("days").is_some_and(Value::is_u64) {
+            return Err(String::from("it has no whole number of `days`"));
         }
         match claims.remove("user_id") {
             Some(Value::Null) | None => Err(String::from("it has no `user_id`")),
