@@ -69,6 +69,14 @@
 //! Its options (`autosave`, `crate = path`), `middleware::from_fn` functions and the
 //! mistakes it reports are described, with examples, on [`with_session`] itself.
 //!
+//! # Logins, flash messages and CSRF
+//!
+//! On top of the session, as Microdot's `Login` and `CSRF` extensions and with their wire
+//! format: [`Login`] (the login URL and an async user loader), the extractors [`LoggedIn`],
+//! [`FreshLogin`] and [`CurrentUser`], [`login_user`] and [`logout_user`], a remember-me
+//! cookie ([`Remember`]); flash messages with [`SessionDict::flash`] and
+//! [`SessionDict::take_flashes`]; and the [`Csrf`] middleware.
+//!
 //! # Rejected cookies in the logs
 //!
 //! A rejected cookie is never an error for the client: the session is empty and the request
