@@ -757,3 +757,39 @@ async fn a_remember_cookie_signed_with_a_previous_secret_still_works() {
     assert_eq!(res.status(), StatusCode::OK);
     assert!(body(res).await.contains("Hello, david!"));
 }
+
+#[with_session(autosave)]
+async fn count_visits(
+    member: LoggedIn<Member>,
+    mut session: SessionDict,
+) -> Result<String, SessionError> {
+    let visits = session.get::<u64>("visits")?.unwrap_or(0) + 1;
+    session.insert("visits", visits)?;
+    Ok(format!("member {} visit {visits}", member.id))
+}
+
+#[actix_web::test]
+async fn a_restore_never_costs_an_autosave_handler_its_changes() {
+    let loads = Arc::new(AtomicUsize::new(0));
+    let app = test::init_service(
+        App::new()
+            .app_data(common::session())
+            .app_data(members(&loads))
+            .route("/signin/{id}", web::post().to(sign_in))
+            .route("/count", web::get().to(count_visits)),
+    )
+    .await;
+    let res = call(
+        &app,
+        &mut Jar::default(),
+        test::TestRequest::post().uri("/signin/6"),
+    )
+    .await;
+    let remember = set_cookie(&res, "_remember").unwrap();
+    let mut jar = Jar::default();
+    jar.set("_remember", remember.value());
+    for visit in 1..=3 {
+        let res = call(&app, &mut jar, test::TestRequest::get().uri("/count")).await;
+        assert_eq!(body(res).await, format!("member 6 visit {visit}"));
+    }
+}

@@ -302,6 +302,20 @@ impl RequestSession {
         self.outcome().renewed = true;
     }
 
+    /// Schedules `data` as a re-issue is scheduled: written unless this request decides the
+    /// cookie, since any save, delete or autosave replaces it. For changes the library makes
+    /// on the app's behalf (a login restored from the remember cookie), which must never
+    /// cost the handler its own changes.
+    pub(crate) fn offer(&self, data: Map<String, Value>) {
+        let mut outcome = self.outcome();
+        if !outcome.decided {
+            outcome.pending = Pending::Reissue {
+                data,
+                refresh: true,
+            };
+        }
+    }
+
     /// The managed claims of a save now: a renewed session starts afresh.
     fn times_for_save(&self, renewed: bool) -> SavedTimes {
         let loaded = if renewed {

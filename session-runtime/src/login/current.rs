@@ -26,9 +26,10 @@ struct LoggedOut;
 ///
 /// The user id comes from the session's `_user_id`. When the session has none but the
 /// request carries a valid remember cookie (same keys and pinned algorithm as the session,
-/// `exp` enforced), the login is restored from it: the session gets `_user_id` and
-/// `_fresh = false` and is saved, so the response of a `#[with_session]` handler (or one
-/// passed through [`Session::apply`]) carries it.
+/// `exp` enforced), the login is restored from it: the session with `_user_id` and
+/// `_fresh = false` goes out with the response of a `#[with_session]` handler (or one passed
+/// through [`Session::apply`]), unless the handler decides the session cookie itself (a
+/// save, delete or autosave wins, and the next request restores the login again).
 ///
 /// # Errors
 ///
@@ -99,13 +100,16 @@ async fn load_user<U: LoginUser>(
         .ok()?;
     let user = (login.loader)(typed).await?;
     if restored {
-        // Saved only once the loader knows the user, so a stale remember cookie writes nothing.
-        let saved = session
+        // Offered only once the loader knows the user, so a stale remember cookie writes
+        // nothing; and only offered, so a handler that saves its own session wins.
+        match session
             .insert(USER_ID, id)
             .and_then(|()| session.insert(FRESH, false))
-            .and_then(|()| session.save());
-        if let Err(err) = saved {
-            tracing::warn!("cannot save the login restored from the remember cookie: {err}");
+        {
+            Ok(()) => session.request_state().offer(session.take_data()),
+            Err(err) => {
+                tracing::warn!("cannot keep the login restored from the remember cookie: {err}")
+            }
         }
     }
     Some(user)
