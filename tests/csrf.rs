@@ -161,13 +161,23 @@ async fn without_allowed_origins_an_origin_alone_is_refused() {
 }
 
 #[actix_web::test]
-async fn checked_responses_vary_on_sec_fetch_site() {
+async fn checked_responses_vary_on_both_headers() {
     let app = app!(Csrf::new());
-    let req = test::TestRequest::post()
-        .uri("/form")
-        .insert_header(("sec-fetch-site", "same-origin"));
-    let res = test::call_service(&app, req.to_request()).await;
-    assert_eq!(res.headers().get(header::VARY).unwrap(), "Sec-Fetch-Site");
+    for req in [
+        test::TestRequest::post().uri("/form"),
+        test::TestRequest::post()
+            .uri("/form")
+            .insert_header(("sec-fetch-site", "same-origin")),
+        test::TestRequest::post()
+            .uri("/form")
+            .insert_header(("sec-fetch-site", "cross-site")),
+    ] {
+        let res = test::call_service(&app, req.to_request()).await;
+        assert_eq!(
+            res.headers().get(header::VARY).unwrap(),
+            "Sec-Fetch-Site, Origin"
+        );
+    }
     let res = test::call_service(&app, test::TestRequest::get().uri("/form").to_request()).await;
     assert!(res.headers().get(header::VARY).is_none(), "unchecked");
 }

@@ -14,7 +14,18 @@ use actix_web::dev::{
 use actix_web::http::{Method, header};
 use actix_web::{Error, HttpResponse};
 
+use crate::response::add_vary;
+
 const SEC_FETCH_SITE: &str = "sec-fetch-site";
+
+/// The answer to a checked request depends on these headers, so caches must key on them.
+const VARY_ON: [&str; 2] = ["Sec-Fetch-Site", "Origin"];
+
+fn add_vary_on_checked_headers(headers: &mut actix_web::http::header::HeaderMap) {
+    for name in VARY_ON {
+        add_vary(headers, name);
+    }
+}
 
 /// Refuses cross-site requests that change state, from the `Sec-Fetch-Site` header browsers
 /// send and, for browsers too old to send it, the `Origin` header: Microdot's `CSRF`.
@@ -31,7 +42,8 @@ const SEC_FETCH_SITE: &str = "sec-fetch-site";
 ///
 /// Anything else gets `403 Forbidden`, with a body and a log line (`tracing`, warn level)
 /// that say which header failed. Responses to checked requests carry
-/// `Vary: Sec-Fetch-Site`, as in Microdot 2.7.0.
+/// `Vary: Sec-Fetch-Site, Origin` (Microdot 2.7.0 adds `Sec-Fetch-Site` when it let one
+/// pass).
 ///
 /// ```
 /// use actix_web::{App, HttpResponse, test, web};
@@ -267,24 +279,22 @@ where
             let service = Rc::clone(&self.service);
             return Box::pin(async move { Ok(service.call(req).await?.map_into_left_body()) });
         }
-        let sec_fetch_site = header_text(&req, SEC_FETCH_SITE);
-        let verdict = self
-            .rules
-            .check(sec_fetch_site, header_text(&req, header::ORIGIN.as_str()));
-        let consulted_sec_fetch_site = sec_fetch_site.is_some();
+        let verdict = self.rules.check(
+            header_text(&req, SEC_FETCH_SITE),
+            header_text(&req, header::ORIGIN.as_str()),
+        );
         if let Err(refusal) = verdict {
             tracing::warn!(method = %req.method(), path = req.path(), "CSRF check refused the request: {refusal}");
-            let response = HttpResponse::Forbidden()
+            let mut response = HttpResponse::Forbidden()
                 .content_type("text/plain; charset=utf-8")
                 .body(format!("Forbidden: {refusal}"));
+            add_vary_on_checked_headers(response.headers_mut());
             return Box::pin(ready(Ok(req.into_response(response).map_into_right_body())));
         }
         let service = Rc::clone(&self.service);
         Box::pin(async move {
             let mut response = service.call(req).await?;
-            if consulted_sec_fetch_site {
-                crate::response::add_vary(response.headers_mut(), "Sec-Fetch-Site");
-            }
+            add_vary_on_checked_headers(response.headers_mut());
             Ok(response.map_into_left_body())
         })
     }
