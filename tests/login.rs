@@ -279,6 +279,8 @@ async fn login_sets_microdots_keys_and_a_remember_cookie_with_the_session_attrib
     assert_eq!(claims["days"], 30);
     let exp = claims["exp"].as_u64().unwrap();
     assert!(exp.abs_diff(unix_now() + 30 * 86_400) <= 5, "{claims}");
+    assert_eq!(claims["iat"].as_u64().unwrap() + 30 * 86_400, exp);
+    assert_eq!(claims.as_object().unwrap().len(), 4, "{claims}");
 
     let res = call(&app, &mut jar, test::TestRequest::get().uri("/")).await;
     assert_eq!(res.status(), StatusCode::OK);

@@ -68,11 +68,14 @@ impl From<bool> for Remember {
     }
 }
 
+/// Microdot's three claims, plus `iat` (which PyJWT checks and accepts), so that a cut-off
+/// such as "every login of this user before T is void" can reach remembered logins too.
 #[derive(Serialize)]
 struct Claims<'a, I> {
     user_id: &'a I,
     days: u32,
     exp: u64,
+    iat: u64,
 }
 
 /// The `Set-Cookie` value of a remember cookie for `user_id`, valid `days` days.
@@ -82,10 +85,12 @@ pub(crate) fn issue(
     days: u32,
 ) -> Result<HeaderValue, SessionError> {
     let lifetime = u64::from(days) * SECONDS_PER_DAY;
+    let now = session.config().now() as u64;
     let claims = Claims {
         user_id,
         days,
-        exp: (session.config().now() as u64).saturating_add(lifetime),
+        exp: now.saturating_add(lifetime),
+        iat: now,
     };
     let token = session.config().codec.encode(&claims)?;
     let cookie = settings(session).set_cookie_value(&token, Some(Duration::from_secs(lifetime)));
