@@ -192,3 +192,24 @@ async fn a_header_that_is_not_text_is_refused() {
     let res = test::call_service(&app, req.to_request()).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 }
+
+#[actix_web::test]
+async fn exemptions_follow_the_path_the_router_sees() {
+    let app = app!(Csrf::new().exempt("/hooks/{name}"));
+    let attack = |path: &str| {
+        test::TestRequest::post()
+            .uri(path)
+            .insert_header(("sec-fetch-site", "cross-site"))
+            .to_request()
+    };
+    // `%68` is `h`: the router sends this to the exempt hook, so it is exempt too.
+    let res = test::call_service(&app, attack("/%68ooks/ci")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    // An encoded slash is no path separator for the router: this is the hook, not /form.
+    let res = test::call_service(&app, attack("/hooks/..%2Fform")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    for path in ["/form", "/hooks", "/hooks/ci/extra", "/%66orm"] {
+        let res = test::call_service(&app, attack(path)).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{path} is not exempt");
+    }
+}

@@ -145,7 +145,8 @@ impl Csrf {
 
     /// Leaves requests to `pattern` unchecked, whatever their method: webhooks and APIs
     /// authenticated by other means. `pattern` is an actix resource pattern such as
-    /// `/hooks/{name}`, matched against the request path.
+    /// `/hooks/{name}`, matched against the full request path as the router sees it (so
+    /// inside a `web::scope("/api")` write `/api/hooks/{name}`).
     ///
     /// ```
     /// let csrf = jwt_session::Csrf::new().exempt("/api/{tail}*");
@@ -275,7 +276,12 @@ where
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        if !self.rules.applies_to(req.method(), req.path()) {
+        // The path the router matches (percent-decoded as it decodes), so that an exempt
+        // pattern covers exactly the requests its route receives.
+        if !self
+            .rules
+            .applies_to(req.method(), req.match_info().as_str())
+        {
             let service = Rc::clone(&self.service);
             return Box::pin(async move { Ok(service.call(req).await?.map_into_left_body()) });
         }

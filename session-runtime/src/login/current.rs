@@ -132,6 +132,9 @@ pub(crate) fn is_fresh(req: &HttpRequest) -> Result<bool, SessionError> {
 /// so it cannot bring back another user later). The returned response carries these
 /// cookies already.
 ///
+/// It loads the session itself, so changes made through another handle of this request
+/// (the handler's `SessionDict`) must be saved before the call to be kept.
+///
 /// # Errors
 ///
 /// As [`SessionDict::save`], and [`SessionError::MissingConfig`].
