@@ -651,6 +651,19 @@ async fn extractors_without_a_login_config_fail_loudly() {
     let res =
         test::call_service(&app, test::TestRequest::get().uri("/required").to_request()).await;
     assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+
+    // Registered as `web::Data`, it is found too.
+    let loads = Arc::new(AtomicUsize::new(0));
+    let app = test::init_service(
+        App::new()
+            .app_data(common::session())
+            .app_data(web::Data::new(members(&loads)))
+            .route("/required", web::get().to(required)),
+    )
+    .await;
+    let res =
+        test::call_service(&app, test::TestRequest::get().uri("/required").to_request()).await;
+    assert_eq!(location(&res), "/signin?lang=en&next=/required");
 }
 
 #[actix_web::test]
