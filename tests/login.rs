@@ -678,6 +678,7 @@ async fn login_renews_the_session_and_remember_ignores_session_lifetimes() {
             .app_data(session)
             .app_data(members(&loads))
             .route("/signin/{id}", web::post().to(sign_in))
+            .route("/signout", web::post().to(sign_out))
             .route("/show", web::get().to(restore_and_show)),
     )
     .await;
@@ -701,6 +702,14 @@ async fn login_renews_the_session_and_remember_ignores_session_lifetimes() {
 
     // The remember token has no iat or session_start, and needs none.
     let remember = set_cookie(&res, "_remember").unwrap();
+
+    // Logging out renews too.
+    let mut jar = Jar::default();
+    jar.set("session", &old);
+    let res = call(&app, &mut jar, test::TestRequest::post().uri("/signout")).await;
+    let saved = saved_session(&res);
+    assert!(saved["session_start"].as_u64().unwrap() >= now, "{saved}");
+
     let mut jar = Jar::default();
     jar.set("_remember", remember.value());
     let res = call(&app, &mut jar, test::TestRequest::get().uri("/show")).await;

@@ -210,7 +210,8 @@ pub fn login_user<U: LoginUser>(
 }
 
 /// Logs the user out and writes the outcome onto `response`: `_user_id` and `_fresh` leave
-/// the session, which is saved, and the remember cookie is cleared. Microdot's
+/// the session, which is [renewed](SessionDict::renew) and saved, and the remember cookie is
+/// cleared. Microdot's
 /// `logout_user`. The rest of the request sees no current user.
 ///
 /// The cookies go onto `response` right away, as [`Session::apply`] does, so a logout can
@@ -241,6 +242,8 @@ pub fn logout_user<B>(
     response: HttpResponse<B>,
 ) -> Result<HttpResponse<B>, SessionError> {
     let mut session = Session::load(req)?;
+    // The logged-out session is a new one, as at login: nothing of the login carries over.
+    session.renew();
     session.remove(USER_ID);
     session.remove(FRESH);
     session.save()?;
