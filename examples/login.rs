@@ -64,8 +64,6 @@ pub fn routes(config: &mut web::ServiceConfig) {
     config.service(index).service(login).service(logout);
 }
 
-pub use common::session_from_env;
-
 #[allow(dead_code)] // the test suite includes this file for its routes only
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {

@@ -12,11 +12,13 @@
 mod common;
 
 mod attacks;
+mod csrf;
 mod example_login;
 mod examples;
 mod hardening;
 mod hygiene;
 mod lifecycle;
+mod login;
 mod microdot_parity;
 mod missing_config;
 mod properties;

@@ -3,10 +3,8 @@
 //! small app with integer ids.
 
 #[allow(dead_code)]
-#[path = "../examples/user_login.rs"]
+#[path = "../../examples/user_login.rs"]
 mod user_login;
-
-mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,8 +20,8 @@ use jwt_session::{
 };
 use serde_json::{Value, json};
 
-use common::jar::Jar;
-use common::{SECRET, foreign_token, parts_of, set_cookies, unix_now};
+use crate::common::jar::Jar;
+use crate::common::{SECRET, foreign_token, parts_of, set_cookies, unix_now};
 
 /// Sends `req` with the jar's cookies and stores what comes back, as a browser does.
 async fn call<S>(app: &S, jar: &mut Jar, req: test::TestRequest) -> ServiceResponse
@@ -85,7 +83,7 @@ macro_rules! example_app {
     () => {
         test::init_service(
             App::new()
-                .app_data(common::session())
+                .app_data(crate::common::session())
                 .configure(user_login::routes),
         )
         .await
@@ -162,7 +160,7 @@ macro_rules! members_app {
     ($loads:expr) => {
         test::init_service(
             App::new()
-                .app_data(common::session())
+                .app_data(crate::common::session())
                 .app_data(members($loads))
                 .route("/signin/{id}", web::post().to(sign_in))
                 .route("/required", web::get().to(required))
@@ -342,7 +340,7 @@ async fn a_with_session_handler_writes_the_restored_session() {
     let loads = Arc::new(AtomicUsize::new(0));
     let app = test::init_service(
         App::new()
-            .app_data(common::session())
+            .app_data(crate::common::session())
             .app_data(members(&loads))
             .route("/signin/{id}", web::post().to(sign_in))
             .route("/show", web::get().to(restore_and_show)),
@@ -619,7 +617,7 @@ async fn take_only(mut session: SessionDict) -> Result<HttpResponse, SessionErro
 async fn flashes_work_with_autosave() {
     let app = test::init_service(
         App::new()
-            .app_data(common::session())
+            .app_data(crate::common::session())
             .route("/flash", web::post().to(flash_autosave))
             .route("/take", web::get().to(take_autosave))
             .route("/peek", web::get().to(take_only)),
@@ -644,7 +642,7 @@ async fn flashes_work_with_autosave() {
 async fn extractors_without_a_login_config_fail_loudly() {
     let app = test::init_service(
         App::new()
-            .app_data(common::session())
+            .app_data(crate::common::session())
             .route("/required", web::get().to(required)),
     )
     .await;
@@ -656,7 +654,7 @@ async fn extractors_without_a_login_config_fail_loudly() {
     let loads = Arc::new(AtomicUsize::new(0));
     let app = test::init_service(
         App::new()
-            .app_data(common::session())
+            .app_data(crate::common::session())
             .app_data(web::Data::new(members(&loads)))
             .route("/required", web::get().to(required)),
     )
@@ -725,7 +723,7 @@ async fn the_remember_cookie_expires_after_its_days() {
     let loads = Arc::new(AtomicUsize::new(0));
     let app = test::init_service(
         App::new()
-            .app_data(common::session().clock(clock.clone()))
+            .app_data(crate::common::session().clock(clock.clone()))
             .app_data(members(&loads))
             .route("/signin/{id}", web::post().to(sign_in))
             .route("/required", web::get().to(required)),
@@ -797,7 +795,7 @@ async fn a_restore_never_costs_an_autosave_handler_its_changes() {
     let loads = Arc::new(AtomicUsize::new(0));
     let app = test::init_service(
         App::new()
-            .app_data(common::session())
+            .app_data(crate::common::session())
             .app_data(members(&loads))
             .route("/signin/{id}", web::post().to(sign_in))
             .route("/count", web::get().to(count_visits)),
