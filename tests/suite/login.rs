@@ -173,6 +173,42 @@ macro_rules! members_app {
     };
 }
 
+/// An app with the members login, `/signin/{id}` and `routes`, under `session`.
+macro_rules! members_app_with {
+    ($session:expr, $loads:expr, $($path:literal => $route:expr),* $(,)?) => {
+        test::init_service(
+            App::new()
+                .app_data($session)
+                .app_data(members($loads))
+                .route("/signin/{id}", web::post().to(sign_in))
+                $(.route($path, $route))*,
+        )
+        .await
+    };
+}
+
+/// Signs member `id` in and returns the remember cookie it gets (`Remember::Days(2)`).
+async fn remember_cookie_of<S>(app: &S, id: u64) -> Cookie<'static>
+where
+    S: Service<actix_http::Request, Response = ServiceResponse, Error = actix_web::Error>,
+{
+    let uri = format!("/signin/{id}");
+    let res = call(
+        app,
+        &mut Jar::default(),
+        test::TestRequest::post().uri(&uri),
+    )
+    .await;
+    set_cookie(&res, "_remember").expect("a remember cookie")
+}
+
+/// A browser that dropped the session cookie: only `remember` is left.
+fn jar_with_only(remember: &Cookie<'_>) -> Jar {
+    let mut jar = Jar::default();
+    jar.set("_remember", remember.value());
+    jar
+}
+
 // ---------------------------------------------------------------- the tests
 
 #[actix_web::test]
@@ -338,21 +374,15 @@ async fn restore_and_show(user: CurrentUser<Member>, session: SessionDict) -> Ht
 #[actix_web::test]
 async fn a_with_session_handler_writes_the_restored_session() {
     let loads = Arc::new(AtomicUsize::new(0));
-    let app = test::init_service(
-        App::new()
-            .app_data(crate::common::session())
-            .app_data(members(&loads))
-            .route("/signin/{id}", web::post().to(sign_in))
-            .route("/show", web::get().to(restore_and_show)),
+    let app = members_app_with!(crate::common::session(), &loads, "/show" => web::get().to(restore_and_show));
+    let remember = remember_cookie_of(&app, 9).await;
+    assert_eq!(remember.max_age().unwrap().whole_seconds(), 2 * 86_400);
+    let res = call(
+        &app,
+        &mut jar_with_only(&remember),
+        test::TestRequest::get().uri("/show"),
     )
     .await;
-    let mut jar = Jar::default();
-    let res = call(&app, &mut jar, test::TestRequest::post().uri("/signin/9")).await;
-    let remember = set_cookie(&res, "_remember").unwrap();
-    assert_eq!(remember.max_age().unwrap().whole_seconds(), 2 * 86_400);
-    let mut jar = Jar::default();
-    jar.set("_remember", remember.value());
-    let res = call(&app, &mut jar, test::TestRequest::get().uri("/show")).await;
     assert_eq!(saved_session(&res), json!({"_user_id": 9, "_fresh": false}));
     let shown: Value = test::read_body_json(res).await;
     assert_eq!(shown["user"], 9);
@@ -671,15 +701,12 @@ async fn login_renews_the_session_and_remember_ignores_session_lifetimes() {
     let session = Session::new(SECRET)
         .idle_timeout(Duration::from_secs(600))
         .absolute_timeout(Duration::from_secs(3600));
-    let app = test::init_service(
-        App::new()
-            .app_data(session)
-            .app_data(members(&loads))
-            .route("/signin/{id}", web::post().to(sign_in))
-            .route("/signout", web::post().to(sign_out))
-            .route("/show", web::get().to(restore_and_show)),
-    )
-    .await;
+    let app = members_app_with!(
+        session,
+        &loads,
+        "/signout" => web::post().to(sign_out),
+        "/show" => web::get().to(restore_and_show),
+    );
     // A session that started 50 minutes ago, planted or not, with a cart in it.
     let now = unix_now();
     let old = foreign_token(
@@ -721,32 +748,22 @@ async fn the_remember_cookie_expires_after_its_days() {
     use std::time::Duration;
     let clock = TestClock::new();
     let loads = Arc::new(AtomicUsize::new(0));
-    let app = test::init_service(
-        App::new()
-            .app_data(crate::common::session().clock(clock.clone()))
-            .app_data(members(&loads))
-            .route("/signin/{id}", web::post().to(sign_in))
-            .route("/required", web::get().to(required)),
-    )
-    .await;
-    let res = call(
-        &app,
-        &mut Jar::default(),
-        test::TestRequest::post().uri("/signin/5"),
-    )
-    .await;
-    let remember = set_cookie(&res, "_remember").unwrap();
+    let session = crate::common::session().clock(clock.clone());
+    let app = members_app_with!(session, &loads, "/required" => web::get().to(required));
+    let remember = remember_cookie_of(&app, 5).await;
     let restored_after = |elapsed: Duration| {
         let clock = clock.clone();
-        let token = remember.value().to_owned();
+        let token = remember.clone();
         let app = &app;
         async move {
             clock.advance(elapsed);
-            let mut jar = Jar::default();
-            jar.set("_remember", &token);
-            call(app, &mut jar, test::TestRequest::get().uri("/required"))
-                .await
-                .status()
+            call(
+                app,
+                &mut jar_with_only(&token),
+                test::TestRequest::get().uri("/required"),
+            )
+            .await
+            .status()
         }
     };
     // `Remember::Days(2)`: valid a little before two days, refused past them and the leeway.
@@ -793,23 +810,8 @@ async fn count_visits(
 #[actix_web::test]
 async fn a_restore_never_costs_an_autosave_handler_its_changes() {
     let loads = Arc::new(AtomicUsize::new(0));
-    let app = test::init_service(
-        App::new()
-            .app_data(crate::common::session())
-            .app_data(members(&loads))
-            .route("/signin/{id}", web::post().to(sign_in))
-            .route("/count", web::get().to(count_visits)),
-    )
-    .await;
-    let res = call(
-        &app,
-        &mut Jar::default(),
-        test::TestRequest::post().uri("/signin/6"),
-    )
-    .await;
-    let remember = set_cookie(&res, "_remember").unwrap();
-    let mut jar = Jar::default();
-    jar.set("_remember", remember.value());
+    let app = members_app_with!(crate::common::session(), &loads, "/count" => web::get().to(count_visits));
+    let mut jar = jar_with_only(&remember_cookie_of(&app, 6).await);
     for visit in 1..=3 {
         let res = call(&app, &mut jar, test::TestRequest::get().uri("/count")).await;
         assert_eq!(body(res).await, format!("member 6 visit {visit}"));
