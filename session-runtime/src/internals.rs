@@ -2,6 +2,9 @@
 //! Behind the hidden `__internals` cargo feature: not public API, names may change in any
 //! release.
 
+use actix_web::http::header::HeaderValue;
+use serde_json::{Map, Value};
+
 use crate::error::SessionError;
 use crate::request;
 
@@ -15,9 +18,39 @@ pub fn verify_cookie_value(session: &crate::Session, token: &str) -> bool {
 /// benchmarks).
 pub fn encode_session(
     session: &crate::Session,
-    data: &serde_json::Map<String, serde_json::Value>,
+    data: &Map<String, Value>,
 ) -> Result<String, SessionError> {
     request::encode_now(session, data)
+}
+
+/// The session data a request carrying `token` loads, or `None` when it is rejected (for
+/// the fuzz targets' round trips).
+pub fn load_cookie_value(session: &crate::Session, token: &str) -> Option<Map<String, Value>> {
+    request::load_now(session, token)
+}
+
+/// The token `save()` sends for `data` in a request that carried no cookie, with its size
+/// check (for the encode fuzz target).
+pub fn save_session(
+    session: &crate::Session,
+    data: &Map<String, Value>,
+) -> Result<String, SessionError> {
+    request::save_now(session, data)
+}
+
+/// Why `SessionDict::insert(key, value)` refuses the entry, or `None` when it stores it.
+pub fn insert_refusal(key: &str, value: &Value) -> Option<&'static str> {
+    crate::claims::insert_problem(key, value)
+}
+
+/// The `Set-Cookie` that a response to a request carrying `token` sends when the handler
+/// neither saves nor deletes (a rotation re-sign or an idle refresh); `None` when the token
+/// is rejected or needs no re-issue (for the fuzz targets).
+pub fn reissued_cookie(
+    session: &crate::Session,
+    token: &str,
+) -> Option<Result<HeaderValue, SessionError>> {
+    request::reissue_now(session, token)
 }
 
 /// Finds the session cookie in request headers, as every load does (for the benchmarks).
