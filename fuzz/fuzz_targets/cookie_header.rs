@@ -7,17 +7,22 @@
 #![no_main]
 
 use actix_web::http::header::{COOKIE, HeaderMap, HeaderValue};
-use jwt_session_fuzz::SECRET;
 use jwt_session::Session;
+use jwt_session_fuzz::SECRET;
 use libfuzzer_sys::fuzz_target;
 use std::sync::LazyLock;
 
 static CONFIGS: LazyLock<[Session; 2]> = LazyLock::new(|| {
-    [Session::new(SECRET), Session::new(SECRET).cookie_name("__Host-session")]
+    [
+        Session::new(SECRET),
+        Session::new(SECRET).cookie_name("__Host-session"),
+    ]
 });
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&pick, rest)) = data.split_first() else { return };
+    let Some((&pick, rest)) = data.split_first() else {
+        return;
+    };
     let session = &CONFIGS[usize::from(pick % 2)];
     let mut headers = HeaderMap::new();
     for line in rest.split(|&b| b == b'\n') {
@@ -34,7 +39,10 @@ fuzz_target!(|data: &[u8]| {
         let found = found.as_bytes().as_ptr_range();
         line.start <= found.start && found.end <= line.end
     });
-    assert!(inside, "the value {found:?} is not a slice of any Cookie line");
+    assert!(
+        inside,
+        "the value {found:?} is not a slice of any Cookie line"
+    );
     assert!(!found.contains(';'), "the value {found:?} spans two pairs");
     let _ = jwt_session_runtime::__internals::verify_cookie_value(session, found);
 });

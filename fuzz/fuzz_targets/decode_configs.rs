@@ -12,14 +12,16 @@
 //! `session_start`.
 #![no_main]
 
+use jsonwebtoken::Algorithm;
 use jwt_session::SessionError;
 use jwt_session_fuzz::{FIXTURES, high_s_twin, payload_of, timed_payload};
 use jwt_session_runtime::__internals::{load_cookie_value, reissued_cookie};
-use jsonwebtoken::Algorithm;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let [config, mode, rest @ ..] = data else { return };
+    let [config, mode, rest @ ..] = data else {
+        return;
+    };
     let fixture = &FIXTURES[usize::from(config % 4)];
     let header = fixture.header();
     let timed = |rest: &[u8]| {
@@ -43,7 +45,9 @@ fuzz_target!(|data: &[u8]| {
         },
     };
     let session = &fixture.session;
-    let Some(loaded) = load_cookie_value(session, &token) else { return };
+    let Some(loaded) = load_cookie_value(session, &token) else {
+        return;
+    };
 
     if fixture.algorithm == Algorithm::ES256 {
         let twin = high_s_twin(&token).expect("an accepted ES256 token has an (r, s) signature");

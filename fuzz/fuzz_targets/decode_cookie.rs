@@ -9,7 +9,9 @@ use jwt_session_fuzz::FIXTURES;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&mode, rest)) = data.split_first() else { return };
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
     let default = &FIXTURES[0];
     let token = match mode % 3 {
         0 => match std::str::from_utf8(rest) {

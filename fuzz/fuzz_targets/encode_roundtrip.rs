@@ -12,8 +12,12 @@ use libfuzzer_sys::fuzz_target;
 use serde_json::{Map, Value};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&pick, json)) = data.split_first() else { return };
-    let Ok(entries) = serde_json::from_slice::<Map<String, Value>>(json) else { return };
+    let Some((&pick, json)) = data.split_first() else {
+        return;
+    };
+    let Ok(entries) = serde_json::from_slice::<Map<String, Value>>(json) else {
+        return;
+    };
     let fixture = &FIXTURES[usize::from(pick % 4)];
     let stored: Map<String, Value> = entries
         .into_iter()

@@ -86,18 +86,33 @@ impl Fixture {
 
     /// As [`Fixture::sign`], with the previous key when the config has one.
     pub fn sign_previous(&self, header: &[u8], payload: &[u8]) -> String {
-        sign_with(self.algorithm, self.previous.as_ref().unwrap_or(&self.key), header, payload)
+        sign_with(
+            self.algorithm,
+            self.previous.as_ref().unwrap_or(&self.key),
+            header,
+            payload,
+        )
     }
 }
 
 fn sign_with(algorithm: Algorithm, key: &EncodingKey, header: &[u8], payload: &[u8]) -> String {
-    let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(payload));
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(payload)
+    );
     let signer = (DEFAULT_PROVIDER.signer_factory)(&algorithm, key).unwrap();
-    format!("{input}.{}", URL_SAFE_NO_PAD.encode(signer.try_sign(input.as_bytes()).unwrap()))
+    format!(
+        "{input}.{}",
+        URL_SAFE_NO_PAD.encode(signer.try_sign(input.as_bytes()).unwrap())
+    )
 }
 
 pub fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 /// A payload whose time claims sit around now, so the fuzzer reaches the lifetime checks
@@ -106,10 +121,16 @@ pub fn unix_now() -> i64 {
 /// in units of four seconds from now; `rest` is the session data when it is a JSON object.
 pub fn timed_payload(offsets: [u8; 6], rest: &[u8]) -> Vec<u8> {
     let mut claims: Map<String, Value> = serde_json::from_slice(rest).unwrap_or_else(|_| {
-        Map::from_iter([("d".to_owned(), String::from_utf8_lossy(rest).into_owned().into())])
+        Map::from_iter([(
+            "d".to_owned(),
+            String::from_utf8_lossy(rest).into_owned().into(),
+        )])
     });
     let now = unix_now();
-    for (key, pair) in ["iat", "exp", "session_start"].into_iter().zip(offsets.chunks(2)) {
+    for (key, pair) in ["iat", "exp", "session_start"]
+        .into_iter()
+        .zip(offsets.chunks(2))
+    {
         let offset = i16::from_le_bytes([pair[0], pair[1]]);
         if offset != i16::MIN {
             claims.insert(key.to_owned(), (now + 4 * i64::from(offset)).into());
@@ -128,8 +149,12 @@ pub fn payload_of(token: &str) -> Option<Map<String, Value>> {
 /// under plain ECDSA whenever the original does.
 pub fn high_s_twin(token: &str) -> Option<String> {
     let (input, signature) = token.rsplit_once('.')?;
-    let signature = p256::ecdsa::Signature::from_slice(&URL_SAFE_NO_PAD.decode(signature).ok()?).ok()?;
+    let signature =
+        p256::ecdsa::Signature::from_slice(&URL_SAFE_NO_PAD.decode(signature).ok()?).ok()?;
     let (r, s) = signature.split_scalars();
     let twin = p256::ecdsa::Signature::from_scalars(r, -s).ok()?;
-    Some(format!("{input}.{}", URL_SAFE_NO_PAD.encode(twin.to_bytes())))
+    Some(format!(
+        "{input}.{}",
+        URL_SAFE_NO_PAD.encode(twin.to_bytes())
+    ))
 }

@@ -173,7 +173,10 @@ pub(crate) fn load_now(session: &Session, token: &str) -> Option<Map<String, Val
 
 /// `save()` of a request that carried no cookie, through the real encode and size checks.
 #[cfg(feature = "__internals")]
-pub(crate) fn save_now(session: &Session, data: &Map<String, Value>) -> Result<String, SessionError> {
+pub(crate) fn save_now(
+    session: &Session,
+    data: &Map<String, Value>,
+) -> Result<String, SessionError> {
     let state = RequestSession::detached(session, Times::default());
     state.save(data)?;
     match state.take_pending() {
@@ -192,9 +195,9 @@ pub(crate) fn reissue_now(
     let now = unix_now();
     let loaded = verify(session, token, now).ok()?;
     match initial_pending(session, &loaded, now) {
-        Pending::Reissue { data, refresh } => Some(
-            RequestSession::detached(session, loaded.times).reissue(&data, refresh),
-        ),
+        Pending::Reissue { data, refresh } => {
+            Some(RequestSession::detached(session, loaded.times).reissue(&data, refresh))
+        }
         _ => None,
     }
 }
