@@ -26,7 +26,7 @@ pub fn encode_session(
 /// The session data a request carrying `token` loads, or `None` when it is rejected (for
 /// the fuzz targets' round trips).
 pub fn load_cookie_value(session: &crate::Session, token: &str) -> Option<Map<String, Value>> {
-    request::load_now(session, token)
+    request::verified_data(session, token)
 }
 
 /// The token `save()` sends for `data` in a request that carried no cookie, with its size
@@ -35,7 +35,7 @@ pub fn save_session(
     session: &crate::Session,
     data: &Map<String, Value>,
 ) -> Result<String, SessionError> {
-    request::save_now(session, data)
+    request::encode_new(session, data)
 }
 
 /// Why `SessionDict::insert(key, value)` refuses the entry, or `None` when it stores it.

@@ -164,27 +164,6 @@ pub(crate) fn verify_now(session: &Session, token: &str) -> bool {
     verify(session, token, session.config().now()).is_ok()
 }
 
-#[cfg(feature = "__internals")]
-pub(crate) fn load_now(session: &Session, token: &str) -> Option<Map<String, Value>> {
-    verify(session, token, unix_now())
-        .ok()
-        .map(|loaded| loaded.data)
-}
-
-/// `save()` of a request that carried no cookie, through the real encode and size checks.
-#[cfg(feature = "__internals")]
-pub(crate) fn save_now(
-    session: &Session,
-    data: &Map<String, Value>,
-) -> Result<String, SessionError> {
-    let state = RequestSession::detached(session, Times::default());
-    state.save(data)?;
-    match state.take_pending() {
-        Pending::Save { token, .. } => Ok(token),
-        _ => unreachable!("save() leaves a Save pending"),
-    }
-}
-
 /// The `Set-Cookie` a response to a request carrying `token` sends without any save, or
 /// `None` when the token is rejected or needs no re-issue.
 #[cfg(feature = "__internals")]
@@ -192,7 +171,7 @@ pub(crate) fn reissue_now(
     session: &Session,
     token: &str,
 ) -> Option<Result<HeaderValue, SessionError>> {
-    let now = unix_now();
+    let now = session.config().now();
     let loaded = verify(session, token, now).ok()?;
     match initial_pending(session, &loaded, now) {
         Pending::Reissue { data, refresh } => {
