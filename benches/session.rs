@@ -121,3 +121,73 @@ fn through_actix(bencher: Bencher, route: &str) {
         })
     });
 }
+
+/// Named `common` because the Redis helper reaches its sibling as `super::net`.
+#[path = "support/mod.rs"]
+mod common;
+
+/// `GET /read` in process with a revocation store against the same read without one, in the
+/// same run, each under its own scope and a one-hour `max_age`: `plain` (no store), `memory`
+/// (`MemoryStore`) and `redis` (`RedisStore` on a `redis-server` started here on a free
+/// loopback port; skipped when it is missing). The stores' tokens also carry `jti` and
+/// `jti_ms`, so the difference is the whole cost of revocation; `plain_same_token` reads the
+/// store's token without a store, so `memory` minus it is the store check alone.
+#[divan::bench(args = ["plain", "plain_same_token", "memory", "redis"])]
+fn read_with_revocation(bencher: Bencher, store: &str) {
+    use actix_web::{App, test};
+    use jwt_session::{MemoryStore, RedisStore};
+    let runtime = actix_web::rt::System::new();
+    let redis = (store == "redis").then(common::redis_server::RedisServer::start);
+    let session = match (store, &redis) {
+        ("plain" | "plain_same_token", _) => Session::new(bench_server::BENCH_SECRET)
+            .secure(false)
+            .max_age(std::time::Duration::from_secs(3600)),
+        ("memory", _) => bench_server::revocation_session(MemoryStore::new()),
+        (_, Some(Some(server))) => {
+            bench_server::revocation_session(RedisStore::open(&server.url()).unwrap())
+        }
+        _ => return,
+    };
+    let app = runtime.block_on(test::init_service(
+        App::new().service(
+            actix_web::web::scope("/scoped")
+                .app_data(session.clone())
+                .configure(bench_server::routes),
+        ),
+    ));
+    let minted_by = if store == "plain_same_token" {
+        bench_server::revocation_session(MemoryStore::new())
+    } else {
+        session
+    };
+    let data = json!({"username": "ann"});
+    let token = encode_session(&minted_by, data.as_object().unwrap()).unwrap();
+    let cookie = format!("session={token}");
+    bencher.bench_local(|| {
+        runtime.block_on(async {
+            let res = test::call_service(
+                &app,
+                test::TestRequest::get()
+                    .uri("/scoped/read")
+                    .insert_header(("cookie", cookie.as_str()))
+                    .to_request(),
+            )
+            .await;
+            assert_eq!(test::read_body(res).await, "ann");
+        })
+    });
+}
+
+/// Decode+verify of the same small session with and without a revocation store: the store's
+/// token also carries `jti` and `jti_ms`, which the read takes out.
+#[divan::bench(args = ["plain", "memory"])]
+fn verify_with_token_id(bencher: Bencher, store: &str) {
+    let session = if store == "plain" {
+        Session::new(bench_server::BENCH_SECRET).max_age(std::time::Duration::from_secs(3600))
+    } else {
+        bench_server::revocation_session(jwt_session::MemoryStore::new())
+    };
+    let token = encode_session(&session, json!({"username": "ann"}).as_object().unwrap()).unwrap();
+    assert!(verify_cookie_value(&session, &token));
+    bencher.bench(|| verify_cookie_value(&session, black_box(&token)));
+}

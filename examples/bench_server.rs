@@ -4,12 +4,19 @@
 //! - `GET /read`: `#[with_session]`, reads `username`, never saves;
 //! - `POST /write`: increments `counter`, sets `username`, saves.
 //!
+//! The same `/read` and `/write` under `/memory` check a `MemoryStore` deny-list, and under
+//! `/redis` (when `REDIS_URL` is set) a `RedisStore`: one `MGET` per read.
+//!
 //! ```text
 //! PORT=8080 cargo run --release --example bench_server
 //! ```
 
+use std::time::Duration;
+
 use actix_web::{App, HttpResponse, HttpServer, get, post, web};
-use jwt_session::{Session, SessionDict, SessionError, with_session};
+use jwt_session::{
+    MemoryStore, RedisStore, RevocationStore, Session, SessionDict, SessionError, with_session,
+};
 
 /// Shared with scripts/soak.sh, which forges hostile tokens with it.
 pub const BENCH_SECRET: &str = "benchmark secret: not for production use!";
@@ -41,6 +48,29 @@ pub fn routes(config: &mut web::ServiceConfig) {
     config.service(bare).service(read).service(write);
 }
 
+/// The bench config with a revocation `store`: the same secret, a one-hour lifetime.
+pub fn revocation_session(store: impl RevocationStore) -> Session {
+    Session::new(BENCH_SECRET)
+        .secure(false)
+        .max_age(Duration::from_secs(3600))
+        .revocation(store)
+        .user_claim("username")
+}
+
+/// `/read` and `/write` under `prefix`, checked against `store`.
+pub fn revocation_routes(
+    config: &mut web::ServiceConfig,
+    prefix: &str,
+    store: impl RevocationStore,
+) {
+    config.service(
+        web::scope(prefix)
+            .app_data(revocation_session(store))
+            .service(read)
+            .service(write),
+    );
+}
+
 #[allow(dead_code)] // the benches and tests include this file for its routes only
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
@@ -49,9 +79,25 @@ async fn main() -> std::io::Result<()> {
         .and_then(|port| port.parse().ok())
         .unwrap_or(8080);
     let session = Session::new(BENCH_SECRET).secure(false);
-    HttpServer::new(move || App::new().app_data(session.clone()).configure(routes))
-        .workers(1)
-        .bind(("127.0.0.1", port))?
-        .run()
-        .await
+    let memory = MemoryStore::new();
+    // One store, so one connection manager, shared by every request.
+    let redis = match std::env::var("REDIS_URL") {
+        Ok(url) => Some(RedisStore::open(&url).map_err(std::io::Error::other)?),
+        Err(_) => None,
+    };
+    HttpServer::new(move || {
+        App::new()
+            .app_data(session.clone())
+            .configure(routes)
+            .configure(|config| revocation_routes(config, "/memory", memory.clone()))
+            .configure(|config| {
+                if let Some(redis) = &redis {
+                    revocation_routes(config, "/redis", redis.clone());
+                }
+            })
+    })
+    .workers(1)
+    .bind(("127.0.0.1", port))?
+    .run()
+    .await
 }

@@ -7,6 +7,10 @@
 #
 # Each server runs one worker pinned to core 0; wrk runs one thread pinned to core 1.
 # Rounds alternate ours/peer (A/B) so drift hits both. Needs wrk (apt-get install wrk).
+#
+# Revocation: ours also serves /memory/read (MemoryStore deny-list) and, when redis-server is
+# installed, /redis/read (RedisStore, one connection manager, against a redis-server started
+# here on core 1 with persistence off), each compared with plain /read of the same run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,8 +25,19 @@ command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; e
 cargo build --release --quiet --example bench_server --example bench_actix_session
 
 server_pid=""
+redis_pid=""
 stop_server() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null; server_pid=""; }
-trap stop_server EXIT
+stop_all() { stop_server; [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null; redis_pid=""; }
+trap stop_all EXIT
+
+REDIS_PORT=18312
+if command -v redis-server >/dev/null; then
+  taskset -c "$CLIENT_CORE" redis-server --port $REDIS_PORT --bind 127.0.0.1 --save '' --appendonly no >/dev/null 2>&1 &
+  redis_pid=$!
+  export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/"
+else
+  echo "redis-server is missing: /redis/read is not measured (apt-get install redis-server)" >&2
+fi
 
 start_server() { # $1: example name
   PORT=$PORT taskset -c "$SERVER_CORE" "target/release/examples/$1" >/dev/null 2>&1 &
@@ -39,6 +54,9 @@ measure() {
   awk '/Requests\/sec/ {print $2}' <<<"$out"
 }
 
+CLK_TCK=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # utime + stime of process $1
+
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
 declare -A results
@@ -54,6 +72,21 @@ for round in $(seq "$ROUNDS"); do
       results[$server.$route]+="$rps "
       printf 'round %s  %-20s /%-5s %10.0f req/s\n' "$round" "$server" "$route" "$rps"
     done
+    if [ "$server" = bench_server ]; then
+      for store in memory ${redis_pid:+redis}; do
+        # A cookie with a token id, from that store's own /write.
+        store_cookie=$(curl -s -i -X POST "http://127.0.0.1:$PORT/$store/write" | tr -d '\r' | awk -F': ' 'tolower($1)=="set-cookie" {split($2, a, ";"); print a[1]}')
+        [ -n "$store_cookie" ] || { echo "/$store/write set no cookie" >&2; exit 1; }
+        # CPU time of the server and of redis-server over the run: which one is the limit.
+        server_before=$(cpu_ticks "$server_pid"); redis_before=$(cpu_ticks "${redis_pid:-$$}")
+        rps=$(measure "/$store/read" "$store_cookie" "")
+        server_cpu=$(( $(cpu_ticks "$server_pid") - server_before )); redis_cpu=$(( $(cpu_ticks "${redis_pid:-$$}") - redis_before ))
+        results[$server.$store]+="$rps "
+        printf 'round %s  %-20s /%-5s %10.0f req/s   cpu: server %3d%%' "$round" "$server" "$store/read" "$rps" $(( server_cpu * 100 / (CLK_TCK * DURATION) ))
+        [ "$store" = redis ] && printf ', redis-server %3d%%' $(( redis_cpu * 100 / (CLK_TCK * DURATION) ))
+        echo
+      done
+    fi
     stop_server
   done
 done
@@ -72,3 +105,13 @@ echo
 echo "jwt-session   read/bare  $(ratio "$ours_read" "$ours_bare")   write/bare  $(ratio "$ours_write" "$ours_bare")"
 echo "actix-session read/bare  $(ratio "$peer_read" "$peer_bare")   write/bare  $(ratio "$peer_write" "$peer_bare")"
 echo "ours/actix-session       read  $(ratio "$ours_read" "$peer_read")   write  $(ratio "$ours_write" "$peer_write")"
+
+us_added() { awk -v with="$1" -v without="$2" 'BEGIN {printf "%.2f", 1e6 / with - 1e6 / without}'; }
+echo
+echo "revocation (ours, same run):"
+ours_memory=$(m bench_server.memory)
+echo "  /memory/read $(printf '%.0f' "$ours_memory") req/s   vs /read $(ratio "$ours_memory" "$ours_read")   added $(us_added "$ours_memory" "$ours_read") µs/request"
+if [ -n "$redis_pid" ]; then
+  ours_redis=$(m bench_server.redis)
+  echo "  /redis/read  $(printf '%.0f' "$ours_redis") req/s   vs /read $(ratio "$ours_redis" "$ours_read")   added $(us_added "$ours_redis" "$ours_read") µs/request"
+fi

@@ -95,6 +95,8 @@
 //! | `expired` | is past its `exp`, idle timeout or absolute timeout |
 //! | `not_yet_valid` | has `nbf`, `iat` or `session_start` in the future |
 //! | `missing_claim` | lacks a claim that the configured lifetimes need |
+//! | `unrevocable` | under a revocation store, has no `jti` or no `exp` |
+//! | `revoked` | under a revocation store, was logged out, renewed away or revoked with its user |
 //!
 //! ```
 //! use std::sync::{Arc, Mutex};
@@ -149,10 +151,13 @@
 #![doc(test(attr(deny(warnings))))]
 
 pub use jwt_session_macros::with_session;
+/// `MemoryStore`, and `RedisStore` with the cargo feature `redis`.
+pub use jwt_session_runtime::stores::*;
 pub use jwt_session_runtime::{
     Algorithm, Csrf, CurrentUser, DecodingKey, EncodingKey, Flash, FreshLogin, LoggedIn, Login,
-    LoginRedirect, LoginUser, Remember, ResponseSession, SameSite, Session, SessionData,
-    SessionDict, SessionError, TestClock, TypedSession, current_user, login_user, logout_user,
+    LoginRedirect, LoginUser, Lookup, Remember, ResponseSession, RevocationStore, SameSite,
+    Session, SessionData, SessionDict, SessionError, StoreError, TestClock, TypedSession,
+    current_user, login_user, logout_user,
 };
 
 #[doc(hidden)]

@@ -5,28 +5,18 @@
 //! or set `CHROMIUM` and `CHROMEDRIVER`). Locally, without them the test skips with a loud
 //! message; under `CI=true` it fails. Screenshots go to `target/tmp/screenshots/`.
 
-use std::io::Write as _;
-
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 
 mod common;
 use actix_web::{HttpResponse, web};
-use common::net::{free_port, serve_in_background, wait_for_port};
+use common::net::{
+    Process, example_binary, free_port, serve_in_background, skip_or_fail, wait_for_port,
+};
 use serde_json::json;
-
-/// A child process killed on drop.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn find_tool(env: &str, candidates: &[&str]) -> Option<PathBuf> {
     if let Ok(path) = std::env::var(env) {
@@ -50,38 +40,18 @@ fn browser_tools() -> Option<(PathBuf, PathBuf)> {
         (Some(chromium), Some(driver)) => Some((chromium, driver)),
         (chromium, driver) => {
             let why = format!("chromium: {chromium:?}, chromedriver: {driver:?}");
-            assert!(
-                !std::env::var("CI").is_ok_and(|ci| ci == "true"),
-                "CI=true but the browser test cannot run: {why}"
-            );
-            // Straight to stderr: the test harness captures `eprintln!`.
-            let _ = writeln!(
-                std::io::stderr(),
-                "\n!!!! SKIPPING the browser test: {why}\n!!!! apt-get install chromium chromium-driver\n"
+            skip_or_fail(
+                "the browser test",
+                &why,
+                "apt-get install chromium chromium-driver",
             );
             None
         }
     }
 }
 
-/// An example binary that `cargo test` builds next to this test.
-fn example(name: &str) -> PathBuf {
-    let deps = std::env::current_exe().unwrap();
-    let examples = deps.parent().unwrap().parent().unwrap().join("examples");
-    let binary = examples.join(name);
-    if !binary.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "--example", name])
-            .status()
-            .unwrap();
-        assert!(status.success(), "cargo build --example {name}");
-    }
-    binary
-}
-
 fn start_example(name: &str, port: u16) -> Process {
-    let child = Command::new(example(name))
+    let child = Command::new(example_binary(name))
         .env("PORT", port.to_string())
         .env_remove("SESSION_SECRET")
         .env_remove("INSECURE_COOKIE")

@@ -652,3 +652,40 @@ fn a_logout_on_either_side_logs_out_of_both() {
         );
     }
 }
+
+/// Under a revocation store: Microdot (PyJWT) reads Rust's tokens with their string `jti`,
+/// and a Microdot token that adds `jti`, `jti_ms` and `exp` as the README says is a session
+/// on the Rust side, which a Rust logout then revokes.
+#[test]
+fn revocation_token_ids_cross_both_ways() {
+    let Some(python) = venv_python() else { return };
+    let microdot = Microdot::start(python, SECRET);
+    let rust = start_rust(
+        Session::new(SECRET)
+            .max_age(Duration::from_secs(600))
+            .revocation(jwt_session::MemoryStore::new())
+            .user_claim("user"),
+    );
+    let mut browser = Browser::new();
+    browser.save_at(&rust, &json!({"user": "joe"}));
+    let seen = browser.session_at(&microdot.base);
+    assert_eq!(seen["user"], "joe", "{seen}");
+    assert_eq!(seen["jti"].as_str().map(str::len), Some(22), "{seen}");
+    assert!(seen["jti_ms"].is_u64(), "{seen}");
+
+    // What a Python app adds at login: secrets.token_urlsafe(16), time.time_ns() // 10**6, exp.
+    let now = common::unix_now();
+    let python_login = json!({"user": "ann", "jti": "q8Zf0VbV3xk2N1r7Yp4mBw", "jti_ms": now * 1000, "exp": now + 600});
+    let mut browser = Browser::new();
+    browser.save_at(&microdot.base, &python_login);
+    assert_eq!(browser.session_at(&rust), json!({"user": "ann"}));
+    let token = browser.token();
+    let (status, _) = browser.request("POST", &format!("{rust}/delete"), None);
+    assert_eq!(status, 200);
+    browser.set_token(&token);
+    assert_eq!(
+        browser.session_at(&rust),
+        json!({}),
+        "the Microdot-issued token is revoked by the Rust logout"
+    );
+}

@@ -50,6 +50,8 @@
 //!     let __session =
 //!         <SessionDict as ::jwt_session::__private::SessionParam>::from_dict(__session, true);
 //!     let __response = greet(#[cfg(feature = "metrics")] req, path, __arg2, __session).await;
+//!     // A logout's or renewal's revocation, if any, is written before the response.
+//!     ::jwt_session::__private::SessionHandle::settle(&__session_handle).await;
 //!     // Spanned at the user's return type, so a non-Responder is reported there.
 //!     ::jwt_session::__private::SessionResponder::new(__response, __session_handle)
 //! }
@@ -80,6 +82,7 @@
 //!     let __session =
 //!         <TypedSession<Cart> as ::jwt_session::__private::SessionParam>::from_dict(__session, false);
 //!     let __response = count::<T>(__session, data);
+//!     ::jwt_session::__private::SessionHandle::settle(&__session_handle).await;
 //!     ::jwt_session::__private::SessionResponder::new(__response, __session_handle)
 //! }
 //! ```
@@ -116,6 +119,7 @@
 //!     let __session =
 //!         <SessionDict as ::my_session::__private::SessionParam>::from_dict(__session, false);
 //!     let __response = track(req, next, __session).await;
+//!     ::my_session::__private::SessionHandle::settle(&__session_handle).await;
 //!     ::my_session::__private::MiddlewareReturn::finish_session(__response, __session_handle)
 //! }
 //! ```
@@ -236,6 +240,7 @@ pub(crate) fn expand(args: &Args, handler: Handler) -> TokenStream {
             let (#session, #handle) = #private::SessionLoader::into_parts(#loader);
             let #session = #session_param(#session, #autosave);
             let #response = #name #turbofish (#(#call_args),*) #await_inner;
+            #private::SessionHandle::settle(&#handle).await;
             #finish(#response, #handle)
         }
     }

@@ -268,6 +268,8 @@ pub(crate) struct SavedTimes {
 pub(crate) struct SessionClaims<'a> {
     pub(crate) data: &'a Map<String, Value>,
     pub(crate) times: SavedTimes,
+    /// Under a revocation store: the token id (`jti`) and its minting time (`jti_ms`).
+    pub(crate) id: Option<(&'a str, Option<u64>)>,
 }
 
 impl Serialize for SessionClaims<'_> {
@@ -280,6 +282,12 @@ impl Serialize for SessionClaims<'_> {
         for (key, value) in [("exp", exp), ("iat", iat), (SESSION_START, start)] {
             if let Some(value) = value {
                 map.serialize_entry(key, &value)?;
+            }
+        }
+        if let Some((jti, minted_ms)) = self.id {
+            map.serialize_entry("jti", jti)?;
+            if let Some(minted_ms) = minted_ms {
+                map.serialize_entry("jti_ms", &minted_ms)?;
             }
         }
         map.end()

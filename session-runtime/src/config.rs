@@ -13,6 +13,7 @@ use crate::codec::Codec;
 use crate::cookie::{CookieSettings, checked_attribute, checked_name};
 use crate::error::SessionError;
 use crate::keys::KeyRing;
+use crate::revocation::{Revocation, RevocationStore};
 
 /// The session configuration of an app: the signing secret and the cookie's attributes.
 ///
@@ -72,6 +73,7 @@ pub(crate) struct Config {
     pub(crate) cookie: CookieSettings,
     pub(crate) lifetimes: Lifetimes,
     pub(crate) clear_invalid: bool,
+    pub(crate) revocation: Revocation,
     /// Set by tests through `Session::clock`.
     clock: Option<TestClock>,
 }
@@ -259,6 +261,7 @@ impl Session {
                 },
                 clear_invalid: false,
                 clock: None,
+                revocation: Revocation::default(),
             }),
         }
     }
@@ -545,6 +548,166 @@ impl Session {
         self.with(|config| config.clear_invalid = clear)
     }
 
+    /// Checks every saved token against `store`, a deny-list that logouts write to:
+    /// [`SessionDict::delete`](crate::SessionDict::delete) then revokes the request's token
+    /// on every instance sharing the store, [`SessionDict::renew`](crate::SessionDict::renew)
+    /// revokes the token it replaces, and [`Session::revoke_user`] logs a user out everywhere.
+    ///
+    /// With a store, every saved token carries a random 128-bit `jti` (base64url) and the
+    /// millisecond it was minted (`jti_ms`); idle re-issues and rotation re-signs keep both.
+    /// A token without `jti` or without `exp` is an empty session, since it could never be
+    /// revoked; so switching revocation on logs out the sessions issued before.
+    ///
+    /// A request with a verified session cookie costs one store round trip, bounded by
+    /// [`revocation_timeout`](Session::revocation_timeout) (250 ms by default); a request
+    /// without one never touches the store. When the store fails or times out, the session
+    /// is empty (fail closed) and a warning is logged at most every 10 s; see
+    /// [`revocation_fail_open`](Session::revocation_fail_open).
+    ///
+    /// A lifetime is required (`max_age`, `idle_timeout` or `absolute_timeout`): entries
+    /// live until the tokens they deny have expired, the longest lifetime plus the leeway.
+    /// The builder calls may come in any order, so this is checked when the config is first
+    /// used: a config without a lifetime answers every session request with a 500 and logs
+    /// [`SessionError::RevocationNeedsLifetime`]; [`Session::check`] reports it at start-up.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use jwt_session::{MemoryStore, Session};
+    ///
+    /// let session = Session::new([7u8; 32])
+    ///     .revocation(MemoryStore::new())
+    ///     .max_age(Duration::from_secs(3600))
+    ///     .user_claim("username");
+    /// session.check()?;
+    /// assert!(Session::new([7u8; 32]).revocation(MemoryStore::new()).check().is_err());
+    /// # Ok::<(), jwt_session::SessionError>(())
+    /// ```
+    #[must_use]
+    pub fn revocation(self, store: impl RevocationStore) -> Self {
+        self.with(|config| config.revocation.set_store(store))
+    }
+
+    /// Names the session entry that identifies the user (a string or an integer), for
+    /// [`Session::revoke_user`]. Without it, only single tokens can be revoked.
+    ///
+    /// ```
+    /// let session = jwt_session::Session::new([7u8; 32]).user_claim("username");
+    /// # drop(session);
+    /// ```
+    #[must_use]
+    pub fn user_claim(self, claim: impl Into<String>) -> Self {
+        let claim = claim.into();
+        self.with(|config| config.revocation.user_claim = Some(claim))
+    }
+
+    /// Bounds every revocation-store call (default 250 ms). A read that takes longer gives
+    /// an empty session (or a valid one with
+    /// [`revocation_fail_open`](Session::revocation_fail_open)); a revocation that takes
+    /// longer is logged and the response goes on.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let session = jwt_session::Session::new([7u8; 32]).revocation_timeout(Duration::from_millis(50));
+    /// # drop(session);
+    /// ```
+    #[must_use]
+    pub fn revocation_timeout(self, timeout: Duration) -> Self {
+        self.with(|config| config.revocation.timeout = timeout)
+    }
+
+    /// When `true`, a session whose store check fails or times out is accepted as if not
+    /// revoked (fail open). Default `false`: it is empty (fail closed).
+    ///
+    /// What it gives up: while the store is down, a logged-out or revoked token that a
+    /// thief kept works again, until the store answers or the token expires. What it buys:
+    /// users stay logged in through a store outage. Prefer fail closed unless an outage of
+    /// the store logging everyone out is worse for your app than that.
+    ///
+    /// ```
+    /// let session = jwt_session::Session::new([7u8; 32]).revocation_fail_open(true);
+    /// # drop(session);
+    /// ```
+    #[must_use]
+    pub fn revocation_fail_open(self, fail_open: bool) -> Self {
+        self.with(|config| config.revocation.fail_open = fail_open)
+    }
+
+    /// Checks the settings that depend on each other, which the builder cannot check
+    /// since its calls may come in any order: today, that a revocation store comes with a
+    /// lifetime. Every session request checks this too (a 500 and an error log when it
+    /// fails); call it at start-up to fail early.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::RevocationNeedsLifetime`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use jwt_session::{MemoryStore, Session};
+    ///
+    /// let session = Session::new([7u8; 32]).revocation(MemoryStore::new());
+    /// assert!(session.check().is_err());
+    /// session.clone().max_age(Duration::from_secs(60)).check()?;
+    /// # Ok::<(), jwt_session::SessionError>(())
+    /// ```
+    pub fn check(&self) -> Result<(), SessionError> {
+        let config = self.config();
+        if config.revocation.is_enabled() && !config.lifetimes.is_configured() {
+            return Err(SessionError::RevocationNeedsLifetime);
+        }
+        Ok(())
+    }
+
+    /// Logs `user` out everywhere: every token whose [`user_claim`](Session::user_claim)
+    /// entry equals `user` and that was minted before this call is rejected from now on, on
+    /// every instance sharing the store. A login after it returns works, even within the
+    /// same second. The entry expires after the longest configured lifetime.
+    ///
+    /// Call it from a handler (`req.app_data::<Session>()`), an admin task, or another
+    /// service configured with the same store.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::RevocationNeedsLifetime`], [`SessionError::NoRevocationStore`] without
+    /// a store or a `user_claim`, and [`SessionError::Store`] when the store fails or times out.
+    ///
+    /// ```
+    /// # actix_web::rt::System::new().block_on(async {
+    /// use std::time::Duration;
+    /// use jwt_session::{MemoryStore, Session};
+    ///
+    /// let session = Session::new([7u8; 32])
+    ///     .max_age(Duration::from_secs(3600))
+    ///     .revocation(MemoryStore::new())
+    ///     .user_claim("username");
+    /// session.revoke_user("alice").await?;
+    /// # Ok::<(), jwt_session::SessionError>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn revoke_user(&self, user: &str) -> Result<(), SessionError> {
+        self.check()?;
+        let revocation = &self.config().revocation;
+        if !revocation.is_enabled() || revocation.user_claim.is_none() {
+            return Err(SessionError::NoRevocationStore);
+        }
+        revocation
+            .revoke_user(user, self.revocation_ttl())
+            .await
+            .map_err(SessionError::Store)
+    }
+
+    /// How long a deny-list entry must live: until every token it can deny has expired.
+    pub(crate) fn revocation_ttl(&self) -> Duration {
+        let lifetimes = &self.config().lifetimes;
+        [lifetimes.max_age, lifetimes.idle, lifetimes.absolute]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or_default()
+            + lifetimes.leeway
+    }
+
     pub(crate) fn config(&self) -> &Config {
         &self.inner
     }
@@ -600,6 +763,7 @@ impl fmt::Debug for Session {
             .field("algorithm", &config.codec.keys().algorithm)
             .field("lifetimes", &config.lifetimes)
             .field("clear_invalid", &config.clear_invalid)
+            .field("revocation", &config.revocation)
             .finish()
     }
 }

@@ -174,7 +174,8 @@ impl SessionDict {
             Ok(value) => value,
             Err(source) => return Err(SessionError::Serialize { key, source }),
         };
-        if let Some(reason) = insert_problem(&key, &value) {
+        let problem = insert_problem(&key, &value).or(self.request.config_claim_problem(&key));
+        if let Some(reason) = problem {
             return Err(SessionError::RegisteredClaim { key, reason });
         }
         self.data.insert(key, value);

@@ -143,6 +143,34 @@ pub enum SessionError {
     )]
     ReadOnly,
 
+    /// A revocation store is configured without a lifetime: deny-list entries could never
+    /// expire. See [`Session::revocation`](crate::Session::revocation).
+    #[error(
+        "Session::revocation needs a lifetime, since deny-list entries live until the tokens \
+         they deny expire: add .max_age(..), .idle_timeout(..) or .absolute_timeout(..) to the config"
+    )]
+    RevocationNeedsLifetime,
+
+    /// [`Session::revoke_user`](crate::Session::revoke_user) on a config without a
+    /// revocation store or without a `user_claim`.
+    #[error(
+        "revoke_user needs a revocation store and the claim naming the user: \
+         add .revocation(store).user_claim(\"username\") to the config"
+    )]
+    NoRevocationStore,
+
+    /// The revocation store failed or did not answer in time.
+    #[error("the revocation store did not answer")]
+    Store(#[source] crate::revocation::StoreError),
+
+    /// [`Session::load`](crate::Session::load) on a config with a revocation store that must
+    /// be awaited (Redis), for a request whose session was not loaded yet.
+    #[error(
+        "this session config checks a revocation store, which needs an async load: \
+         use `Session::load_async(&req).await` instead of `Session::load(&req)`"
+    )]
+    NeedsAsyncLoad,
+
     /// The JWT library failed to sign the token.
     #[error("the session token could not be signed")]
     Signing(#[source] jsonwebtoken::errors::Error),

@@ -8,9 +8,9 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
-// Floors, each importing only those above it: error, clock, claims and keys; codec; cookie
-// and config; request; response; dict and typed; manual and testing; flash, csrf and login;
-// `__private` and `__internals`.
+// Floors, each importing only those above it: error, clock, claims, keys and revocation
+// (with its stores); codec; cookie and config; request; response; dict and typed; manual
+// and testing; flash, csrf and login; `__private` and `__internals`.
 mod claims;
 mod clock;
 mod codec;
@@ -23,9 +23,13 @@ mod flash;
 mod keys;
 mod login;
 mod manual;
+mod memory_store;
 mod missing_attribute;
+#[cfg(feature = "redis")]
+mod redis_store;
 mod request;
 mod response;
+mod revocation;
 mod testing;
 mod typed;
 
@@ -50,5 +54,17 @@ pub use login::{
     CurrentUser, FreshLogin, LoggedIn, Login, LoginRedirect, LoginUser, Remember, current_user,
     login_user, logout_user,
 };
+pub use revocation::{Lookup, RevocationStore, StoreError};
+pub use stores::*;
 pub use testing::ResponseSession;
 pub use typed::{SessionData, TypedSession};
+
+/// The revocation stores built into this build: the facade re-exports this module whole, so
+/// `jwt_session::RedisStore` exists wherever this crate's `redis` feature is on (the facade's
+/// `redis` feature, or a dev-dependency turning it on for the examples and tests).
+#[doc(hidden)]
+pub mod stores {
+    pub use crate::memory_store::MemoryStore;
+    #[cfg(feature = "redis")]
+    pub use crate::redis_store::RedisStore;
+}

@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use crate::config::Session;
 use crate::dict::SessionDict;
 use crate::error::SessionError;
+use crate::request::LoadStart;
 use crate::typed::{SessionData, TypedSession};
 use crate::{request, response};
 
@@ -17,11 +18,18 @@ impl Session {
     /// the response carries one cookie. A saved or deleted session reaches the response
     /// through [`Session::apply`].
     ///
+    /// Under a [revocation store](Session::revocation) that must be awaited (Redis), a cookie
+    /// is checked with `.await`: use [`Session::load_async`] there. `load` then works only
+    /// when the session of this request was loaded already (by `#[with_session]`, a
+    /// middleware or `load_async`), or when the store answers at once
+    /// ([`MemoryStore`](crate::MemoryStore)).
+    ///
     /// # Errors
     ///
-    /// [`SessionError::MissingConfig`] when the app has no `Session` app data, and
+    /// [`SessionError::MissingConfig`] when the app has no `Session` app data,
     /// [`SessionError::AmbiguousConfig`] when a `Session` and a different
-    /// `web::Data<Session>` are both visible to the handler.
+    /// `web::Data<Session>` are both visible to the handler, and
+    /// [`SessionError::NeedsAsyncLoad`] as said above.
     ///
     /// ```
     /// use actix_web::{App, HttpRequest, HttpResponse, test, web};
@@ -44,7 +52,56 @@ impl Session {
     /// ```
     pub fn load(req: &HttpRequest) -> Result<SessionDict, SessionError> {
         let session = request::config_for(req)?;
-        let (data, state) = request::load(req, &session);
+        match request::start_load(req, &session)? {
+            LoadStart::Done(data, state) => Ok(SessionDict::new(data, state)),
+            LoadStart::Check(_) => Err(SessionError::NeedsAsyncLoad),
+        }
+    }
+
+    /// [`Session::load`] for any config, including one with a
+    /// [revocation store](Session::revocation): a request with a verified cookie waits for
+    /// one store round trip (bounded by the store timeout); other requests return at once.
+    /// Pair it with [`Session::apply_async`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Session::load`], except [`SessionError::NeedsAsyncLoad`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use actix_web::{App, HttpRequest, HttpResponse, test, web};
+    /// use jwt_session::{MemoryStore, Session, SessionError};
+    ///
+    /// async fn logout(req: HttpRequest) -> Result<HttpResponse, SessionError> {
+    ///     Session::load_async(&req).await?.delete();
+    ///     Ok(Session::apply_async(&req, HttpResponse::Ok().finish()).await)
+    /// }
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let session = Session::new([7u8; 32]).max_age(Duration::from_secs(60)).revocation(MemoryStore::new());
+    /// let app = test::init_service(App::new().app_data(session).route("/logout", web::post().to(logout))).await;
+    /// let res = test::call_service(&app, test::TestRequest::post().uri("/logout").to_request()).await;
+    /// assert!(res.status().is_success());
+    /// # });
+    /// ```
+    pub async fn load_async(req: &HttpRequest) -> Result<SessionDict, SessionError> {
+        let session = request::config_for(req)?;
+        let (data, state) = match request::start_load(req, &session)? {
+            LoadStart::Done(data, state) => (data, state),
+            LoadStart::Check(check) => check.finish(req).await,
+        };
+        Ok(SessionDict::new(data, state))
+    }
+
+    /// [`Session::load`] for code that replaces the session at once (log in, log out) and
+    /// cannot await: under a store that must be awaited, an unchecked cookie gives an empty
+    /// session whose token the replacement revokes, instead of [`SessionError::NeedsAsyncLoad`].
+    pub(crate) fn load_to_replace(req: &HttpRequest) -> Result<SessionDict, SessionError> {
+        let session = request::config_for(req)?;
+        let (data, state) = match request::start_load(req, &session)? {
+            LoadStart::Done(data, state) => (data, state),
+            LoadStart::Check(check) => check.skip(req),
+        };
         Ok(SessionDict::new(data, state))
     }
 
@@ -83,6 +140,55 @@ impl Session {
     /// ```
     pub fn load_typed<T: SessionData>(req: &HttpRequest) -> Result<TypedSession<T>, SessionError> {
         Ok(TypedSession::from_dict(Self::load(req)?, false))
+    }
+
+    /// [`Session::load_async`] for a [`TypedSession`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Session::load_async`].
+    ///
+    /// ```
+    /// use actix_web::{HttpRequest, HttpResponse};
+    /// use jwt_session::{Session, SessionError};
+    ///
+    /// #[derive(serde::Serialize, serde::Deserialize, Default)]
+    /// struct Login {
+    ///     user: Option<String>,
+    /// }
+    ///
+    /// async fn whoami(req: HttpRequest) -> Result<HttpResponse, SessionError> {
+    ///     let login = Session::load_typed_async::<Login>(&req).await?;
+    ///     Ok(HttpResponse::Ok().body(login.user.clone().unwrap_or_default()))
+    /// }
+    /// # drop(actix_web::web::get().to(whoami));
+    /// ```
+    pub async fn load_typed_async<T: SessionData>(
+        req: &HttpRequest,
+    ) -> Result<TypedSession<T>, SessionError> {
+        Ok(TypedSession::from_dict(Self::load_async(req).await?, false))
+    }
+
+    /// [`Session::apply`], after writing the revocations the request owes (its token, when
+    /// it called `delete()` or saved after `renew()`) to the revocation store, so the
+    /// logged-out cookie is dead everywhere before the response leaves. `apply` writes them
+    /// too, but in the background, soon after the response.
+    ///
+    /// ```
+    /// use actix_web::{HttpRequest, HttpResponse};
+    /// use jwt_session::{Session, SessionError};
+    ///
+    /// async fn logout(req: HttpRequest) -> Result<HttpResponse, SessionError> {
+    ///     Session::load_async(&req).await?.delete();
+    ///     Ok(Session::apply_async(&req, HttpResponse::Ok().finish()).await)
+    /// }
+    /// # drop(actix_web::web::post().to(logout));
+    /// ```
+    pub async fn apply_async<B>(req: &HttpRequest, response: HttpResponse<B>) -> HttpResponse<B> {
+        for state in request::loaded(req) {
+            state.settle().await;
+        }
+        Self::apply(req, response)
     }
 
     /// Writes the outcome of the sessions loaded for `req` onto `response`: `Vary: Cookie`,

@@ -1,14 +1,16 @@
 //! What `#[with_session]` expands to. Not public API: names may change in any release.
 
-use std::future::{Ready, ready};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, Responder};
 
 use crate::dict::SessionDict;
 use crate::error::SessionError;
-use crate::request::{self, RequestSession};
+use crate::request::{self, LoadStart, RequestSession};
 
 /// Extracts the request's session in place of the handler's `SessionDict` parameter.
 #[derive(Debug)]
@@ -24,16 +26,52 @@ impl SessionLoader {
     }
 }
 
+impl SessionLoader {
+    fn new(data: serde_json::Map<String, serde_json::Value>, request: Arc<RequestSession>) -> Self {
+        let session = SessionDict::new(data, Arc::clone(&request));
+        Self { session, request }
+    }
+}
+
 impl FromRequest for SessionLoader {
     type Error = SessionError;
-    type Future = Ready<Result<Self, SessionError>>;
+    type Future = LoadFuture;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(request::config_for(req).map(|session| {
-            let (data, request) = request::load(req, &session);
-            let session = SessionDict::new(data, Arc::clone(&request));
-            Self { session, request }
-        }))
+        let start = request::config_for(req).and_then(|session| request::start_load(req, &session));
+        LoadFuture(match start {
+            Ok(LoadStart::Done(data, state)) => LoadState::Ready(Some(Ok(Self::new(data, state)))),
+            Err(err) => LoadState::Ready(Some(Err(err))),
+            Ok(LoadStart::Check(check)) => {
+                let req = req.clone();
+                LoadState::Checking(Box::pin(async move {
+                    let (data, state) = check.finish(&req).await;
+                    Self::new(data, state)
+                }))
+            }
+        })
+    }
+}
+
+/// The extractor's future: ready at once, unless a verified cookie awaits its revocation
+/// check (the only case that allocates a boxed future).
+pub struct LoadFuture(LoadState);
+
+enum LoadState {
+    Ready(Option<Result<SessionLoader, SessionError>>),
+    Checking(Pin<Box<dyn Future<Output = SessionLoader>>>),
+}
+
+impl Future for LoadFuture {
+    type Output = Result<SessionLoader, SessionError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.0 {
+            LoadState::Ready(result) => {
+                Poll::Ready(result.take().expect("LoadFuture polled after completion"))
+            }
+            LoadState::Checking(check) => check.as_mut().poll(cx).map(Ok),
+        }
     }
 }
 
@@ -87,6 +125,14 @@ impl<B, E> MiddlewareReturn for Result<actix_web::dev::ServiceResponse<B>, E> {
 /// Keeps the request's session state until the response is built.
 #[derive(Debug)]
 pub struct SessionHandle(Arc<RequestSession>);
+
+impl SessionHandle {
+    /// Writes the revocation the handler owes (a `delete()` or a renewed save under a
+    /// revocation store) before the response is built; returns at once otherwise.
+    pub async fn settle(&self) {
+        self.0.settle().await;
+    }
+}
 
 /// The handler's responder, followed by the session's `Vary` and `Set-Cookie` headers.
 pub struct SessionResponder<R> {

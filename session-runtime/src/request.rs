@@ -8,11 +8,12 @@ use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::{HttpMessage, HttpRequest, web};
 use serde_json::{Map, Value};
 
-use crate::claims::{SavedTimes, SessionClaims, Times};
+use crate::claims::{ClaimRejection, SavedTimes, SessionClaims, Times};
 use crate::codec::Rejection;
 use crate::config::Session;
 use crate::error::SessionError;
 use crate::keys::VerifiedBy;
+use crate::revocation::{JTI_MS, TokenId, Verdict};
 
 /// Browsers drop `Set-Cookie` values larger than this (RFC 6265 §6.1 minimum they must keep).
 pub(crate) const MAX_SET_COOKIE: usize = 4096;
@@ -22,7 +23,7 @@ pub(crate) enum Pending {
     Untouched,
     /// Re-sign the loaded session: it was signed with a previous key (`refresh: false`,
     /// which keeps every time claim), or its idle window is half gone (`refresh: true`).
-    /// Any `save()`/`delete()` replaces this.
+    /// Either way the token id is kept. Any `save()`/`delete()` replaces this.
     Reissue {
         data: Map<String, Value>,
         refresh: bool,
@@ -42,14 +43,25 @@ struct Outcome {
     /// override what was decided.
     decided: bool,
     /// Set by `renew()` and `delete()`: the next save starts a new session, with a fresh
-    /// absolute-timeout clock.
+    /// absolute-timeout clock and, under a revocation store, a fresh token id.
     renewed: bool,
+    /// The token id minted for this request's saves once renewed: one per request, however
+    /// many saves.
+    fresh_id: Option<TokenId>,
+    /// The request's token was already sent to the revocation store.
+    revoked_loaded: bool,
 }
 
 pub(crate) struct RequestSession {
     session: Session,
     /// The managed claims of the loaded token, carried into saves.
     loaded_times: Times,
+    /// Under a revocation store: the id of the accepted token the request came with,
+    /// carried into saves and re-issues, and revoked by `delete()` or a renewed save.
+    loaded_id: Option<TokenId>,
+    /// The cookie verified but the revocation check denied it: later loads in this request
+    /// must not read it again.
+    denied: bool,
     outcome: Mutex<Outcome>,
 }
 
@@ -62,6 +74,35 @@ struct Loaded {
     data: Map<String, Value>,
     times: Times,
     verified_by: VerifiedBy,
+    id: Option<TokenId>,
+}
+
+/// What loading found in the request, once every check is done.
+enum Found {
+    NoCookie,
+    Accepted(Loaded),
+    /// Verification failed.
+    Invalid,
+    /// Verified, but revoked, unrevocable (no `jti` or `exp`) or not checkable now.
+    Denied {
+        clear: bool,
+    },
+    /// Verified, but loaded where the store cannot be awaited, for a request that replaces
+    /// the session anyway (login, logout): empty, yet its id is revoked by the replacement.
+    Unchecked(Option<TokenId>),
+}
+
+/// The first, synchronous step of a load.
+pub(crate) enum LoadStart {
+    Done(Map<String, Value>, Arc<RequestSession>),
+    /// A verified token that the revocation store must clear first.
+    Check(StoreCheck),
+}
+
+/// A verified token, with an id and an expiry, waiting for its revocation check.
+pub(crate) struct StoreCheck {
+    session: Session,
+    loaded: Loaded,
 }
 
 /// The states of every config loaded for `req`, in load order.
@@ -92,52 +133,159 @@ pub(crate) fn config_for(req: &HttpRequest) -> Result<Session, SessionError> {
     }
 }
 
-/// Loads the session of `req` under `session`. Every load under one config in one request
-/// shares one state, so a response carries one cookie per config however many handles
-/// exist; loads under different configs never share anything.
-pub(crate) fn load(
-    req: &HttpRequest,
-    session: &Session,
-) -> (Map<String, Value>, Arc<RequestSession>) {
-    let existing = req.extensions().get::<RequestStates>().and_then(|states| {
+/// Loads the session of `req` under `session`, as far as it can without waiting: every
+/// load under one config in one request shares one state, so a response carries one cookie
+/// per config however many handles exist; loads under different configs never share
+/// anything. Only a verified cookie under a revocation store needs [`StoreCheck::finish`];
+/// a request without a cookie never touches the store.
+pub(crate) fn start_load(req: &HttpRequest, session: &Session) -> Result<LoadStart, SessionError> {
+    if let Some(state) = existing_state(req, session) {
+        return Ok(LoadStart::Done(state.current_data(req), state));
+    }
+    session.check()?;
+    let config = session.config();
+    let found = match find_cookie(req.headers(), &config.cookie.name) {
+        None => Found::NoCookie,
+        Some(token) => match verify(session, token, config.now()) {
+            Ok(loaded) if !config.revocation.is_enabled() => Found::Accepted(loaded),
+            Ok(loaded) => match (&loaded.id, loaded.times.exp) {
+                (Some(id), Some(_)) => {
+                    let user = config.revocation.user_of(&loaded.data);
+                    match config.revocation.check_now(id, user.as_deref()) {
+                        Some(verdict) => found_after(session, loaded, verdict),
+                        None => {
+                            return Ok(LoadStart::Check(StoreCheck {
+                                session: session.clone(),
+                                loaded,
+                            }));
+                        }
+                    }
+                }
+                (id, _) => {
+                    let missing = if id.is_none() { "jti" } else { "exp" };
+                    tracing::debug!(
+                        reason = "unrevocable",
+                        "ignoring session cookie: it has no `{missing}`, so it could not be revoked"
+                    );
+                    Found::Denied {
+                        clear: config.clear_invalid,
+                    }
+                }
+            },
+            Err(rejection) => {
+                tracing::debug!(
+                    reason = rejection.reason(),
+                    "ignoring session cookie: {rejection}"
+                );
+                Found::Invalid
+            }
+        },
+    };
+    let (data, state) = settle_load(req, session, found);
+    Ok(LoadStart::Done(data, state))
+}
+
+impl StoreCheck {
+    /// Asks the store, then finishes the load as [`start_load`] would have.
+    pub(crate) async fn finish(
+        self,
+        req: &HttpRequest,
+    ) -> (Map<String, Value>, Arc<RequestSession>) {
+        let revocation = &self.session.config().revocation;
+        let verdict = match &self.loaded.id {
+            Some(id) => {
+                let user = revocation.user_of(&self.loaded.data);
+                revocation.check(id, user.as_deref()).await
+            }
+            None => Verdict::Revoked("no token id"),
+        };
+        // Another load of this config may have finished while this one waited.
+        if let Some(state) = existing_state(req, &self.session) {
+            return (state.current_data(req), state);
+        }
+        let found = found_after(&self.session, self.loaded, verdict);
+        settle_load(req, &self.session, found)
+    }
+}
+
+impl StoreCheck {
+    /// Finishes the load without asking the store, for a caller that cannot await and
+    /// replaces the session (`login_user`, `logout_user`): the session is empty, and the
+    /// replacement revokes the token.
+    pub(crate) fn skip(self, req: &HttpRequest) -> (Map<String, Value>, Arc<RequestSession>) {
+        tracing::debug!("session loaded unchecked, to be replaced: its token will be revoked");
+        settle_load(req, &self.session, Found::Unchecked(self.loaded.id))
+    }
+}
+
+/// What loading found, once the store has judged a verified token.
+fn found_after(session: &Session, loaded: Loaded, verdict: Verdict) -> Found {
+    match verdict {
+        Verdict::Valid => Found::Accepted(loaded),
+        Verdict::Revoked(why) => {
+            tracing::debug!(reason = "revoked", "ignoring session cookie: {why}");
+            Found::Denied {
+                clear: session.config().clear_invalid,
+            }
+        }
+        // Not known to be revoked: leave the cookie, it works again once the store does.
+        Verdict::Unavailable => Found::Denied { clear: false },
+    }
+}
+
+fn existing_state(req: &HttpRequest, session: &Session) -> Option<Arc<RequestSession>> {
+    req.extensions().get::<RequestStates>().and_then(|states| {
         states
             .0
             .iter()
             .find(|state| state.session.is_same_config(session))
             .cloned()
-    });
-    if let Some(state) = existing {
-        return (state.current_data(req), state);
-    }
-    let session = session.clone();
-    let now = session.config().now();
-    let cookie = find_cookie(req.headers(), &session.config().cookie.name);
-    let (data, times, pending) = match cookie.map(|token| verify(&session, token, now)) {
-        None => (Map::new(), Times::default(), Pending::Untouched),
-        Some(Ok(loaded)) => {
-            let pending = initial_pending(&session, &loaded, now);
-            (loaded.data, loaded.times, pending)
-        }
-        Some(Err(rejection)) => {
-            tracing::debug!(
-                reason = rejection.reason(),
-                "ignoring session cookie: {rejection}"
-            );
-            let pending = if session.config().clear_invalid {
-                Pending::Delete
-            } else {
-                Pending::Untouched
-            };
-            (Map::new(), Times::default(), pending)
+    })
+}
+
+/// Records the request's state for `session` from what loading found.
+fn settle_load(
+    req: &HttpRequest,
+    session: &Session,
+    found: Found,
+) -> (Map<String, Value>, Arc<RequestSession>) {
+    let rejected = |clear: bool| {
+        if clear {
+            Pending::Delete
+        } else {
+            Pending::Untouched
         }
     };
+    let (data, times, id, pending, denied) = match found {
+        Found::NoCookie => (
+            Map::new(),
+            Times::default(),
+            None,
+            Pending::Untouched,
+            false,
+        ),
+        Found::Accepted(loaded) => {
+            let pending = initial_pending(session, &loaded, session.config().now());
+            (loaded.data, loaded.times, loaded.id, pending, false)
+        }
+        Found::Invalid => {
+            let pending = rejected(session.config().clear_invalid);
+            (Map::new(), Times::default(), None, pending, false)
+        }
+        Found::Denied { clear } => (Map::new(), Times::default(), None, rejected(clear), true),
+        Found::Unchecked(id) => (Map::new(), Times::default(), id, Pending::Untouched, true),
+    };
     let state = Arc::new(RequestSession {
-        session,
+        session: session.clone(),
         loaded_times: times,
+        loaded_id: id,
+        denied,
         outcome: Mutex::new(Outcome {
             pending,
             decided: false,
             renewed: false,
+            fresh_id: None,
+            revoked_loaded: false,
         }),
     });
     req.extensions_mut()
@@ -152,11 +300,12 @@ pub(crate) fn encode_now(
     session: &Session,
     data: &Map<String, Value>,
 ) -> Result<String, SessionError> {
-    let times = fresh_times(session);
-    session
-        .config()
-        .codec
-        .encode(&SessionClaims { data, times })
+    let id = fresh_id(session);
+    session.config().codec.encode(&SessionClaims {
+        data,
+        times: fresh_times(session),
+        id: id.as_ref().map(TokenId::as_claims),
+    })
 }
 
 #[cfg(feature = "__internals")]
@@ -175,7 +324,8 @@ pub(crate) fn reissue_now(
     let loaded = verify(session, token, now).ok()?;
     match initial_pending(session, &loaded, now) {
         Pending::Reissue { data, refresh } => {
-            Some(RequestSession::detached(session, loaded.times).reissue(&data, refresh))
+            let state = RequestSession::detached(session, loaded.times, loaded.id);
+            Some(state.reissue(&data, refresh))
         }
         _ => None,
     }
@@ -188,23 +338,36 @@ fn verify(session: &Session, token: &str, now: f64) -> Result<Loaded, Rejection>
         .lifetimes
         .take_times(&mut data, now)
         .map_err(Rejection::Claims)?;
+    let id = if config.revocation.is_enabled() {
+        TokenId::take(&mut data)
+            .map_err(|reason| Rejection::Claims(ClaimRejection::Malformed { key: "jti", reason }))?
+    } else {
+        None
+    };
     Ok(Loaded {
         data,
         times,
         verified_by,
+        id,
     })
 }
 
-/// The token and `Set-Cookie` value for `data` with `times`, checked against the browser
-/// limit after encoding.
+/// The token and `Set-Cookie` value for `data` with `times` (and, under a revocation store,
+/// the token id `id`), checked against the browser limit after encoding.
 fn encode(
     session: &Session,
     data: &Map<String, Value>,
     times: SavedTimes,
+    id: Option<&TokenId>,
 ) -> Result<(String, HeaderValue), SessionError> {
     let config = session.config();
     let now = config.now() as u64;
-    let token = config.codec.encode(&SessionClaims { data, times })?;
+    let claims = SessionClaims {
+        data,
+        times,
+        id: id.map(TokenId::as_claims),
+    };
+    let token = config.codec.encode(&claims)?;
     let max_age = times
         .exp
         .filter(|_| config.lifetimes.is_configured())
@@ -225,7 +388,8 @@ pub(crate) fn encode_new(
     session: &Session,
     data: &Map<String, Value>,
 ) -> Result<String, SessionError> {
-    encode(session, data, fresh_times(session)).map(|(token, _)| token)
+    let id = fresh_id(session);
+    encode(session, data, fresh_times(session), id.as_ref()).map(|(token, _)| token)
 }
 
 /// The managed claims of a first save now.
@@ -236,7 +400,17 @@ fn fresh_times(session: &Session) -> SavedTimes {
         .times_for_save(Times::default(), config.now() as u64)
 }
 
-/// The entries of `token` when it is a valid session under `session` now.
+/// A new token id, under a revocation store.
+fn fresh_id(session: &Session) -> Option<TokenId> {
+    session
+        .config()
+        .revocation
+        .is_enabled()
+        .then(TokenId::fresh)
+}
+
+/// The entries of `token` when it is a valid session under `session` now (signature and
+/// lifetimes; the revocation store is not asked).
 pub(crate) fn verified_data(session: &Session, token: &str) -> Option<Map<String, Value>> {
     verify(session, token, session.config().now())
         .ok()
@@ -267,17 +441,25 @@ impl std::fmt::Debug for RequestSession {
     }
 }
 
+/// Why `key` cannot be a session entry under a revocation store.
+const REVOCATION_MANAGED: &str = "jwt-session manages it under Session::revocation: it holds \
+    the token id (`jti`) and its minting time (`jti_ms`)";
+
 impl RequestSession {
     /// A state outside any request, for the `__internals` hooks.
     #[cfg(feature = "__internals")]
-    fn detached(session: &Session, loaded_times: Times) -> Self {
+    fn detached(session: &Session, loaded_times: Times, loaded_id: Option<TokenId>) -> Self {
         Self {
             session: session.clone(),
             loaded_times,
+            loaded_id,
+            denied: false,
             outcome: Mutex::new(Outcome {
                 pending: Pending::Untouched,
                 decided: false,
                 renewed: false,
+                fresh_id: None,
+                revoked_loaded: false,
             }),
         }
     }
@@ -291,6 +473,13 @@ impl RequestSession {
         self.outcome.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Why `key` may not be stored under this config, beyond the claim rules every config
+    /// shares: under a revocation store, `jti` and `jti_ms` are managed.
+    pub(crate) fn config_claim_problem(&self, key: &str) -> Option<&'static str> {
+        (self.session.config().revocation.is_enabled() && (key == "jti" || key == JTI_MS))
+            .then_some(REVOCATION_MANAGED)
+    }
+
     /// Takes the pending change for the response, leaving the decision standing.
     pub(crate) fn take_pending(&self) -> Pending {
         std::mem::replace(&mut self.outcome().pending, Pending::Untouched)
@@ -298,12 +487,36 @@ impl RequestSession {
 
     /// Encodes `data` now (a snapshot, as in Microdot) and schedules it for the response.
     pub(crate) fn save(&self, data: &Map<String, Value>) -> Result<(), SessionError> {
-        let renewed = self.outcome().renewed;
-        let (token, set_cookie) = self.encode(data, self.times_for_save(renewed))?;
+        if let Some((key, reason)) = data
+            .keys()
+            .find_map(|key| Some((key, self.config_claim_problem(key)?)))
+        {
+            return Err(SessionError::RegisteredClaim {
+                key: key.clone(),
+                reason,
+            });
+        }
+        let (renewed, id) = {
+            let mut outcome = self.outcome();
+            (outcome.renewed, self.id_for_save(&mut outcome))
+        };
+        let (token, set_cookie) = self.encode(data, self.times_for_save(renewed), id.as_ref())?;
         let mut outcome = self.outcome();
         outcome.pending = Pending::Save { token, set_cookie };
         outcome.decided = true;
         Ok(())
+    }
+
+    /// The token id a save writes under a revocation store: the loaded one, or after
+    /// `renew()`/`delete()` (or with none loaded) one minted once for this request.
+    fn id_for_save(&self, outcome: &mut Outcome) -> Option<TokenId> {
+        if !self.session.config().revocation.is_enabled() {
+            return None;
+        }
+        match &self.loaded_id {
+            Some(id) if !outcome.renewed => Some(id.clone()),
+            _ => Some(outcome.fresh_id.get_or_insert_with(TokenId::fresh).clone()),
+        }
     }
 
     /// `#[with_session(autosave)]`: saves `data` unless a `save()`, `delete()` or earlier
@@ -347,6 +560,58 @@ impl RequestSession {
         }
     }
 
+    /// The token id this request replaced, if it is not revoked yet: the loaded one, once
+    /// the request deleted the session or saved it renewed. Marks it as revoked.
+    fn take_replaced_id(&self) -> Option<String> {
+        let id = self.loaded_id.as_ref()?;
+        let mut outcome = self.outcome();
+        let replaced = match outcome.pending {
+            Pending::Delete => true,
+            Pending::Save { .. } => outcome.renewed,
+            Pending::Untouched | Pending::Reissue { .. } => false,
+        };
+        if !replaced || outcome.revoked_loaded {
+            return None;
+        }
+        outcome.revoked_loaded = true;
+        Some(id.jti.clone())
+    }
+
+    /// Writes the revocation this request owes, before its response is sent: with
+    /// `#[with_session]` this runs when the handler returns, so a logged-out cookie is dead
+    /// everywhere by the time the browser sees the response. Nothing to do, and no store
+    /// call, when the request did not replace its token.
+    pub(crate) async fn settle(&self) {
+        if let Some(jti) = self.take_replaced_id() {
+            let ttl = self.session.revocation_ttl();
+            self.session
+                .config()
+                .revocation
+                .revoke_token(&jti, ttl)
+                .await;
+        }
+    }
+
+    /// [`settle`](Self::settle) for a response built synchronously (`Session::apply`): the
+    /// revocation is written in the background, soon after the response.
+    pub(crate) fn settle_in_background(&self) {
+        let Some(jti) = self.take_replaced_id() else {
+            return;
+        };
+        let session = self.session.clone();
+        let write = async move {
+            let ttl = session.revocation_ttl();
+            session.config().revocation.revoke_token(&jti, ttl).await;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn(write)),
+            Err(_) => tracing::warn!(
+                "a logged-out token could not be revoked: no async runtime to write it from; \
+                 use Session::apply_async"
+            ),
+        }
+    }
+
     /// The managed claims of a save now: a renewed session starts afresh.
     fn times_for_save(&self, renewed: bool) -> SavedTimes {
         let loaded = if renewed {
@@ -362,6 +627,7 @@ impl RequestSession {
 
     /// The `Set-Cookie` value that re-issues the loaded session: a refresh takes fresh
     /// times as a save does; a rotation only changes the key, keeping every time claim.
+    /// Both keep the token id, so a re-issue cannot revive a revoked session.
     pub(crate) fn reissue(
         &self,
         data: &Map<String, Value>,
@@ -372,23 +638,31 @@ impl RequestSession {
         } else {
             self.loaded_times.as_saved()
         };
-        self.encode(data, times).map(|(_, set_cookie)| set_cookie)
+        // A login restored on the app's behalf (`offer`) has no loaded id: it gets a fresh one.
+        let id = match &self.loaded_id {
+            Some(id) => Some(id.clone()),
+            None => self.id_for_save(&mut self.outcome()),
+        };
+        self.encode(data, times, id.as_ref())
+            .map(|(_, set_cookie)| set_cookie)
     }
 
     fn encode(
         &self,
         data: &Map<String, Value>,
         times: SavedTimes,
+        id: Option<&TokenId>,
     ) -> Result<(String, HeaderValue), SessionError> {
-        encode(&self.session, data, times)
+        encode(&self.session, data, times, id)
     }
 
     /// The data a second load in this request sees: the last saved snapshot, nothing after a
-    /// delete, or else the request's cookie.
+    /// delete or a denied cookie, or else the request's cookie.
     fn current_data(&self, req: &HttpRequest) -> Map<String, Value> {
         let cookie = match &self.outcome().pending {
             Pending::Save { token, .. } => token.clone(),
             Pending::Delete => return Map::new(),
+            Pending::Untouched | Pending::Reissue { .. } if self.denied => return Map::new(),
             Pending::Untouched | Pending::Reissue { .. } => {
                 match find_cookie(req.headers(), &self.session.config().cookie.name) {
                     Some(cookie) => cookie.to_owned(),

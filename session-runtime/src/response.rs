@@ -8,6 +8,8 @@ use crate::request::{Pending, RequestSession};
 
 pub(crate) fn finish<B>(state: &RequestSession, mut response: HttpResponse<B>) -> HttpResponse<B> {
     add_vary_cookie(response.headers_mut());
+    // Nothing to do when `#[with_session]` or `Session::apply_async` settled already.
+    state.settle_in_background();
     let pending = state.take_pending();
     if matches!(pending, Pending::Untouched) {
         return response;

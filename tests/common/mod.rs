@@ -3,6 +3,7 @@
 
 pub mod jar;
 pub mod net;
+pub mod redis_server;
 
 use actix_web::cookie::Cookie;
 use actix_web::dev::{Service, ServiceResponse};

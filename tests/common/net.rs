@@ -1,6 +1,9 @@
 //! Loopback helpers for suites that run real servers.
 
+use std::io::Write as _;
 use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 /// A port nothing listens on right now.
@@ -48,4 +51,50 @@ where
     });
     wait_for_port(port);
     port
+}
+
+/// A child process killed on drop.
+pub struct Process(pub Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The binary of example `name`, which `cargo test` builds next to the tests (built here
+/// when the test runs alone).
+pub fn example_binary(name: &str) -> PathBuf {
+    let deps = std::env::current_exe().unwrap();
+    let binary = deps
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(name);
+    if !binary.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--example", name])
+            .status()
+            .unwrap();
+        assert!(status.success(), "cargo build --example {name}");
+    }
+    binary
+}
+
+/// Reports that `suite` cannot run for `why`: a failure under `CI=true`, else a loud skip
+/// message that names `fix`.
+pub fn skip_or_fail(suite: &str, why: &str, fix: &str) {
+    assert!(
+        !std::env::var("CI").is_ok_and(|ci| ci == "true"),
+        "CI=true but {suite} cannot run: {why}"
+    );
+    // Straight to stderr: the test harness captures `eprintln!`.
+    let _ = writeln!(
+        std::io::stderr(),
+        "\n!!!! SKIPPING {suite}: {why}\n!!!! {fix}\n"
+    );
 }

@@ -19,6 +19,10 @@ mod rotation;
 #[path = "../../examples/verify_only.rs"]
 mod verify_only;
 
+#[allow(dead_code)]
+#[path = "../../examples/revocation.rs"]
+mod revocation;
+
 use actix_web::http::StatusCode;
 use actix_web::{App, test};
 use jwt_session::Session;
@@ -180,11 +184,55 @@ fn demos_without_a_secret_use_a_random_one() {
     let second = counter::common::secret_from_env();
     assert_eq!(first.len(), 64);
     assert_ne!(first, second, "a fresh random secret per run");
-    for example in ["counter", "cart", "rotation"] {
+    for example in ["counter", "cart", "rotation", "revocation"] {
         let source = std::fs::read_to_string(format!("examples/{example}.rs")).unwrap();
         assert!(
             !source.contains("unwrap_or_else(|_| \""),
             "{example} falls back to a secret written in the source"
         );
     }
+}
+
+#[actix_web::test]
+async fn revocation_logs_out_for_real_and_everywhere() {
+    // The example's config with MemoryStore (REDIS_URL unset; tests/revocation_instances.rs
+    // runs it on Redis).
+    let session = revocation::with_revocation(crate::common::session().secure(false)).unwrap();
+    let app = test::init_service(App::new().app_data(session).configure(revocation::routes)).await;
+    let mut jar = Jar::default();
+    assert!(get!(app, jar, "/").contains("You are not logged in."));
+    post_form!(app, jar, "/login", [("username", "<ann>")]);
+    let page = get!(app, jar, "/");
+    assert!(
+        page.contains("Hello &lt;ann&gt;!") && page.contains("Log out everywhere"),
+        "{page}"
+    );
+    let copied = jar.header_for("/").unwrap();
+    post_form!(app, jar, "/logout", [("", "")]);
+    assert!(get!(app, jar, "/").contains("You are not logged in."));
+    let replayed = send(
+        &app,
+        test::TestRequest::get()
+            .uri("/")
+            .insert_header(("cookie", copied)),
+    )
+    .await;
+    let body = String::from_utf8(test::read_body(replayed).await.to_vec()).unwrap();
+    assert!(
+        body.contains("You are not logged in."),
+        "the copied cookie is dead"
+    );
+
+    // Two browsers of one user; "log out everywhere" in one ends both.
+    let mut phone = Jar::default();
+    post_form!(app, jar, "/login", [("username", "bob")]);
+    post_form!(app, phone, "/login", [("username", "bob")]);
+    assert!(get!(app, phone, "/").contains("Hello bob!"));
+    post_form!(app, jar, "/logout-everywhere", [("", "")]);
+    assert!(get!(app, phone, "/").contains("You are not logged in."));
+    post_form!(app, phone, "/login", [("username", "bob")]);
+    assert!(
+        get!(app, phone, "/").contains("Hello bob!"),
+        "logging in again works"
+    );
 }

@@ -63,7 +63,8 @@ struct LoggedOut;
 /// # });
 /// ```
 pub async fn current_user<U: LoginUser>(req: &HttpRequest) -> Result<Option<U>, SessionError> {
-    let session = Session::load(req)?;
+    // Async: a revocation store may need a round trip.
+    let session = Session::load_async(req).await?;
     let login = Login::<U>::of(req)?;
     if req.extensions().contains::<LoggedOut>() {
         return Ok(None);
@@ -172,7 +173,8 @@ pub fn login_user<U: LoginUser>(
     user: &U,
     remember: impl Into<Remember>,
 ) -> Result<HttpResponse, SessionError> {
-    let mut session = Session::load(req)?;
+    // Replaced at once, so loadable without awaiting a revocation store.
+    let mut session = Session::load_to_replace(req)?;
     // A new session: one planted before the login (fixation) is not carried over.
     session.renew();
     let id = user.id();
@@ -241,7 +243,8 @@ pub fn logout_user<B>(
     req: &HttpRequest,
     response: HttpResponse<B>,
 ) -> Result<HttpResponse<B>, SessionError> {
-    let mut session = Session::load(req)?;
+    // Replaced at once, so loadable without awaiting a revocation store.
+    let mut session = Session::load_to_replace(req)?;
     // The logged-out session is a new one, as at login: nothing of the login carries over.
     session.renew();
     session.remove(USER_ID);

@@ -1,0 +1,200 @@
+//! `MemoryStore`: the revocation deny-list of a single process.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::revocation::{Lookup, RevocationStore, StoreError};
+
+/// Sweeps never run on maps smaller than this, so small apps never pay for one.
+const MIN_SWEEP: usize = 64;
+
+/// A revocation deny-list in this process's memory: the default for one instance.
+///
+/// Clones share the same list. Entries are dropped once expired: an expired entry is never
+/// read, and a write that finds the list at twice its size after the last sweep drops
+/// every expired entry first (amortised O(1) per write). So memory stays bounded by the
+/// revocations made within one longest configured lifetime, at most twice that plus 64
+/// entries, each about 100 bytes (a 22-byte token id or a user name, plus its deadline).
+/// For many instances use `RedisStore` (cargo feature `redis`), which they share.
+///
+/// ```
+/// use std::time::Duration;
+/// use jwt_session::{MemoryStore, Session};
+///
+/// let session = Session::new([7u8; 32])
+///     .max_age(Duration::from_secs(3600))
+///     .revocation(MemoryStore::new())
+///     .user_claim("username");
+/// # drop(session);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct MemoryStore {
+    entries: Arc<Mutex<Entries>>,
+}
+
+#[derive(Debug, Default)]
+struct Entries {
+    tokens: HashMap<String, Instant>,
+    /// The user's latest revocation time (Unix ms) and when the entry expires.
+    users: HashMap<String, (u64, Instant)>,
+    /// Entries held right after the last sweep.
+    after_sweep: usize,
+}
+
+impl MemoryStore {
+    /// An empty deny-list.
+    ///
+    /// ```
+    /// let store = jwt_session::MemoryStore::new();
+    /// assert_eq!(store.len(), 0);
+    /// ```
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The number of entries held, expired ones not yet swept included.
+    ///
+    /// ```
+    /// # actix_web::rt::System::new().block_on(async {
+    /// use std::time::Duration;
+    /// use jwt_session::{MemoryStore, RevocationStore};
+    ///
+    /// let store = MemoryStore::new();
+    /// store.revoke_token("some-token-id", Duration::from_secs(60)).await?;
+    /// assert_eq!(store.len(), 1);
+    /// # Ok::<(), jwt_session::StoreError>(())
+    /// # }).unwrap();
+    /// ```
+    #[must_use]
+    pub fn len(&self) -> usize {
+        let entries = self.lock();
+        entries.tokens.len() + entries.users.len()
+    }
+
+    /// Whether no entry is held.
+    ///
+    /// ```
+    /// assert!(jwt_session::MemoryStore::new().is_empty());
+    /// ```
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
+        // Every update is a single map operation, so a poisoned lock holds consistent maps.
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The read path, synchronous: one lock, two hash lookups, and a clock read only when an
+    /// entry is found (most reads find none).
+    fn read(&self, jti: &str, user: Option<&str>) -> Lookup {
+        let entries = self.lock();
+        let live = |until: &Instant| *until > Instant::now();
+        let token_revoked = entries.tokens.get(jti).is_some_and(live);
+        let user_revoked_at_ms = user
+            .and_then(|user| entries.users.get(user))
+            .filter(|(_, until)| live(until))
+            .map(|(at, _)| *at);
+        Lookup {
+            token_revoked,
+            user_revoked_at_ms,
+        }
+    }
+
+    fn write(&self, change: impl FnOnce(&mut Entries, Instant)) {
+        let now = Instant::now();
+        let mut entries = self.lock();
+        entries.sweep_if_grown(now);
+        change(&mut entries, now);
+    }
+}
+
+impl Entries {
+    fn sweep_if_grown(&mut self, now: Instant) {
+        let len = self.tokens.len() + self.users.len();
+        if len < MIN_SWEEP.max(self.after_sweep * 2) {
+            return;
+        }
+        self.tokens.retain(|_, until| *until > now);
+        self.users.retain(|_, (_, until)| *until > now);
+        self.after_sweep = self.tokens.len() + self.users.len();
+    }
+}
+
+impl RevocationStore for MemoryStore {
+    async fn lookup(&self, jti: &str, user: Option<&str>) -> Result<Lookup, StoreError> {
+        Ok(self.read(jti, user))
+    }
+
+    /// Always answers: reads never wait on a memory store.
+    fn lookup_now(&self, jti: &str, user: Option<&str>) -> Option<Result<Lookup, StoreError>> {
+        Some(Ok(self.read(jti, user)))
+    }
+
+    async fn revoke_token(&self, jti: &str, ttl: Duration) -> Result<(), StoreError> {
+        self.write(|entries, now| {
+            entries.tokens.insert(jti.to_owned(), now + ttl);
+        });
+        Ok(())
+    }
+
+    async fn revoke_user(&self, user: &str, at_ms: u64, ttl: Duration) -> Result<(), StoreError> {
+        self.write(|entries, now| {
+            let entry = entries
+                .users
+                .entry(user.to_owned())
+                .or_insert((at_ms, now + ttl));
+            *entry = (entry.0.max(at_ms), now + ttl);
+        });
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        actix_web::rt::System::new().block_on(future)
+    }
+
+    #[test]
+    fn expired_entries_are_not_read_and_are_swept_on_growth() {
+        let store = MemoryStore::new();
+        block_on(async {
+            for i in 0..MIN_SWEEP {
+                store
+                    .revoke_token(&format!("old-{i}"), Duration::ZERO)
+                    .await
+                    .unwrap();
+            }
+            assert!(!store.read("old-0", None).token_revoked, "expired");
+            assert_eq!(store.len(), MIN_SWEEP);
+            store
+                .revoke_token("live", Duration::from_secs(60))
+                .await
+                .unwrap();
+        });
+        assert_eq!(
+            store.len(),
+            1,
+            "the write at the threshold swept the expired ones"
+        );
+        assert!(store.read("live", None).token_revoked);
+    }
+
+    #[test]
+    fn a_user_keeps_the_latest_revocation_time() {
+        let store = MemoryStore::new();
+        block_on(async {
+            let ttl = Duration::from_secs(60);
+            store.revoke_user("ann", 20, ttl).await.unwrap();
+            store.revoke_user("ann", 10, ttl).await.unwrap();
+        });
+        assert_eq!(store.read("x", Some("ann")).user_revoked_at_ms, Some(20));
+        assert_eq!(store.read("x", Some("bob")).user_revoked_at_ms, None);
+    }
+}

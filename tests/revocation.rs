@@ -1,0 +1,884 @@
+//! Revocation over HTTP: the same behaviour suite against `MemoryStore` and against a real
+//! `redis-server` (started by the harness on a free port, persistence off; missing, it is a
+//! loud skip, and a failure under `CI=true`), Redis faults, and the seams (old tokens,
+//! foreign tokens, two configs, middleware plus handler, builder order, `Session::load`).
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::middleware::{self, Next};
+use actix_web::{App, HttpRequest, HttpResponse, get, post, test, web};
+use jsonwebtoken::Algorithm;
+use jwt_session::{
+    Lookup, MemoryStore, RedisStore, RevocationStore, Session, SessionDict, SessionError,
+    StoreError, with_session,
+};
+use serde_json::json;
+
+use common::redis_server::RedisServer;
+use common::{SECRET, foreign_token, parts_of, send, session_cookie, unix_now, with_token};
+
+/// Any store, with its calls counted.
+#[derive(Clone)]
+struct Counting<S> {
+    inner: S,
+    lookups: Arc<AtomicUsize>,
+    writes: Arc<AtomicUsize>,
+}
+
+impl<S> Counting<S> {
+    fn new(inner: S) -> Self {
+        Self {
+            inner,
+            lookups: Arc::default(),
+            writes: Arc::default(),
+        }
+    }
+    fn lookups(&self) -> usize {
+        self.lookups.load(Ordering::SeqCst)
+    }
+    fn writes(&self) -> usize {
+        self.writes.load(Ordering::SeqCst)
+    }
+}
+
+impl<S: RevocationStore> RevocationStore for Counting<S> {
+    async fn lookup(&self, jti: &str, user: Option<&str>) -> Result<Lookup, StoreError> {
+        self.lookups.fetch_add(1, Ordering::SeqCst);
+        self.inner.lookup(jti, user).await
+    }
+    fn lookup_now(&self, jti: &str, user: Option<&str>) -> Option<Result<Lookup, StoreError>> {
+        let answer = self.inner.lookup_now(jti, user);
+        if answer.is_some() {
+            self.lookups.fetch_add(1, Ordering::SeqCst);
+        }
+        answer
+    }
+    async fn revoke_token(&self, jti: &str, ttl: Duration) -> Result<(), StoreError> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.inner.revoke_token(jti, ttl).await
+    }
+    async fn revoke_user(&self, user: &str, at_ms: u64, ttl: Duration) -> Result<(), StoreError> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.inner.revoke_user(user, at_ms, ttl).await
+    }
+}
+
+/// A `MemoryStore` that only answers through the async path, its writes delayed by `delay`.
+#[derive(Clone, Default)]
+struct AsyncOnly {
+    inner: MemoryStore,
+    delay: Duration,
+}
+
+impl RevocationStore for AsyncOnly {
+    async fn lookup(&self, jti: &str, user: Option<&str>) -> Result<Lookup, StoreError> {
+        actix_web::rt::task::yield_now().await;
+        self.inner.lookup(jti, user).await
+    }
+    async fn revoke_token(&self, jti: &str, ttl: Duration) -> Result<(), StoreError> {
+        actix_web::rt::time::sleep(self.delay).await;
+        self.inner.revoke_token(jti, ttl).await
+    }
+    async fn revoke_user(&self, user: &str, at_ms: u64, ttl: Duration) -> Result<(), StoreError> {
+        self.inner.revoke_user(user, at_ms, ttl).await
+    }
+}
+
+fn config(store: impl RevocationStore, max_age: Duration) -> Session {
+    Session::new(SECRET)
+        .max_age(max_age)
+        .leeway(Duration::ZERO)
+        .revocation(store)
+        .user_claim("username")
+        .revocation_timeout(Duration::from_millis(300))
+}
+
+#[derive(serde::Deserialize)]
+struct Who {
+    name: String,
+}
+
+#[post("/login")]
+#[with_session]
+async fn login(
+    who: web::Query<Who>,
+    mut session: SessionDict,
+) -> Result<HttpResponse, SessionError> {
+    session.renew();
+    session.insert("username", &who.name)?;
+    session.save()?;
+    Ok(HttpResponse::Ok().finish())
+}
+
+/// An anonymous visit that saves without renewing: the session a fixation attack plants.
+#[post("/visit")]
+#[with_session]
+async fn visit(mut session: SessionDict) -> Result<HttpResponse, SessionError> {
+    session.insert("visited", true)?;
+    session.save()?;
+    Ok(HttpResponse::Ok().finish())
+}
+
+#[get("/whoami")]
+#[with_session]
+async fn whoami(session: SessionDict) -> Result<String, SessionError> {
+    Ok(session
+        .get::<String>("username")?
+        .unwrap_or_else(|| "anonymous".into()))
+}
+
+#[post("/logout")]
+#[with_session]
+async fn logout(session: SessionDict) -> HttpResponse {
+    session.delete();
+    HttpResponse::Ok().finish()
+}
+
+#[post("/revoke/{user}")]
+async fn revoke(req: HttpRequest, user: web::Path<String>) -> Result<HttpResponse, SessionError> {
+    let config = req
+        .app_data::<Session>()
+        .ok_or(SessionError::MissingConfig)?;
+    config.revoke_user(&user).await?;
+    Ok(HttpResponse::Ok().finish())
+}
+
+fn routes(config: &mut web::ServiceConfig) {
+    config
+        .service(login)
+        .service(visit)
+        .service(whoami)
+        .service(logout)
+        .service(revoke);
+}
+
+trait TestService:
+    Service<actix_http::Request, Response = ServiceResponse, Error = actix_web::Error>
+{
+}
+impl<S: Service<actix_http::Request, Response = ServiceResponse, Error = actix_web::Error>>
+    TestService for S
+{
+}
+
+/// POSTs `uri`, with `token` as the cookie when given; returns the new session token.
+async fn post_for_token(app: &impl TestService, uri: &str, token: Option<&str>) -> String {
+    let mut req = test::TestRequest::post().uri(uri);
+    if let Some(token) = token {
+        req = with_token(req, token);
+    }
+    let res = send(app, req).await;
+    assert_eq!(res.status(), StatusCode::OK, "POST {uri}");
+    session_cookie(&res).value().to_owned()
+}
+
+async fn log_in(app: &impl TestService, name: &str) -> String {
+    post_for_token(app, &format!("/login?name={name}"), None).await
+}
+
+async fn who(app: &impl TestService, token: &str) -> String {
+    let res = send(
+        app,
+        with_token(test::TestRequest::get().uri("/whoami"), token),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK, "GET /whoami");
+    String::from_utf8(test::read_body(res).await.to_vec()).unwrap()
+}
+
+async fn post_ok(app: &impl TestService, uri: &str, token: Option<&str>) -> ServiceResponse {
+    let mut req = test::TestRequest::post().uri(uri);
+    if let Some(token) = token {
+        req = with_token(req, token);
+    }
+    let res = send(app, req).await;
+    assert_eq!(res.status(), StatusCode::OK, "POST {uri}");
+    res
+}
+
+fn jti_of(token: &str) -> String {
+    parts_of(token).1["jti"].as_str().unwrap().to_owned()
+}
+
+/// The whole behaviour suite, against one store.
+async fn behaviour_suite<S: RevocationStore + Clone>(store: S) {
+    let counting = Counting::new(store.clone());
+    let app = test::init_service(
+        App::new()
+            .app_data(config(counting.clone(), Duration::from_secs(3600)))
+            .configure(routes),
+    )
+    .await;
+
+    // Saved tokens carry a 128-bit base64url jti and its minting millisecond.
+    let ann = log_in(&app, "ann").await;
+    let (_, claims) = parts_of(&ann);
+    let jti = claims["jti"].as_str().expect("a string jti");
+    assert_eq!(jti.len(), 22, "128 bits in base64url: {jti}");
+    assert!(
+        jti.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    );
+    assert!(claims["jti_ms"].as_u64().unwrap() / 1000 >= unix_now() - 5);
+    assert_eq!(who(&app, &ann).await, "ann");
+
+    // A request without a cookie never touches the store; one with a cookie makes one call.
+    let before = counting.lookups();
+    send(&app, test::TestRequest::get().uri("/whoami")).await;
+    assert_eq!(counting.lookups(), before, "no cookie, no store call");
+    who(&app, &ann).await;
+    assert_eq!(counting.lookups(), before + 1, "one round trip per request");
+
+    // Logout, then replay: the copied cookie is dead.
+    let res = post_ok(&app, "/logout", Some(&ann)).await;
+    assert!(
+        session_cookie(&res).value().is_empty(),
+        "the browser's cookie is removed"
+    );
+    assert_eq!(
+        who(&app, &ann).await,
+        "anonymous",
+        "a replayed logged-out cookie"
+    );
+
+    // renew() at login: the planted pre-login session is revoked, the new one has a new id.
+    let planted = post_for_token(&app, "/visit", None).await;
+    let logged_in = post_for_token(&app, "/login?name=bob", Some(&planted)).await;
+    assert_ne!(
+        jti_of(&planted),
+        jti_of(&logged_in),
+        "a fresh token id at login"
+    );
+    assert_eq!(who(&app, &logged_in).await, "bob");
+    let res = send(
+        &app,
+        with_token(test::TestRequest::get().uri("/whoami"), &planted),
+    )
+    .await;
+    assert_eq!(
+        test::read_body(res).await,
+        "anonymous",
+        "the pre-login token is revoked"
+    );
+
+    // revoke_user: both sessions of carol die, dave's lives; a login right after works.
+    let carol_1 = log_in(&app, "carol").await;
+    let carol_2 = log_in(&app, "carol").await;
+    let dave = log_in(&app, "dave").await;
+    assert_eq!(who(&app, &carol_1).await, "carol");
+    post_ok(&app, "/revoke/carol", None).await;
+    assert_eq!(who(&app, &carol_1).await, "anonymous");
+    assert_eq!(who(&app, &carol_2).await, "anonymous");
+    assert_eq!(who(&app, &dave).await, "dave", "another user is untouched");
+    let carol_3 = log_in(&app, "carol").await;
+    assert_eq!(
+        who(&app, &carol_3).await,
+        "carol",
+        "a login right after revoke_user"
+    );
+
+    // Tokens that could never be revoked are empty sessions: no jti, or no exp.
+    let exp = unix_now() + 600;
+    let no_jti = json!({"username": "eve", "exp": exp});
+    let no_exp = json!({"username": "eve", "jti": "AAAAAAAAAAAAAAAAAAAAAA", "jti_ms": 1});
+    let with_both = json!({"username": "eve", "exp": exp, "jti": "BAAAAAAAAAAAAAAAAAAAAA", "jti_ms": unix_now() * 1000});
+    for (claims, expected) in [
+        (no_jti, "anonymous"),
+        (no_exp, "anonymous"),
+        (with_both, "eve"),
+    ] {
+        let token = foreign_token(&claims, Algorithm::HS256, SECRET.as_bytes());
+        assert_eq!(who(&app, &token).await, expected, "{claims}");
+    }
+    // A peer's token with a jti but no jti_ms: any revoke_user of its user denies it.
+    let peer = foreign_token(
+        &json!({"username": "dave", "exp": exp, "jti": "CAAAAAAAAAAAAAAAAAAAAA"}),
+        Algorithm::HS256,
+        SECRET.as_bytes(),
+    );
+    assert_eq!(who(&app, &peer).await, "dave");
+    post_ok(&app, "/revoke/dave", None).await;
+    assert_eq!(who(&app, &peer).await, "anonymous");
+
+    // Entries expire after the longest lifetime (plus the leeway, zero here).
+    let short = test::init_service(
+        App::new()
+            .app_data(config(store.clone(), Duration::from_secs(1)))
+            .configure(routes),
+    )
+    .await;
+    let frank = log_in(&short, "frank").await;
+    post_ok(&short, "/logout", Some(&frank)).await;
+    post_ok(&short, "/revoke/frank", None).await;
+    let revoked = store.lookup(&jti_of(&frank), Some("frank")).await.unwrap();
+    assert!(revoked.token_revoked && revoked.user_revoked_at_ms.is_some());
+    actix_web::rt::time::sleep(Duration::from_millis(1100)).await;
+    let later = store.lookup(&jti_of(&frank), Some("frank")).await.unwrap();
+    assert_eq!(
+        later,
+        Lookup::default(),
+        "entries gone after the 1 s lifetime"
+    );
+}
+
+#[actix_web::test]
+async fn memory_store_behaviour() {
+    behaviour_suite(MemoryStore::new()).await;
+}
+
+/// The same suite through the async read path, which every store without `lookup_now` takes.
+#[actix_web::test]
+async fn async_store_behaviour() {
+    behaviour_suite(AsyncOnly::default()).await;
+}
+
+#[actix_web::test]
+async fn redis_store_behaviour() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    behaviour_suite(RedisStore::open(&redis.url()).unwrap()).await;
+}
+
+#[actix_web::test]
+async fn redis_keys_carry_the_prefix_and_a_ttl() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let store = RedisStore::open(&redis.url()).unwrap().prefix("app-a:");
+    let other = RedisStore::open(&redis.url()).unwrap().prefix("app-b:");
+    store
+        .revoke_token("t1", Duration::from_secs(60))
+        .await
+        .unwrap();
+    store
+        .revoke_user("ann", 5, Duration::from_secs(60))
+        .await
+        .unwrap();
+    store
+        .revoke_user("ann", 3, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg("app-a:t:t1")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!((1..=60_000).contains(&ttl), "{ttl}");
+    let at: u64 = redis::cmd("GET")
+        .arg("app-a:u:ann")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(at, 5, "the later revocation time is kept");
+    assert_eq!(
+        other.lookup("t1", Some("ann")).await.unwrap(),
+        Lookup::default(),
+        "another prefix sees nothing"
+    );
+}
+
+#[actix_web::test]
+async fn redis_faults_fail_closed_and_recover() {
+    let Some(mut redis) = RedisServer::start() else {
+        return;
+    };
+    let app = test::init_service(
+        App::new()
+            .app_data(config(
+                RedisStore::open(&redis.url()).unwrap(),
+                Duration::from_secs(3600),
+            ))
+            .configure(routes),
+    )
+    .await;
+    let ann = log_in(&app, "ann").await;
+    assert_eq!(who(&app, &ann).await, "ann");
+
+    redis.stop();
+    for _ in 0..5 {
+        assert_eq!(
+            who(&app, &ann).await,
+            "anonymous",
+            "fail closed while Redis is down"
+        );
+    }
+    // Logins and logouts still answer (the revocation write is logged, not fatal).
+    let bob = log_in(&app, "bob").await;
+    post_ok(&app, "/logout", Some(&bob)).await;
+    let res = send(&app, test::TestRequest::post().uri("/revoke/ann")).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "revoke_user reports the failure"
+    );
+
+    redis.resume();
+    let mut recovered = false;
+    for _ in 0..50 {
+        if who(&app, &ann).await == "ann" {
+            recovered = true;
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        recovered,
+        "sessions work again once Redis is back, without a restart"
+    );
+    post_ok(&app, "/logout", Some(&ann)).await;
+    assert_eq!(who(&app, &ann).await, "anonymous");
+}
+
+#[actix_web::test]
+async fn a_store_that_hangs_times_out_into_an_empty_session_or_fails_open() {
+    struct Hangs;
+    impl RevocationStore for Hangs {
+        async fn lookup(&self, _: &str, _: Option<&str>) -> Result<Lookup, StoreError> {
+            std::future::pending().await
+        }
+        async fn revoke_token(&self, _: &str, _: Duration) -> Result<(), StoreError> {
+            std::future::pending().await
+        }
+        async fn revoke_user(&self, _: &str, _: u64, _: Duration) -> Result<(), StoreError> {
+            std::future::pending().await
+        }
+    }
+    let closed =
+        config(Hangs, Duration::from_secs(60)).revocation_timeout(Duration::from_millis(20));
+    let open = closed.clone().revocation_fail_open(true);
+    let token = foreign_token(
+        &json!({"username": "ann", "exp": unix_now() + 60, "jti": "AAAAAAAAAAAAAAAAAAAAAA"}),
+        Algorithm::HS256,
+        SECRET.as_bytes(),
+    );
+    for (session, expected) in [(closed, "anonymous"), (open, "ann")] {
+        let app = test::init_service(App::new().app_data(session).configure(routes)).await;
+        assert_eq!(who(&app, &token).await, expected);
+        post_ok(&app, "/logout", Some(&token)).await;
+    }
+}
+
+/// Idle re-issue and rotation re-sign keep the token id, so the re-issued cookie dies with
+/// the old one.
+#[actix_web::test]
+async fn reissues_keep_the_token_id() {
+    let store = MemoryStore::new();
+    let old_secret = "the previous secret, thirty-two bytes+";
+    let session = Session::new(SECRET)
+        .previous_secrets([old_secret])
+        .idle_timeout(Duration::from_secs(60))
+        .revocation(store)
+        .user_claim("username");
+    let app = test::init_service(App::new().app_data(session).configure(routes)).await;
+    let now = unix_now();
+    let claims = |iat: u64| json!({"username": "ann", "iat": iat, "exp": iat + 60, "jti": "DAAAAAAAAAAAAAAAAAAAAA", "jti_ms": iat * 1000});
+    let half_idle = foreign_token(&claims(now - 40), Algorithm::HS256, SECRET.as_bytes());
+    let old_key = foreign_token(&claims(now), Algorithm::HS256, old_secret.as_bytes());
+    for token in [&half_idle, &old_key] {
+        let res = send(
+            &app,
+            with_token(test::TestRequest::get().uri("/whoami"), token),
+        )
+        .await;
+        let reissued = session_cookie(&res).value().to_owned();
+        assert_eq!(
+            jti_of(&reissued),
+            "DAAAAAAAAAAAAAAAAAAAAA",
+            "re-issued with the same id"
+        );
+        assert_eq!(who(&app, &reissued).await, "ann");
+    }
+    post_ok(&app, "/logout", Some(&half_idle)).await;
+    assert_eq!(
+        who(&app, &old_key).await,
+        "anonymous",
+        "every copy of the id is revoked"
+    );
+}
+
+/// A token from before the store was configured, one from another key, and a second config
+/// without a store in the same app.
+#[actix_web::test]
+async fn old_foreign_and_second_config_tokens() {
+    let plain = Session::new(SECRET).max_age(Duration::from_secs(3600));
+    let old = test::init_service(App::new().app_data(plain).configure(routes)).await;
+    let before_store = log_in(&old, "ann").await;
+    assert!(
+        parts_of(&before_store).1.get("jti").is_none(),
+        "no jti without a store"
+    );
+
+    let store = Counting::new(MemoryStore::new());
+    let app = test::init_service(
+        App::new()
+            .app_data(config(store.clone(), Duration::from_secs(3600)))
+            .configure(routes)
+            .service(
+                web::scope("/plain")
+                    .app_data(
+                        Session::new(SECRET)
+                            .cookie_name("plain")
+                            .max_age(Duration::from_secs(60)),
+                    )
+                    .route("/whoami", web::get().to(whoami_plain)),
+            ),
+    )
+    .await;
+    assert_eq!(
+        who(&app, &before_store).await,
+        "anonymous",
+        "a token issued before the store"
+    );
+    let foreign = foreign_token(
+        &json!({"username": "ann", "exp": unix_now() + 60, "jti": "EAAAAAAAAAAAAAAAAAAAAA"}),
+        Algorithm::HS256,
+        b"another app's secret, thirty-two bytes long",
+    );
+    assert_eq!(
+        who(&app, &foreign).await,
+        "anonymous",
+        "a token of another key"
+    );
+
+    // The store-less config in the same app: its tokens carry no jti and cost no lookup.
+    let lookups = store.lookups();
+    let res = send(
+        &app,
+        test::TestRequest::get()
+            .uri("/plain/whoami")
+            .insert_header(("cookie", format!("plain={before_store}"))),
+    )
+    .await;
+    assert_eq!(test::read_body(res).await, "ann");
+    assert_eq!(
+        store.lookups(),
+        lookups,
+        "a config without a store never asks it"
+    );
+}
+
+#[with_session]
+async fn whoami_plain(session: SessionDict) -> Result<String, SessionError> {
+    Ok(session.get::<String>("username")?.unwrap_or_default())
+}
+
+/// A middleware and a handler under one config: one lookup per request, one revocation.
+#[with_session]
+async fn audit(
+    session: SessionDict,
+    req: actix_web::dev::ServiceRequest,
+    next: Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<ServiceResponse, actix_web::Error> {
+    let user = session.get::<String>("username").ok().flatten();
+    let mut res = next.call(req).await?;
+    if let Some(user) = user {
+        res.headers_mut().insert(
+            actix_web::http::header::HeaderName::from_static("x-user"),
+            actix_web::http::header::HeaderValue::from_str(&user).unwrap(),
+        );
+    }
+    Ok(res.map_into_boxed_body())
+}
+
+#[actix_web::test]
+async fn middleware_and_handler_share_one_check() {
+    let store = Counting::new(MemoryStore::new());
+    let app = test::init_service(
+        App::new()
+            .app_data(config(store.clone(), Duration::from_secs(3600)))
+            .wrap(middleware::from_fn(audit))
+            .configure(routes),
+    )
+    .await;
+    let ann = log_in(&app, "ann").await;
+    let lookups = store.lookups();
+    let res = send(
+        &app,
+        with_token(test::TestRequest::get().uri("/whoami"), &ann),
+    )
+    .await;
+    assert_eq!(res.headers().get("x-user").unwrap(), "ann");
+    assert_eq!(test::read_body(res).await, "ann");
+    assert_eq!(
+        store.lookups(),
+        lookups + 1,
+        "one lookup for middleware and handler"
+    );
+    let writes = store.writes();
+    post_ok(&app, "/logout", Some(&ann)).await;
+    assert_eq!(store.writes(), writes + 1, "one revocation");
+    let res = send(
+        &app,
+        with_token(test::TestRequest::get().uri("/whoami"), &ann),
+    )
+    .await;
+    assert!(
+        res.headers().get("x-user").is_none(),
+        "the middleware sees the revocation too"
+    );
+    assert_eq!(test::read_body(res).await, "anonymous");
+}
+
+/// `revocation(..)` needs a lifetime, whatever the order of the builder calls.
+#[actix_web::test]
+async fn revocation_needs_a_lifetime_in_any_builder_order() {
+    let hour = Duration::from_secs(3600);
+    let first = Session::new(SECRET)
+        .revocation(MemoryStore::new())
+        .max_age(hour);
+    let last = Session::new(SECRET)
+        .max_age(hour)
+        .revocation(MemoryStore::new());
+    let missing = Session::new(SECRET).revocation(MemoryStore::new());
+    for session in [first, last] {
+        session.check().unwrap();
+        let app = test::init_service(App::new().app_data(session).configure(routes)).await;
+        let token = log_in(&app, "ann").await;
+        assert_eq!(who(&app, &token).await, "ann");
+    }
+    let err = missing.check().unwrap_err();
+    assert!(matches!(err, SessionError::RevocationNeedsLifetime));
+    assert!(err.to_string().contains(".max_age("), "{err}");
+    assert!(matches!(
+        missing.revoke_user("ann").await,
+        Err(SessionError::RevocationNeedsLifetime)
+    ));
+    let app = test::init_service(App::new().app_data(missing).configure(routes)).await;
+    let res = send(&app, test::TestRequest::get().uri("/whoami")).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "refused at first use"
+    );
+    // revoke_user needs a store and a user claim.
+    let no_claim = Session::new(SECRET)
+        .max_age(hour)
+        .revocation(MemoryStore::new());
+    assert!(matches!(
+        no_claim.revoke_user("ann").await,
+        Err(SessionError::NoRevocationStore)
+    ));
+}
+
+/// `Session::load` cannot await the store; `load_async` can; `jti` is managed.
+#[actix_web::test]
+async fn manual_loads_and_managed_claims() {
+    async fn sync_load(req: HttpRequest) -> Result<String, SessionError> {
+        Ok(Session::load(&req)?
+            .get::<String>("username")?
+            .unwrap_or_default())
+    }
+    async fn async_logout(req: HttpRequest) -> Result<HttpResponse, SessionError> {
+        let session = Session::load_async(&req).await?;
+        session.delete();
+        Ok(Session::apply_async(&req, HttpResponse::Ok().finish()).await)
+    }
+    async fn insert_jti(req: HttpRequest) -> Result<HttpResponse, SessionError> {
+        let mut session = Session::load_async(&req).await?;
+        session
+            .insert("jti", "mine")
+            .map(|()| HttpResponse::Ok().finish())
+    }
+    let app = test::init_service(
+        App::new()
+            .app_data(config(AsyncOnly::default(), Duration::from_secs(3600)))
+            .configure(routes)
+            .route("/sync", web::get().to(sync_load))
+            .route("/manual-logout", web::post().to(async_logout))
+            .route("/insert-jti", web::post().to(insert_jti)),
+    )
+    .await;
+    let ann = log_in(&app, "ann").await;
+    let res = send(&app, test::TestRequest::get().uri("/sync")).await;
+    assert_eq!(res.status(), StatusCode::OK, "no cookie: nothing to check");
+    let res = send(
+        &app,
+        with_token(test::TestRequest::get().uri("/sync"), &ann),
+    )
+    .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "NeedsAsyncLoad"
+    );
+    let res = send(&app, test::TestRequest::post().uri("/insert-jti")).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "jti is managed"
+    );
+    post_ok(&app, "/manual-logout", Some(&ann)).await;
+    assert_eq!(who(&app, &ann).await, "anonymous", "apply_async revoked it");
+
+    // A store that answers at once (MemoryStore) needs no await: `load` works, and sees
+    // revocations.
+    let app = test::init_service(
+        App::new()
+            .app_data(config(MemoryStore::new(), Duration::from_secs(3600)))
+            .configure(routes)
+            .route("/sync", web::get().to(sync_load)),
+    )
+    .await;
+    let bob = log_in(&app, "bob").await;
+    let res = send(
+        &app,
+        with_token(test::TestRequest::get().uri("/sync"), &bob),
+    )
+    .await;
+    assert_eq!(test::read_body(res).await, "bob");
+    post_ok(&app, "/logout", Some(&bob)).await;
+    let res = send(
+        &app,
+        with_token(test::TestRequest::get().uri("/sync"), &bob),
+    )
+    .await;
+    assert_eq!(test::read_body(res).await, "");
+}
+
+/// The logout's revocation is written before the response leaves, even when the store is
+/// slow: a replay right after the response is already refused.
+#[actix_web::test]
+async fn the_revocation_lands_before_the_response() {
+    let app = test::init_service(
+        App::new()
+            .app_data(config(
+                AsyncOnly {
+                    delay: Duration::from_millis(100),
+                    ..AsyncOnly::default()
+                },
+                Duration::from_secs(3600),
+            ))
+            .configure(routes),
+    )
+    .await;
+    let ann = log_in(&app, "ann").await;
+    post_ok(&app, "/logout", Some(&ann)).await;
+    assert_eq!(who(&app, &ann).await, "anonymous");
+}
+
+/// A config without a store (a service that only reads, or one not migrated yet) reads the
+/// store's tokens; `jti` and `jti_ms` are then ordinary entries.
+#[actix_web::test]
+async fn a_config_without_a_store_reads_tokens_with_ids() {
+    let hour = Duration::from_secs(3600);
+    let with_store = test::init_service(
+        App::new()
+            .app_data(config(MemoryStore::new(), hour))
+            .configure(routes),
+    )
+    .await;
+    let without = test::init_service(
+        App::new()
+            .app_data(Session::new(SECRET).max_age(hour))
+            .route("/echo", web::get().to(common::echo_session)),
+    )
+    .await;
+    let ann = log_in(&with_store, "ann").await;
+    let res = send(
+        &without,
+        with_token(test::TestRequest::get().uri("/echo"), &ann),
+    )
+    .await;
+    let body: serde_json::Value = test::read_body_json(res).await;
+    assert_eq!(body["username"], "ann", "{body}");
+    assert_eq!(body["jti"], jti_of(&ann));
+}
+
+/// `login_user`, `LoggedIn` and `logout_user` under a store that must be awaited (as Redis):
+/// the login works, a logout revokes the token, and `revoke_user` on `_user_id` logs the
+/// user out everywhere.
+#[actix_web::test]
+async fn logins_work_under_an_awaited_store() {
+    use jwt_session::{LoggedIn, Login, LoginUser, Remember, login_user, logout_user};
+
+    #[derive(Clone)]
+    struct User(String);
+    impl LoginUser for User {
+        type Id = String;
+        fn id(&self) -> String {
+            self.0.clone()
+        }
+    }
+    async fn sign_in(req: HttpRequest, who: web::Query<Who>) -> Result<HttpResponse, SessionError> {
+        login_user(&req, &User(who.name.clone()), Remember::No)
+    }
+    async fn me(user: LoggedIn<User>) -> HttpResponse {
+        HttpResponse::Ok().body(user.0.0)
+    }
+    async fn sign_out(req: HttpRequest) -> Result<HttpResponse, SessionError> {
+        logout_user(&req, HttpResponse::Ok().finish())
+    }
+    async fn everywhere(req: HttpRequest) -> Result<HttpResponse, SessionError> {
+        let config: &Session = req.app_data().ok_or(SessionError::MissingConfig)?;
+        config.revoke_user("ann").await?;
+        Ok(HttpResponse::Ok().finish())
+    }
+    let session = Session::new(SECRET)
+        .max_age(Duration::from_secs(3600))
+        .revocation(AsyncOnly::default())
+        .user_claim("_user_id");
+    let app = test::init_service(
+        App::new()
+            .app_data(session)
+            .app_data(Login::new(|id: String| async move { Some(User(id)) }))
+            .route("/login", web::post().to(sign_in))
+            .route("/me", web::get().to(me))
+            .route("/logout", web::post().to(sign_out))
+            .route("/everywhere", web::post().to(everywhere)),
+    )
+    .await;
+    let login_request = |token: Option<String>| {
+        let mut req = test::TestRequest::post().uri("/login?name=ann");
+        if let Some(token) = token {
+            req = with_token(req, &token);
+        }
+        req
+    };
+    let me_with = |token: &str| with_token(test::TestRequest::get().uri("/me"), token);
+
+    let first = session_cookie(&send(&app, login_request(None)).await)
+        .value()
+        .to_owned();
+    assert_eq!(
+        test::read_body(send(&app, me_with(&first)).await).await,
+        "ann"
+    );
+    // Logging in again over a live session renews it: the old token is revoked.
+    let second = session_cookie(&send(&app, login_request(Some(first.clone()))).await)
+        .value()
+        .to_owned();
+    assert_ne!(jti_of(&first), jti_of(&second));
+    // login_user and logout_user are synchronous: they write the revocation in the
+    // background, right after the response.
+    let written = || actix_web::rt::time::sleep(Duration::from_millis(50));
+    written().await;
+    assert_ne!(send(&app, me_with(&first)).await.status(), StatusCode::OK);
+    assert_eq!(
+        test::read_body(send(&app, me_with(&second)).await).await,
+        "ann"
+    );
+
+    // Logging out revokes the token the request came with.
+    post_ok(&app, "/logout", Some(&second)).await;
+    written().await;
+    assert_ne!(send(&app, me_with(&second)).await.status(), StatusCode::OK);
+
+    // revoke_user on the login's `_user_id`.
+    let third = session_cookie(&send(&app, login_request(None)).await)
+        .value()
+        .to_owned();
+    post_ok(&app, "/everywhere", None).await;
+    assert_ne!(send(&app, me_with(&third)).await.status(), StatusCode::OK);
+}
