@@ -3,7 +3,8 @@
 //!
 //! Kept apart, each in its own binary: `allocations` (a counting global allocator),
 //! `crypto_backend` (a process-wide crypto provider that must panic), and the suites that
-//! drive outside tools (`interop_microdot`: Python; `browser_login`: Chromium).
+//! drive outside tools (`interop_microdot`: Python; `browser_login`: Chromium; `revocation`
+//! and `revocation_instances`: redis-server).
 
 // Several modules include the same example file, as each example's binary does.
 #![allow(clippy::duplicate_mod)]
