@@ -882,3 +882,243 @@ async fn logins_work_under_an_awaited_store() {
     post_ok(&app, "/everywhere", None).await;
     assert_ne!(send(&app, me_with(&third)).await.status(), StatusCode::OK);
 }
+
+// ------------------------------------------------------------ remembered logins (issue 13)
+
+mod remembered {
+    use super::*;
+    use jwt_session::{CurrentUser, Login, LoginUser, Remember, login_user, logout_user};
+
+    #[derive(Clone)]
+    struct User(String);
+    impl LoginUser for User {
+        type Id = String;
+        fn id(&self) -> String {
+            self.0.clone()
+        }
+    }
+
+    async fn sign_in(req: HttpRequest, who: web::Query<Who>) -> Result<HttpResponse, SessionError> {
+        login_user(&req, &User(who.name.clone()), Remember::Days(1))
+    }
+    async fn me(user: CurrentUser<User>) -> HttpResponse {
+        HttpResponse::Ok().body(user.0.map_or_else(|| "anonymous".to_owned(), |user| user.0))
+    }
+    async fn sign_out(req: HttpRequest) -> Result<HttpResponse, SessionError> {
+        logout_user(&req, HttpResponse::Ok().finish())
+    }
+
+    fn app_with(
+        session: Session,
+    ) -> App<
+        impl actix_web::dev::ServiceFactory<
+            actix_web::dev::ServiceRequest,
+            Config = (),
+            Response = ServiceResponse,
+            Error = actix_web::Error,
+            InitError = (),
+        >,
+    > {
+        App::new()
+            .app_data(session)
+            .app_data(Login::new(|id: String| async move { Some(User(id)) }))
+            .route("/login", web::post().to(sign_in))
+            .route("/me", web::get().to(me))
+            .route("/logout", web::post().to(sign_out))
+            .service(revoke)
+    }
+
+    /// The config of these tests: `_user_id` is the user claim, as the README asks of logins.
+    fn login_config(store: impl RevocationStore, max_age: Duration) -> Session {
+        config(store, max_age).user_claim("_user_id")
+    }
+
+    /// Logs `name` in with remember-me; returns the session and remember tokens.
+    async fn remembered_login(app: &impl TestService, name: &str) -> (String, String) {
+        let res = send(
+            app,
+            test::TestRequest::post().uri(&format!("/login?name={name}")),
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "login of {name}");
+        let remember = cookie_of(&res, "_remember").expect("a remember cookie");
+        (session_cookie(&res).value().to_owned(), remember)
+    }
+
+    fn cookie_of(res: &ServiceResponse, name: &str) -> Option<String> {
+        common::set_cookies(res)
+            .into_iter()
+            .map(|value| actix_web::cookie::Cookie::parse(value).unwrap())
+            .find(|cookie| cookie.name() == name)
+            .map(|cookie| cookie.value().to_owned())
+    }
+
+    /// Who `/me` says is logged in with only `remember` (the browser dropped the session).
+    async fn restored(app: &impl TestService, remember: &str) -> String {
+        let req = test::TestRequest::get()
+            .uri("/me")
+            .insert_header(("cookie", format!("_remember={remember}")));
+        let res = send(app, req).await;
+        assert_eq!(res.status(), StatusCode::OK, "never a 5xx");
+        String::from_utf8(test::read_body(res).await.to_vec()).unwrap()
+    }
+
+    /// `login_user` and `logout_user` are synchronous: they write revocations in the
+    /// background, right after the response.
+    async fn written() {
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    async fn remember_suite<S: RevocationStore + Clone>(store: S) {
+        let app = test::init_service(app_with(login_config(
+            store.clone(),
+            Duration::from_secs(3600),
+        )))
+        .await;
+
+        // A remember cookie carries its own token id and minting millisecond.
+        let (ann_session, ann) = remembered_login(&app, "ann").await;
+        let (_, claims) = parts_of(&ann);
+        assert_eq!(claims["jti"].as_str().unwrap().len(), 22, "{claims}");
+        assert_ne!(claims["jti"], parts_of(&ann_session).1["jti"]);
+        assert!(claims["jti_ms"].as_u64().unwrap() / 1000 >= unix_now() - 5);
+        assert_eq!(restored(&app, &ann).await, "ann");
+
+        // Logout revokes the remember cookie: a replayed copy logs no one back in.
+        let res = send(
+            &app,
+            test::TestRequest::post()
+                .uri("/logout")
+                .insert_header(("cookie", format!("session={ann_session}; _remember={ann}"))),
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(cookie_of(&res, "_remember").as_deref(), Some(""), "cleared");
+        written().await;
+        assert_eq!(
+            restored(&app, &ann).await,
+            "anonymous",
+            "replay after logout"
+        );
+
+        // revoke_user kills every remembered login of that user, and only of that user.
+        let (_, bob_1) = remembered_login(&app, "bob").await;
+        let (_, bob_2) = remembered_login(&app, "bob").await;
+        let (_, carol) = remembered_login(&app, "carol").await;
+        assert_eq!(restored(&app, &bob_1).await, "bob");
+        post_ok(&app, "/revoke/bob", None).await;
+        assert_eq!(restored(&app, &bob_1).await, "anonymous");
+        assert_eq!(restored(&app, &bob_2).await, "anonymous");
+        assert_eq!(
+            restored(&app, &carol).await,
+            "carol",
+            "another user is untouched"
+        );
+        // A login with remember-me right after revoke_user (the same second) works.
+        let (_, bob_3) = remembered_login(&app, "bob").await;
+        assert_eq!(
+            restored(&app, &bob_3).await,
+            "bob",
+            "a login right after revoke_user"
+        );
+
+        // revoke_user outlives the session lifetime (1 s here) as long as the remember
+        // cookies it denies (1 day).
+        let short = test::init_service(app_with(login_config(
+            store.clone(),
+            Duration::from_secs(1),
+        )))
+        .await;
+        let (_, dave) = remembered_login(&short, "dave").await;
+        post_ok(&short, "/revoke/dave", None).await;
+        actix_web::rt::time::sleep(Duration::from_millis(1100)).await;
+        assert_eq!(
+            restored(&short, &dave).await,
+            "anonymous",
+            "the user's entry outlives the session lifetime"
+        );
+        // A logout's entry lives as long as the remember cookie, not the session.
+        let (erin_session, erin) = remembered_login(&short, "erin").await;
+        send(
+            &short,
+            test::TestRequest::post().uri("/logout").insert_header((
+                "cookie",
+                format!("session={erin_session}; _remember={erin}"),
+            )),
+        )
+        .await;
+        written().await;
+        actix_web::rt::time::sleep(Duration::from_millis(1100)).await;
+        assert_eq!(restored(&short, &erin).await, "anonymous");
+
+        // A remember cookie minted before the store was configured has no jti: refused
+        // under a store, still honoured without one.
+        let plain = test::init_service(app_with(
+            Session::new(SECRET).max_age(Duration::from_secs(3600)),
+        ))
+        .await;
+        let (_, old) = remembered_login(&plain, "frank").await;
+        assert!(
+            parts_of(&old).1.get("jti").is_none(),
+            "no jti without a store"
+        );
+        assert_eq!(
+            restored(&app, &old).await,
+            "anonymous",
+            "refused under a store"
+        );
+        assert_eq!(
+            restored(&plain, &old).await,
+            "frank",
+            "honoured without one"
+        );
+    }
+
+    #[actix_web::test]
+    async fn memory_store() {
+        remember_suite(MemoryStore::new()).await;
+    }
+
+    #[actix_web::test]
+    async fn async_store() {
+        remember_suite(AsyncOnly::default()).await;
+    }
+
+    #[actix_web::test]
+    async fn redis_store() {
+        let Some(redis) = RedisServer::start() else {
+            return;
+        };
+        remember_suite(RedisStore::open(&redis.url()).unwrap()).await;
+    }
+
+    /// A store that fails: no restore (fail closed) and no 5xx, or a restore when the
+    /// config fails open.
+    #[actix_web::test]
+    async fn a_failing_store_restores_no_one_unless_fail_open() {
+        struct Fails;
+        impl RevocationStore for Fails {
+            async fn lookup(&self, _: &str, _: Option<&str>) -> Result<Lookup, StoreError> {
+                Err(StoreError::new("down"))
+            }
+            async fn revoke_token(&self, _: &str, _: Duration) -> Result<(), StoreError> {
+                Err(StoreError::new("down"))
+            }
+            async fn revoke_user(&self, _: &str, _: u64, _: Duration) -> Result<(), StoreError> {
+                Err(StoreError::new("down"))
+            }
+        }
+        let minting = test::init_service(app_with(login_config(
+            MemoryStore::new(),
+            Duration::from_secs(3600),
+        )))
+        .await;
+        let (_, ann) = remembered_login(&minting, "ann").await;
+        let closed = login_config(Fails, Duration::from_secs(3600));
+        let open = closed.clone().revocation_fail_open(true);
+        for (session, expected) in [(closed, "anonymous"), (open, "ann")] {
+            let app = test::init_service(app_with(session)).await;
+            assert_eq!(restored(&app, &ann).await, expected);
+        }
+    }
+}

@@ -9,6 +9,8 @@ use std::time::Duration;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
+use crate::revocation::TokenId;
+
 /// Carries the time the session began, for `Session::absolute_timeout`.
 pub(crate) const SESSION_START: &str = "session_start";
 
@@ -269,7 +271,7 @@ pub(crate) struct SessionClaims<'a> {
     pub(crate) data: &'a Map<String, Value>,
     pub(crate) times: SavedTimes,
     /// Under a revocation store: the token id (`jti`) and its minting time (`jti_ms`).
-    pub(crate) id: Option<(&'a str, Option<u64>)>,
+    pub(crate) id: Option<&'a TokenId>,
 }
 
 impl Serialize for SessionClaims<'_> {
@@ -284,11 +286,8 @@ impl Serialize for SessionClaims<'_> {
                 map.serialize_entry(key, &value)?;
             }
         }
-        if let Some((jti, minted_ms)) = self.id {
-            map.serialize_entry("jti", jti)?;
-            if let Some(minted_ms) = minted_ms {
-                map.serialize_entry("jti_ms", &minted_ms)?;
-            }
+        if let Some(id) = self.id {
+            id.write_claims(&mut map)?;
         }
         map.end()
     }

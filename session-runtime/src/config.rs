@@ -662,7 +662,9 @@ impl Session {
     /// Logs `user` out everywhere: every token whose [`user_claim`](Session::user_claim)
     /// entry equals `user` and that was minted before this call is rejected from now on, on
     /// every instance sharing the store. A login after it returns works, even within the
-    /// same second. The entry expires after the longest configured lifetime.
+    /// same second. Remembered logins of the user (`_remember` cookies, when the user claim
+    /// is `_user_id`) are rejected too. The entry expires after the longest configured
+    /// lifetime, or the longest remember cookie this process issued if that is longer.
     ///
     /// Call it from a handler (`req.app_data::<Session>()`), an admin task, or another
     /// service configured with the same store.
@@ -691,8 +693,10 @@ impl Session {
         if !revocation.is_enabled() || revocation.user_claim.is_none() {
             return Err(SessionError::NoRevocationStore);
         }
+        // Remembered logins of the user must stay denied as long as their cookies live.
+        let remembered = revocation.longest_remember() + self.config().lifetimes.leeway;
         revocation
-            .revoke_user(user, self.revocation_ttl())
+            .revoke_user(user, self.revocation_ttl().max(remembered))
             .await
             .map_err(SessionError::Store)
     }

@@ -50,6 +50,9 @@ struct Outcome {
     fresh_id: Option<TokenId>,
     /// The request's token was already sent to the revocation store.
     revoked_loaded: bool,
+    /// Ids of other cookies this request retired (a logout's remember cookie), each with
+    /// how long it must stay denied, not yet sent to the store.
+    retired: Vec<(String, Duration)>,
 }
 
 pub(crate) struct RequestSession {
@@ -286,6 +289,7 @@ fn settle_load(
             renewed: false,
             fresh_id: None,
             revoked_loaded: false,
+            retired: Vec::new(),
         }),
     });
     req.extensions_mut()
@@ -304,7 +308,7 @@ pub(crate) fn encode_now(
     session.config().codec.encode(&SessionClaims {
         data,
         times: fresh_times(session),
-        id: id.as_ref().map(TokenId::as_claims),
+        id: id.as_ref(),
     })
 }
 
@@ -362,11 +366,7 @@ fn encode(
 ) -> Result<(String, HeaderValue), SessionError> {
     let config = session.config();
     let now = config.now() as u64;
-    let claims = SessionClaims {
-        data,
-        times,
-        id: id.map(TokenId::as_claims),
-    };
+    let claims = SessionClaims { data, times, id };
     let token = config.codec.encode(&claims)?;
     let max_age = times
         .exp
@@ -401,7 +401,7 @@ fn fresh_times(session: &Session) -> SavedTimes {
 }
 
 /// A new token id, under a revocation store.
-fn fresh_id(session: &Session) -> Option<TokenId> {
+pub(crate) fn fresh_id(session: &Session) -> Option<TokenId> {
     session
         .config()
         .revocation
@@ -460,6 +460,7 @@ impl RequestSession {
                 renewed: false,
                 fresh_id: None,
                 revoked_loaded: false,
+                retired: Vec::new(),
             }),
         }
     }
@@ -560,49 +561,48 @@ impl RequestSession {
         }
     }
 
-    /// The token id this request replaced, if it is not revoked yet: the loaded one, once
-    /// the request deleted the session or saved it renewed. Marks it as revoked.
-    fn take_replaced_id(&self) -> Option<String> {
-        let id = self.loaded_id.as_ref()?;
+    /// Denies `jti`, the id of another cookie of this config (a remember cookie), for
+    /// `ttl` when this request's revocations are written.
+    pub(crate) fn retire(&self, jti: String, ttl: Duration) {
+        self.outcome().retired.push((jti, ttl));
+    }
+
+    /// The token ids this request owes the store, each with its entry's lifetime: the
+    /// loaded one, once the request deleted the session or saved it renewed, and those it
+    /// [retired](Self::retire). Marks them as revoked.
+    fn take_revocations(&self) -> Vec<(String, Duration)> {
         let mut outcome = self.outcome();
+        let mut owed = std::mem::take(&mut outcome.retired);
         let replaced = match outcome.pending {
             Pending::Delete => true,
             Pending::Save { .. } => outcome.renewed,
             Pending::Untouched | Pending::Reissue { .. } => false,
         };
-        if !replaced || outcome.revoked_loaded {
-            return None;
+        if let Some(id) = self.loaded_id.as_ref().filter(|_| replaced)
+            && !std::mem::replace(&mut outcome.revoked_loaded, true)
+        {
+            owed.push((id.jti.clone(), self.session.revocation_ttl()));
         }
-        outcome.revoked_loaded = true;
-        Some(id.jti.clone())
+        owed
     }
 
-    /// Writes the revocation this request owes, before its response is sent: with
+    /// Writes the revocations this request owes, before its response is sent: with
     /// `#[with_session]` this runs when the handler returns, so a logged-out cookie is dead
     /// everywhere by the time the browser sees the response. Nothing to do, and no store
     /// call, when the request did not replace its token.
     pub(crate) async fn settle(&self) {
-        if let Some(jti) = self.take_replaced_id() {
-            let ttl = self.session.revocation_ttl();
-            self.session
-                .config()
-                .revocation
-                .revoke_token(&jti, ttl)
-                .await;
-        }
+        revoke_all(&self.session, self.take_revocations()).await;
     }
 
     /// [`settle`](Self::settle) for a response built synchronously (`Session::apply`): the
-    /// revocation is written in the background, soon after the response.
+    /// revocations are written in the background, soon after the response.
     pub(crate) fn settle_in_background(&self) {
-        let Some(jti) = self.take_replaced_id() else {
+        let owed = self.take_revocations();
+        if owed.is_empty() {
             return;
-        };
+        }
         let session = self.session.clone();
-        let write = async move {
-            let ttl = session.revocation_ttl();
-            session.config().revocation.revoke_token(&jti, ttl).await;
-        };
+        let write = async move { revoke_all(&session, owed).await };
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => drop(runtime.spawn(write)),
             Err(_) => tracing::warn!(
@@ -671,6 +671,12 @@ impl RequestSession {
             }
         };
         verified_data(&self.session, &cookie).unwrap_or_default()
+    }
+}
+
+async fn revoke_all(session: &Session, owed: Vec<(String, Duration)>) {
+    for (jti, ttl) in owed {
+        session.config().revocation.revoke_token(&jti, ttl).await;
     }
 }
 

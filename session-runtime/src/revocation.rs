@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
 /// The claim holding the millisecond a token id was minted, so that
@@ -201,6 +202,9 @@ pub(crate) struct Revocation {
     pub(crate) timeout: Duration,
     pub(crate) fail_open: bool,
     warnings: Arc<WarnLimiter>,
+    /// The longest lifetime of a remember cookie issued under this config, in seconds:
+    /// `revoke_user` entries must outlive those cookies too.
+    longest_remember: Arc<AtomicU64>,
 }
 
 impl Default for Revocation {
@@ -211,6 +215,7 @@ impl Default for Revocation {
             timeout: DEFAULT_TIMEOUT,
             fail_open: false,
             warnings: Arc::default(),
+            longest_remember: Arc::default(),
         }
     }
 }
@@ -247,9 +252,13 @@ impl TokenId {
         }
     }
 
-    /// The claims a save writes: `jti` and `jti_ms`.
-    pub(crate) fn as_claims(&self) -> (&str, Option<u64>) {
-        (&self.jti, self.minted_ms)
+    /// Writes `jti` and `jti_ms` into a token's claims: the one writer of both.
+    pub(crate) fn write_claims<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
+        map.serialize_entry("jti", &self.jti)?;
+        if let Some(minted_ms) = self.minted_ms {
+            map.serialize_entry(JTI_MS, &minted_ms)?;
+        }
+        Ok(())
     }
 
     /// Takes `jti` and `jti_ms` out of a verified payload. `Ok(None)` when there is no
@@ -264,6 +273,26 @@ impl TokenId {
             Some(Value::String(jti)) if !jti.is_empty() => Ok(Some(Self { jti, minted_ms })),
             Some(_) => Err("`jti` is not a non-empty string"),
         }
+    }
+}
+
+/// `{"jti", "jti_ms"}`, for `#[serde(flatten)]` into a token's claims.
+impl Serialize for TokenId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        self.write_claims(&mut map)?;
+        map.end()
+    }
+}
+
+/// The key `revoke_user` files a user under: a string as it is, an integer in decimal.
+pub(crate) fn user_key(value: &Value) -> Option<Cow<'_, str>> {
+    match value {
+        Value::String(user) => Some(Cow::Borrowed(user)),
+        Value::Number(number) if number.is_i64() || number.is_u64() => {
+            Some(Cow::Owned(number.to_string()))
+        }
+        _ => None,
     }
 }
 
@@ -286,13 +315,7 @@ impl Revocation {
 
     /// The user a session belongs to: its `user_claim` entry, a string or an integer.
     pub(crate) fn user_of<'a>(&self, data: &'a Map<String, Value>) -> Option<Cow<'a, str>> {
-        match data.get(self.user_claim.as_deref()?)? {
-            Value::String(user) => Some(Cow::Borrowed(user)),
-            Value::Number(number) if number.is_i64() || number.is_u64() => {
-                Some(Cow::Owned(number.to_string()))
-            }
-            _ => None,
-        }
+        user_key(data.get(self.user_claim.as_deref()?)?)
     }
 
     /// Asks the store about `id` and `user`, within the timeout.
@@ -302,6 +325,15 @@ impl Revocation {
         };
         let answer = self.bounded(store.lookup(&id.jti, user)).await;
         self.verdict(id, answer)
+    }
+
+    /// [`check`](Self::check), answered at once when the store can
+    /// ([`check_now`](Self::check_now)).
+    pub(crate) async fn judge(&self, id: &TokenId, user: Option<&str>) -> Verdict {
+        match self.check_now(id, user) {
+            Some(verdict) => verdict,
+            None => self.check(id, user).await,
+        }
     }
 
     /// [`check`](Self::check) without waiting, for stores that answer at once
@@ -339,6 +371,17 @@ impl Revocation {
         if let Err(err) = self.bounded(store.revoke_token(jti, ttl)).await {
             self.warn(&err, "a logged-out token could not be revoked");
         }
+    }
+
+    /// Notes that a remember cookie valid for `lifetime` was issued under this config.
+    pub(crate) fn note_remember(&self, lifetime: Duration) {
+        self.longest_remember
+            .fetch_max(lifetime.as_secs(), Ordering::Relaxed);
+    }
+
+    /// The longest lifetime of a remember cookie issued under this config in this process.
+    pub(crate) fn longest_remember(&self) -> Duration {
+        Duration::from_secs(self.longest_remember.load(Ordering::Relaxed))
     }
 
     pub(crate) async fn revoke_user(&self, user: &str, ttl: Duration) -> Result<(), StoreError> {

@@ -26,7 +26,8 @@ struct LoggedOut;
 ///
 /// The user id comes from the session's `_user_id`. When the session has none but the
 /// request carries a valid remember cookie (same keys and pinned algorithm as the session,
-/// `exp` enforced), the login is restored from it: the session with `_user_id` and
+/// `exp` enforced, and under a [revocation store](Session::revocation) a `jti` the store
+/// does not deny), the login is restored from it: the session with `_user_id` and
 /// `_fresh = false` goes out with the response of a `#[with_session]` handler (or one passed
 /// through [`Session::apply`]), unless the handler decides the session cookie itself (a
 /// save, delete or autosave wins, and the next request restores the login again).
@@ -92,7 +93,7 @@ async fn load_user<U: LoginUser>(
     let (id, restored) = match session.get_value(USER_ID) {
         Some(id) => (id.clone(), false),
         None => {
-            let id = remember::user_id(req, session.request_state().session())?;
+            let id = remember::user_id(req, session.request_state().session()).await?;
             (id, true)
         }
     };
@@ -182,6 +183,8 @@ pub fn login_user<U: LoginUser>(
     session.insert(FRESH, true)?;
     session.save()?;
 
+    // Whether replaced or cleared, the remember cookie the request came with is done.
+    remember::retire(req, &session.request_state());
     let config = session.request_state().session().clone();
     let remember_cookie = match remember.into().days() {
         Some(days) => Some(remember::issue(&config, &id, days)?),
@@ -213,7 +216,7 @@ pub fn login_user<U: LoginUser>(
 
 /// Logs the user out and writes the outcome onto `response`: `_user_id` and `_fresh` leave
 /// the session, which is [renewed](SessionDict::renew) and saved, and the remember cookie is
-/// cleared. Microdot's
+/// cleared (and under a [revocation store](Session::revocation), revoked). Microdot's
 /// `logout_user`. The rest of the request sees no current user.
 ///
 /// The cookies go onto `response` right away, as [`Session::apply`] does, so a logout can
@@ -250,6 +253,8 @@ pub fn logout_user<B>(
     session.remove(USER_ID);
     session.remove(FRESH);
     session.save()?;
+    // Cleared is not enough: a copy of the remember cookie must not log the user back in.
+    remember::retire(req, &session.request_state());
     req.extensions_mut().insert(LoggedOut);
     let removal = remember::removal(session.request_state().session());
     let mut response = Session::apply(req, response);

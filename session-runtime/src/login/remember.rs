@@ -8,11 +8,13 @@ use actix_web::http::header::HeaderValue;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::USER_ID;
 use crate::claims::Lifetimes;
 use crate::config::Session;
 use crate::cookie::CookieSettings;
 use crate::error::SessionError;
-use crate::request::{MAX_SET_COOKIE, find_cookie};
+use crate::request::{MAX_SET_COOKIE, RequestSession, find_cookie, fresh_id};
+use crate::revocation::{TokenId, Verdict, user_key};
 
 /// The cookie's name, as in Microdot.
 pub(crate) const COOKIE: &str = "_remember";
@@ -68,14 +70,16 @@ impl From<bool> for Remember {
     }
 }
 
-/// Microdot's three claims, plus `iat` (which PyJWT checks and accepts), so that a cut-off
-/// such as "every login of this user before T is void" can reach remembered logins too.
+/// Microdot's three claims, plus `iat` (which PyJWT checks and accepts), and under a
+/// revocation store the token id (`jti`, `jti_ms`) that logouts and `revoke_user` deny.
 #[derive(Serialize)]
 struct Claims<'a, I> {
     user_id: &'a I,
     days: u32,
     exp: u64,
     iat: u64,
+    #[serde(flatten)]
+    id: Option<TokenId>,
 }
 
 /// The `Set-Cookie` value of a remember cookie for `user_id`, valid `days` days.
@@ -91,7 +95,14 @@ pub(crate) fn issue(
         days,
         exp: now.saturating_add(lifetime),
         iat: now,
+        id: fresh_id(session),
     };
+    if claims.id.is_some() {
+        session
+            .config()
+            .revocation
+            .note_remember(Duration::from_secs(lifetime));
+    }
     let token = session.config().codec.encode(&claims)?;
     let cookie = settings(session).set_cookie_value(&token, Some(Duration::from_secs(lifetime)));
     if cookie.len() > MAX_SET_COOKIE {
@@ -122,9 +133,60 @@ pub(crate) fn present(req: &HttpRequest) -> bool {
     find_cookie(req.headers(), COOKIE).is_some()
 }
 
+/// A remember cookie that verified.
+struct Verified {
+    user_id: Value,
+    /// Under a revocation store, its id (required there); `None` without a store.
+    id: Option<TokenId>,
+    /// Its `exp`, in Unix seconds.
+    exp: f64,
+}
+
 /// The user id of `req`'s remember cookie, when it verifies with the session's keys and
 /// pinned algorithm, its `exp` (required) has not passed, and it has Microdot's `days`.
-pub(crate) fn user_id(req: &HttpRequest, session: &Session) -> Option<Value> {
+/// Under a revocation store it also needs a `jti`, and the store must not deny it: its
+/// id, or a `revoke_user` of its user since it was minted. Its user, for that check, is
+/// its `user_id`, the `_user_id` of the session it restores: `revoke_user` reaches it when
+/// the config names `_user_id` as its `user_claim`, as it reaches the sessions of logins.
+pub(crate) async fn user_id(req: &HttpRequest, session: &Session) -> Option<Value> {
+    let verified = verify(req, session)?;
+    let Some(id) = &verified.id else {
+        return Some(verified.user_id);
+    };
+    let revocation = &session.config().revocation;
+    let user = match revocation.user_claim.as_deref() {
+        Some(USER_ID) => user_key(&verified.user_id),
+        _ => None,
+    };
+    match revocation.judge(id, user.as_deref()).await {
+        Verdict::Valid => Some(verified.user_id),
+        Verdict::Revoked(why) => {
+            tracing::debug!(reason = "revoked", "ignoring the remember cookie: {why}");
+            None
+        }
+        // The store failed and the config fails closed: no restore, the cookie is kept.
+        Verdict::Unavailable => None,
+    }
+}
+
+/// Under a revocation store, has the request's remember cookie, if it verifies, denied
+/// when `state` writes its revocations: a logout (or a new login) ends it, so a copy of
+/// it cannot log anyone back in.
+pub(crate) fn retire(req: &HttpRequest, state: &RequestSession) {
+    let session = state.session();
+    if let Some(Verified {
+        id: Some(id), exp, ..
+    }) = verify(req, session)
+    {
+        // Denied for as long as it verifies; `as` saturates, so no `exp` can panic here.
+        let left = Duration::from_secs((exp - session.config().now()).ceil() as u64);
+        let ttl = left.saturating_add(session.config().lifetimes.leeway);
+        state.retire(id.jti, ttl);
+    }
+}
+
+/// Verifies `req`'s remember cookie, without asking the revocation store.
+fn verify(req: &HttpRequest, session: &Session) -> Option<Verified> {
     let token = find_cookie(req.headers(), COOKIE)?;
     let config = session.config();
     // The session's own lifetimes do not apply: the token is not a session, and its `exp`
@@ -141,17 +203,30 @@ pub(crate) fn user_id(req: &HttpRequest, session: &Session) -> Option<Value> {
         let times = lifetimes
             .take_times(&mut claims, config.now())
             .map_err(|rejection| rejection.to_string())?;
-        if times.exp.is_none() {
+        let Some(exp) = times.exp else {
             return Err(String::from("it has no `exp`"));
-        }
+        };
         // Microdot writes `days` into every remember token; a session token signed with the
         // same key lacks it, so it cannot pass for one.
         if !claims.get("days").is_some_and(Value::is_u64) {
             return Err(String::from("it has no whole number of `days`"));
         }
+        // Under a store, a token without an id could never be revoked (one issued before
+        // the store was configured, or by Microdot): refused, as session tokens are.
+        let id = if config.revocation.is_enabled() {
+            match TokenId::take(&mut claims) {
+                Ok(Some(id)) => Some(id),
+                Ok(None) => {
+                    return Err(String::from("it has no `jti`, so it could not be revoked"));
+                }
+                Err(why) => return Err(why.to_owned()),
+            }
+        } else {
+            None
+        };
         match claims.remove("user_id") {
             Some(Value::Null) | None => Err(String::from("it has no `user_id`")),
-            Some(id) => Ok(id),
+            Some(user_id) => Ok(Verified { user_id, id, exp }),
         }
     });
     checked
