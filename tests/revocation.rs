@@ -1021,6 +1021,22 @@ mod remembered {
             "bob",
             "a login right after revoke_user"
         );
+        // A new login revokes the remember cookie it replaces.
+        let res = send(
+            &app,
+            test::TestRequest::post()
+                .uri("/login?name=carol")
+                .insert_header(("cookie", format!("_remember={carol}"))),
+        )
+        .await;
+        let carol_2 = cookie_of(&res, "_remember").unwrap();
+        written().await;
+        assert_eq!(
+            restored(&app, &carol).await,
+            "anonymous",
+            "the replaced one"
+        );
+        assert_eq!(restored(&app, &carol_2).await, "carol");
 
         // revoke_user outlives the session lifetime (1 s here) as long as the remember
         // cookies it denies (1 day).

@@ -174,6 +174,9 @@ pub(crate) async fn user_id(req: &HttpRequest, session: &Session) -> Option<Valu
 /// it cannot log anyone back in.
 pub(crate) fn retire(req: &HttpRequest, state: &RequestSession) {
     let session = state.session();
+    if !session.config().revocation.is_enabled() {
+        return;
+    }
     if let Some(Verified {
         id: Some(id), exp, ..
     }) = verify(req, session)
