@@ -86,11 +86,12 @@
 //! | `reason` | the cookie |
 //! | --- | --- |
 //! | `too_large` | is over 8 KiB, refused before any parsing |
-//! | `malformed` | is not a compact JWS of JSON objects, or its header is unacceptable (`crit`, `b64`, a non-string `kid`) |
-//! | `wrong_alg` | names another algorithm than the configured one (`none` included) |
+//! | `malformed` | is not a compact JWS of JSON objects, or its header is unacceptable (`crit`, `b64`, a non-string `kid`); for an encrypted config, not a compact JWE (a `zip` header, a non-empty encrypted key, an IV that is not 12 bytes or a tag that is not 16) |
+//! | `wrong_alg` | names another algorithm than the configured one (`none` included); for an encrypted config, anything but `dir` with `A256GCM` |
 //! | `wrong_typ` | has a header `typ` other than `JWT` |
 //! | `unknown_kid` | names a key id that no configured key has |
 //! | `bad_signature` | is not signed by any configured key |
+//! | `undecryptable` | is an encrypted token that no configured key authenticates (tampered, or another secret) |
 //! | `malformed_claim` | has a registered claim of the wrong JSON type |
 //! | `expired` | is past its `exp`, idle timeout or absolute timeout |
 //! | `not_yet_valid` | has `nbf`, `iat` or `session_start` in the future |

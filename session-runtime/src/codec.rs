@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::error::SessionError;
+use crate::jwe::{self, Jwe};
 use crate::keys::{KeyRing, VerifiedBy};
 
 /// Incoming cookies longer than this are rejected before any base64 or JSON work.
@@ -27,6 +28,9 @@ pub(crate) enum Rejection {
     Header(&'static str),
     UnknownKid,
     Signature,
+    /// An encrypted token's framing is wrong (see `jwe`).
+    Encrypted(&'static str),
+    Decryption,
     Claims(crate::claims::ClaimRejection),
 }
 
@@ -41,6 +45,8 @@ impl Rejection {
             Self::TokenType(_) => "wrong_typ",
             Self::UnknownKid => "unknown_kid",
             Self::Signature => "bad_signature",
+            Self::Encrypted(_) => "malformed",
+            Self::Decryption => "undecryptable",
             Self::Claims(rejection) => rejection.reason(),
         }
     }
@@ -61,6 +67,8 @@ impl std::fmt::Display for Rejection {
             Self::Header(what) => write!(f, "unacceptable header: {what}"),
             Self::UnknownKid => f.write_str("the header's `kid` names no configured key"),
             Self::Signature => f.write_str("no configured key verifies the signature"),
+            Self::Encrypted(what) => write!(f, "not an acceptable encrypted token: {what}"),
+            Self::Decryption => f.write_str("no configured key decrypts the token"),
             Self::Claims(rejection) => rejection.fmt(f),
         }
     }
@@ -76,6 +84,8 @@ pub(crate) struct Codec {
     /// The exact header segments this library and PyJWT write for the configured algorithm,
     /// with the key id each names: a token carrying one needs no header parsing.
     known_headers: Vec<(String, Option<String>)>,
+    /// Set by `Session::encrypted`: tokens are then JWE, not JWS.
+    encryption: Option<Jwe>,
 }
 
 thread_local! {
@@ -102,7 +112,40 @@ impl Codec {
             keys,
             header_segment,
             known_headers,
+            encryption: None,
         }
+    }
+
+    /// This codec, encrypting its tokens with keys derived from its secrets.
+    pub(crate) fn encrypted(mut self) -> Result<Self, SessionError> {
+        self.encryption = Some(Jwe::new(&self.keys)?);
+        Ok(self)
+    }
+
+    /// A codec for `keys` that encrypts if this one does.
+    pub(crate) fn rekeyed(&self, keys: KeyRing) -> Result<Self, SessionError> {
+        let codec = Self::new(keys);
+        match self.encryption {
+            Some(_) => codec.encrypted(),
+            None => Ok(codec),
+        }
+    }
+
+    pub(crate) fn is_encrypted(&self) -> bool {
+        self.encryption.is_some()
+    }
+
+    /// Encrypts `claims` with a caller-chosen IV, for the known-answer tests only.
+    #[cfg(feature = "__internals")]
+    pub(crate) fn encrypt_with_iv(
+        &self,
+        claims: &impl Serialize,
+        iv: [u8; jwe::IV_LEN],
+    ) -> Result<String, SessionError> {
+        let jwe = self.encryption.as_ref().ok_or(SessionError::KeyMismatch(
+            "this config signs sessions; call .encrypted() to encrypt them",
+        ))?;
+        jwe.encrypt(claims_json(claims)?, iv)
     }
 
     pub(crate) fn keys(&self) -> &KeyRing {
@@ -111,10 +154,10 @@ impl Codec {
 
     /// Encodes `claims` as a signed token.
     pub(crate) fn encode(&self, claims: &impl Serialize) -> Result<String, SessionError> {
-        let payload = serde_json::to_vec(claims).map_err(|source| SessionError::Serialize {
-            key: String::from("(the whole session)"),
-            source,
-        })?;
+        let payload = claims_json(claims)?;
+        if let Some(jwe) = &self.encryption {
+            return jwe.encrypt(payload, jwe::random_iv()?);
+        }
         let mut token =
             String::with_capacity(self.header_segment.len() + payload.len() * 4 / 3 + 100);
         token.push_str(&self.header_segment);
@@ -131,6 +174,9 @@ impl Codec {
         &self,
         token: &str,
     ) -> Result<(Map<String, Value>, VerifiedBy), Rejection> {
+        if let Some(jwe) = &self.encryption {
+            return jwe.decrypt(token);
+        }
         if token.len() > MAX_INCOMING_TOKEN {
             return Err(Rejection::TooLong(token.len()));
         }
@@ -179,27 +225,44 @@ impl Codec {
             Some(alg) if alg == self.keys.algorithm_name => {}
             other => return Err(Rejection::Algorithm(format!("{other:?}"))),
         }
-        // RFC 7515 §4.1.9: `typ` is compared case-insensitively; a header without one is
-        // still a session (PyJWT can omit it).
-        match header.get("typ") {
-            None => {}
-            Some(Value::String(typ)) if typ.eq_ignore_ascii_case("JWT") => {}
-            Some(other) => return Err(Rejection::TokenType(other.to_string())),
-        }
         if header.contains_key("crit") || header.contains_key("b64") {
             return Err(Rejection::Header(
                 "`crit` and `b64` extensions are not supported",
             ));
         }
-        match header.get("kid") {
-            None => Ok(None),
-            Some(Value::String(kid)) => Ok(Some(kid.clone())),
-            Some(_) => Err(Rejection::Header("`kid` is not a string")),
-        }
+        typ_and_kid(&header)
     }
 }
 
-fn decode_object(segment: &str, part: &'static str) -> Result<Map<String, Value>, Rejection> {
+/// The header checks signed and encrypted tokens share: `typ`, if present, is `JWT`, and the
+/// key id, if any, is a string.
+pub(crate) fn typ_and_kid(header: &Map<String, Value>) -> Result<Option<String>, Rejection> {
+    // RFC 7515 §4.1.9: `typ` is compared case-insensitively; a header without one is
+    // still a session (PyJWT can omit it).
+    match header.get("typ") {
+        None => {}
+        Some(Value::String(typ)) if typ.eq_ignore_ascii_case("JWT") => {}
+        Some(other) => return Err(Rejection::TokenType(other.to_string())),
+    }
+    match header.get("kid") {
+        None => Ok(None),
+        Some(Value::String(kid)) => Ok(Some(kid.clone())),
+        Some(_) => Err(Rejection::Header("`kid` is not a string")),
+    }
+}
+
+/// The claims as the JSON text a token carries, signed or encrypted.
+fn claims_json(claims: &impl Serialize) -> Result<Vec<u8>, SessionError> {
+    serde_json::to_vec(claims).map_err(|source| SessionError::Serialize {
+        key: String::from("(the whole session)"),
+        source,
+    })
+}
+
+pub(crate) fn decode_object(
+    segment: &str,
+    part: &'static str,
+) -> Result<Map<String, Value>, Rejection> {
     let bytes = URL_SAFE_NO_PAD
         .decode(segment)
         .map_err(|_| Rejection::Base64(part))?;

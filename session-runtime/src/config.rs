@@ -270,8 +270,9 @@ impl Session {
     ///
     /// # Panics
     ///
-    /// For a non-HMAC algorithm, on a config built from asymmetric keys, or when a secret is
-    /// shorter than the algorithm needs (RFC 7518 §3.2: 48 bytes for HS384, 64 for HS512).
+    /// For a non-HMAC algorithm, on a config built from asymmetric keys, when a secret is
+    /// shorter than the algorithm needs (RFC 7518 §3.2: 48 bytes for HS384, 64 for HS512),
+    /// or for HS384 and HS512 on an [encrypted](Session::encrypted) config.
     ///
     /// ```
     /// use jwt_session::{Algorithm, Session};
@@ -281,9 +282,10 @@ impl Session {
     /// ```
     #[must_use]
     pub fn algorithm(self, algorithm: Algorithm) -> Self {
-        let keys = self.config().codec.keys().with_hmac_algorithm(algorithm);
-        let keys = keys.unwrap_or_else(|err| panic!("Session::algorithm: {err}"));
-        self.with(|config| config.codec = Codec::new(keys))
+        let codec = self.config().codec.keys().with_hmac_algorithm(algorithm);
+        let codec = codec.and_then(|keys| self.config().codec.rekeyed(keys));
+        let codec = codec.unwrap_or_else(|err| panic!("Session::algorithm: {err}"));
+        self.with(|config| config.codec = codec)
     }
 
     /// Accepts sessions signed with earlier secrets, for rotating the secret without
@@ -309,7 +311,82 @@ impl Session {
             keys.add_previous_secret(secret.as_ref())
                 .unwrap_or_else(|err| panic!("Session::previous_secrets: {err}"));
         }
-        self.with(|config| config.codec = Codec::new(keys))
+        let codec = self.config().codec.rekeyed(keys);
+        let codec = codec.unwrap_or_else(|err| panic!("Session::previous_secrets: {err}"));
+        self.with(|config| config.codec = codec)
+    }
+
+    /// Encrypts sessions, so that nobody without the secret can read them. By default a
+    /// session is only signed: anyone holding the cookie can base64-decode it.
+    ///
+    /// The cookie becomes a compact JWE (RFC 7516): `alg` `dir`, `enc` `A256GCM`, a fresh
+    /// random 96-bit IV from the operating system per token, and a content key derived from
+    /// the secret with `HKDF-SHA256(ikm = secret, salt = empty, info = "jwt-session A256GCM")`,
+    /// 32 bytes, so other languages can read and write it with the same secret (the README
+    /// shows Python). Everything else works as for signed sessions: lifetimes,
+    /// [`previous_secrets`](Session::previous_secrets) (each secret derives its own key, and
+    /// tokens carry a `kid` while rotating), the 4096-byte limit (checked on the encrypted
+    /// cookie, about a third larger than the JSON), typed sessions and autosave. Signed and
+    /// encrypted tokens are not interchangeable: each config rejects the other kind.
+    ///
+    /// Random IVs are safe for about 2³² tokens per key; rotating the secret starts a new
+    /// key and resets that count. Microdot reads only signed sessions, so keep the default
+    /// when sharing sessions with it.
+    ///
+    /// # Panics
+    ///
+    /// On a config built from asymmetric keys ([`Session::from_keys`], [`Session::from_pem`],
+    /// [`Session::verify_only`]), or together with [`Session::algorithm`] other than HS256,
+    /// in either order: encrypted sessions need the secret, and take no signature algorithm.
+    ///
+    /// ```
+    /// use actix_web::{App, HttpResponse, test, web};
+    /// use jwt_session::{Session, SessionDict, SessionError, with_session};
+    ///
+    /// #[with_session]
+    /// async fn save(mut session: SessionDict) -> Result<HttpResponse, SessionError> {
+    ///     session.insert("card", "4111 1111 1111 1111")?;
+    ///     session.save()?;
+    ///     Ok(HttpResponse::Ok().finish())
+    /// }
+    ///
+    /// #[with_session]
+    /// async fn read(session: SessionDict) -> Result<String, SessionError> {
+    ///     Ok(session.get::<String>("card")?.unwrap_or_default())
+    /// }
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let session = Session::new("a secret of at least thirty-two bytes!!").encrypted();
+    /// let app = test::init_service(
+    ///     App::new().app_data(session).route("/", web::post().to(save)).route("/", web::get().to(read)),
+    /// ).await;
+    /// let res = test::call_service(&app, test::TestRequest::post().uri("/").to_request()).await;
+    /// let set_cookie = res.headers().get("set-cookie").unwrap().to_str().unwrap();
+    /// let token = set_cookie.split(';').next().unwrap().strip_prefix("session=").unwrap();
+    /// // base64url({"alg":"dir","enc":"A256GCM"}), an empty encrypted key, IV, ciphertext, tag.
+    /// assert!(token.starts_with("eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0.."));
+    /// assert_eq!(token.split('.').count(), 5);
+    ///
+    /// let req = test::TestRequest::get().uri("/").insert_header(("cookie", format!("session={token}")));
+    /// let body = test::call_and_read_body(&app, req.to_request()).await;
+    /// assert_eq!(body, "4111 1111 1111 1111");
+    /// # });
+    /// ```
+    ///
+    /// A service holding only a public key cannot encrypt:
+    ///
+    /// ```should_panic
+    /// use jwt_session::{Algorithm, Session};
+    ///
+    /// let public = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA5pVUfnZRuxlxeG4tYoqSoLN/5nBmpASDPBIB0J2bqF8=\n-----END PUBLIC KEY-----\n";
+    /// let reader = Session::verify_only_pem(Algorithm::EdDSA, public).unwrap();
+    /// let _ = reader.encrypted(); // panics: "Session::encrypted: ... a verify-only config cannot encrypt ..."
+    /// ```
+    #[must_use]
+    pub fn encrypted(self) -> Self {
+        let codec = self.config().codec.clone().encrypted();
+        let codec = codec.unwrap_or_else(|err| panic!("Session::encrypted: {err}"));
+        self.with(|config| config.codec = codec)
     }
 
     /// Sets the cookie name (default `session`, as in Microdot).
@@ -765,6 +842,7 @@ impl fmt::Debug for Session {
             .field("same_site", &config.cookie.same_site)
             .field("partitioned", &config.cookie.partitioned)
             .field("algorithm", &config.codec.keys().algorithm)
+            .field("encrypted", &config.codec.is_encrypted())
             .field("lifetimes", &config.lifetimes)
             .field("clear_invalid", &config.clear_invalid)
             .field("revocation", &config.revocation)

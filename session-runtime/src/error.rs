@@ -170,6 +170,10 @@ pub enum SessionError {
          use `Session::load_async(&req).await` instead of `Session::load(&req)`"
     )]
     NeedsAsyncLoad,
+    /// An encrypted session could not be encrypted: the operating system's random number
+    /// generator failed. Nothing is sent.
+    #[error("the session could not be encrypted: {0}")]
+    Encryption(&'static str),
 
     /// The JWT library failed to sign the token.
     #[error("the session token could not be signed")]

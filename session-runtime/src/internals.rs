@@ -60,3 +60,14 @@ pub fn find_session_cookie<'h>(
 ) -> Option<&'h str> {
     request::find_cookie(headers, &session.config().cookie.name)
 }
+
+/// Encrypts `data` for an [encrypted](crate::Session::encrypted) config with a fixed IV, for
+/// the known-answer tests only: an IV used twice under one key breaks AES-GCM. Saves always
+/// draw a fresh IV from the OS.
+pub fn encrypt_with_iv(
+    session: &crate::Session,
+    data: &serde_json::Map<String, serde_json::Value>,
+    iv: [u8; 12],
+) -> Result<String, SessionError> {
+    session.config().codec.encrypt_with_iv(data, iv)
+}

@@ -210,6 +210,23 @@ impl KeyRing {
         self.verifying.iter().map(|key| key.kid.as_str())
     }
 
+    /// The secrets of an HMAC ring with their key ids, current first (for deriving the
+    /// content keys of encrypted sessions).
+    pub(crate) fn secrets(&self) -> Result<impl Iterator<Item = (&str, &[u8])>, SessionError> {
+        if self.algorithm.family() != AlgorithmFamily::Hmac {
+            return Err(SessionError::KeyMismatch(
+                "encrypted sessions need a shared secret (Session::new(secret).encrypted()); \
+                 asymmetric keys (Session::from_keys, Session::from_pem) can only sign",
+            ));
+        }
+        let secrets: Result<Vec<_>, _> = self
+            .verifying
+            .iter()
+            .map(|key| Ok((key.kid.as_str(), key.key.try_get_as_bytes()?)))
+            .collect();
+        Ok(secrets.map_err(SessionError::Signing)?.into_iter())
+    }
+
     /// Signs `message` with the current key.
     pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SessionError> {
         let (cache_id, key) = self.signing.as_ref().ok_or(SessionError::ReadOnly)?;

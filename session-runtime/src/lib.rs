@@ -20,6 +20,7 @@ mod csrf;
 mod dict;
 mod error;
 mod flash;
+mod jwe;
 mod keys;
 mod login;
 mod manual;

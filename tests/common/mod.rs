@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod jar;
+pub mod jwe;
 pub mod net;
 pub mod redis_server;
 
