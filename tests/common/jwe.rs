@@ -22,8 +22,13 @@ pub fn content_key(secret: &str) -> [u8; 32] {
 
 /// The five segments of a token: header, encrypted key, IV, ciphertext and tag, encoded.
 pub fn encrypt_parts(header: &str, plaintext: &[u8], iv: &[u8], secret: &str) -> [String; 5] {
+    seal(header, plaintext, iv, &content_key(secret))
+}
+
+/// [`encrypt_parts`] with any 32-byte content key.
+pub fn seal(header: &str, plaintext: &[u8], iv: &[u8], key: &[u8; 32]) -> [String; 5] {
     let header = URL_SAFE_NO_PAD.encode(header);
-    let cipher = Aes256Gcm::new(&content_key(secret).into());
+    let cipher = Aes256Gcm::new(key.into());
     let mut buffer = plaintext.to_vec();
     // RustCrypto's GCM takes 12-byte nonces only; other lengths are forged by the caller.
     let tag = cipher

@@ -1,7 +1,9 @@
 //! The attacker holds the cookie. Every hostile cookie below must come back as an empty
 //! session with a 2xx status and no `Set-Cookie` (only a removal under `clear_invalid`):
 //! no 5xx, no panic, no data, no re-issue. The corpus runs under every config of
-//! `targets()`, each proven first by a control token that the same harness reads.
+//! `targets()`, each proven first by a control token that the same harness reads. Two of
+//! them are encrypted (`Session::encrypted`): their valid tokens, and so every claim attack,
+//! are sealed as JWE, and they get the JWE framing attacks; signed configs get those too.
 
 use std::time::Duration;
 
@@ -39,6 +41,9 @@ struct Target {
     lifetimes: bool,
     /// Whether a rejected cookie is answered with a removal cookie.
     clear_invalid: bool,
+    /// Whether the config encrypts: tokens are then JWE under `SECRET` (and the previous
+    /// secret), and `key` is unused.
+    encrypted: bool,
 }
 
 /// The default config; lifetimes plus rotation; EdDSA; ES256; the default with `clear_invalid`.
@@ -51,6 +56,7 @@ fn targets() -> Vec<Target> {
         previous: previous.map(|secret| EncodingKey::from_secret(secret.as_bytes())),
         lifetimes,
         clear_invalid,
+        encrypted: false,
     };
     vec![
         hmac("default", session(), None, false, false),
@@ -69,6 +75,7 @@ fn targets() -> Vec<Target> {
             previous: None,
             lifetimes: false,
             clear_invalid: false,
+            encrypted: false,
         },
         Target {
             name: "ES256",
@@ -78,6 +85,7 @@ fn targets() -> Vec<Target> {
             previous: None,
             lifetimes: false,
             clear_invalid: false,
+            encrypted: false,
         },
         hmac(
             "default + clear_invalid",
@@ -86,6 +94,20 @@ fn targets() -> Vec<Target> {
             false,
             true,
         ),
+        Target {
+            encrypted: true,
+            ..hmac("encrypted", session().encrypted(), None, false, false)
+        },
+        Target {
+            encrypted: true,
+            ..hmac(
+                "encrypted + lifetimes + rotation",
+                lifetimes_and_rotation().encrypted(),
+                Some(PREVIOUS_SECRET),
+                true,
+                false,
+            )
+        },
     ]
 }
 
@@ -113,6 +135,9 @@ fn alg_name(alg: Algorithm) -> String {
 impl Target {
     /// The header this config writes (without `kid`).
     fn header(&self) -> Value {
+        if self.encrypted {
+            return json!({"alg": "dir", "enc": "A256GCM"});
+        }
         json!({"alg": alg_name(self.alg), "typ": "JWT"})
     }
 
@@ -135,11 +160,18 @@ impl Target {
     }
 
     fn sign_with_header(&self, header: &Value, claims: &Value) -> String {
+        if self.encrypted {
+            let plaintext = serde_json::to_vec(claims).unwrap();
+            return jwe::encrypt_raw(&header.to_string(), &plaintext, SECRET);
+        }
         low_s(forge(header, claims, self.alg, &self.key), self.alg)
     }
 
     /// A token over raw payload bytes, validly signed with this config's key and header.
     fn sign_raw(&self, payload: &[u8]) -> String {
+        if self.encrypted {
+            return jwe::encrypt_raw(jwe::HEADER, payload, SECRET);
+        }
         let header = serde_json::to_vec(&self.header()).unwrap();
         low_s(forge_raw(&header, payload, self.alg, &self.key), self.alg)
     }
@@ -149,6 +181,9 @@ impl Target {
             .previous
             .as_ref()
             .expect("a config with a previous key");
+        if self.encrypted {
+            return jwe::encrypt(claims, PREVIOUS_SECRET);
+        }
         forge(&self.header(), claims, self.alg, key)
     }
 }
@@ -288,6 +323,21 @@ fn hostile_cookies(t: &Target) -> Vec<(String, String)> {
     } else {
         asymmetric_cases(t)
     });
+    // The other kind of token: a valid one, and every JWE framing attack.
+    let other_kind = if t.encrypted {
+        foreign_token(
+            &t.live(json!({"user": "joe"})),
+            Algorithm::HS256,
+            SECRET.as_bytes(),
+        )
+    } else {
+        jwe::encrypt(&t.live(json!({"user": "joe"})), SECRET)
+    };
+    cases.push((
+        "a valid token of the other kind (JWS/JWE)".into(),
+        other_kind,
+    ));
+    cases.extend(jwe_cases());
     if t.lifetimes {
         cases.extend(lifetime_cases(t));
     }
@@ -303,8 +353,9 @@ type Cases = Vec<(String, String)>;
 
 fn common_cases(t: &Target) -> Cases {
     let valid = t.sign(&t.live(json!({"user": "joe"})));
-    let [head, payload, signature]: [&str; 3] =
-        valid.split('.').collect::<Vec<_>>().try_into().unwrap();
+    // A JWE has five segments: its cases below are still hostile, only less targeted.
+    let segments: Vec<&str> = valid.split('.').collect();
+    let (head, payload, signature) = (segments[0], segments[1], segments[segments.len() - 1]);
     let alg = alg_name(t.alg);
     let now = now();
     let live = |extra: Value| t.sign(&t.live(extra));
@@ -816,6 +867,252 @@ fn duplicate_cookie_cases(t: &Target) -> Cases {
                 with_header(&valid, &json!({"alg": "none"})),
                 replace_segment(&valid, 2, "AAAA")
             ),
+        ),
+    ]
+}
+
+/// An encrypted token under our secret with the protected header text `header`.
+fn encrypted_with_header(header: &str, claims: Value) -> String {
+    jwe::encrypt_raw(header, &serde_json::to_vec(&claims).unwrap(), SECRET)
+}
+
+/// Replaces segment `index` of a compact JWE by `bytes`, base64url-encoded.
+fn with_jwe_segment(token: &str, index: usize, bytes: &[u8]) -> String {
+    replace_segment(token, index, &URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// Encrypted-token attacks: each would be read by a JWE library that trusts the header.
+fn jwe_cases() -> Cases {
+    let valid = jwe::encrypt(&json!({"user": "joe"}), SECRET);
+    let [head, _, iv, ciphertext, tag]: [&str; 5] =
+        valid.split('.').collect::<Vec<_>>().try_into().unwrap();
+    let user = json!({"user": "joe"});
+    let raw_secret_key: [u8; 32] = SECRET.as_bytes()[..32].try_into().unwrap();
+    let cookie = |token: String| token;
+    vec![
+        // -- algorithm swaps, each validly encrypted with our key under its own header
+        (
+            "JWE: alg A256KW".into(),
+            cookie(encrypted_with_header(
+                r#"{"alg":"A256KW","enc":"A256GCM"}"#,
+                user.clone(),
+            )),
+        ),
+        (
+            "JWE: alg none".into(),
+            cookie(encrypted_with_header(
+                r#"{"alg":"none","enc":"A256GCM"}"#,
+                user.clone(),
+            )),
+        ),
+        (
+            "JWE: alg RSA-OAEP".into(),
+            cookie(encrypted_with_header(
+                r#"{"alg":"RSA-OAEP","enc":"A256GCM"}"#,
+                user.clone(),
+            )),
+        ),
+        (
+            "JWE: alg HS256 with enc".into(),
+            cookie(encrypted_with_header(
+                r#"{"alg":"HS256","enc":"A256GCM"}"#,
+                user.clone(),
+            )),
+        ),
+        (
+            "JWE: enc A128GCM".into(),
+            cookie(encrypted_with_header(
+                r#"{"alg":"dir","enc":"A128GCM"}"#,
+                user.clone(),
+            )),
+        ),
+        (
+            "JWE: enc A256CBC-HS512".into(),
+            cookie(encrypted_with_header(
+                r#"{"alg":"dir","enc":"A256CBC-HS512"}"#,
+                user.clone(),
+            )),
+        ),
+        (
+            "JWE: enc lowercase".into(),
+            cookie(encrypted_with_header(
+                r#"{"alg":"dir","enc":"a256gcm"}"#,
+                user.clone(),
+            )),
+        ),
+        (
+            "JWE: enc missing".into(),
+            cookie(encrypted_with_header(r#"{"alg":"dir"}"#, user.clone())),
+        ),
+        (
+            "JWE: alg missing".into(),
+            cookie(encrypted_with_header(r#"{"enc":"A256GCM"}"#, user.clone())),
+        ),
+        (
+            "JWE: alg as a list".into(),
+            cookie(encrypted_with_header(
+                r#"{"alg":["dir"],"enc":"A256GCM"}"#,
+                user.clone(),
+            )),
+        ),
+        (
+            "JWE: duplicate alg, the last one none".into(),
+            cookie(encrypted_with_header(
+                r#"{"alg":"dir","enc":"A256GCM","alg":"none"}"#,
+                user.clone(),
+            )),
+        ),
+        // -- headers that change how the plaintext is read
+        (
+            "JWE: zip DEF".into(),
+            cookie(encrypted_with_header(
+                r#"{"alg":"dir","enc":"A256GCM","zip":"DEF"}"#,
+                user.clone(),
+            )),
+        ),
+        (
+            "JWE: crit".into(),
+            cookie(encrypted_with_header(
+                r#"{"alg":"dir","crit":["exp"],"enc":"A256GCM"}"#,
+                user.clone(),
+            )),
+        ),
+        (
+            "JWE: kid naming no key".into(),
+            cookie(encrypted_with_header(
+                r#"{"alg":"dir","enc":"A256GCM","kid":"nope"}"#,
+                user.clone(),
+            )),
+        ),
+        (
+            "JWE: kid not a string".into(),
+            cookie(encrypted_with_header(
+                r#"{"alg":"dir","enc":"A256GCM","kid":1}"#,
+                user.clone(),
+            )),
+        ),
+        (
+            "JWE: header is a list".into(),
+            cookie(with_jwe_segment(&valid, 0, b"[\"dir\"]")),
+        ),
+        (
+            "JWE: header not JSON".into(),
+            cookie(with_jwe_segment(&valid, 0, b"dir")),
+        ),
+        (
+            "JWE: header re-encoded with spaces (the AAD changes)".into(),
+            cookie(with_jwe_segment(
+                &valid,
+                0,
+                br#"{"alg": "dir", "enc": "A256GCM"}"#,
+            )),
+        ),
+        // -- the other segments
+        (
+            "JWE: non-empty encrypted key".into(),
+            cookie(with_jwe_segment(&valid, 1, &[7; 40])),
+        ),
+        (
+            "JWE: IV of 8 bytes".into(),
+            cookie(with_jwe_segment(&valid, 2, &[1; 8])),
+        ),
+        (
+            "JWE: IV of 16 bytes".into(),
+            cookie(with_jwe_segment(&valid, 2, &[1; 16])),
+        ),
+        (
+            "JWE: empty IV".into(),
+            cookie(replace_segment(&valid, 2, "")),
+        ),
+        (
+            "JWE: truncated tag (15 bytes)".into(),
+            cookie(with_jwe_segment(&valid, 4, &[0; 15])),
+        ),
+        (
+            "JWE: truncated tag (12 bytes, GCM's shortest)".into(),
+            cookie({
+                use base64::Engine as _;
+                let tag = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(tag)
+                    .unwrap();
+                with_jwe_segment(&valid, 4, &tag[..12])
+            }),
+        ),
+        (
+            "JWE: empty tag".into(),
+            cookie(replace_segment(&valid, 4, "")),
+        ),
+        ("JWE: tag of 17 bytes".into(), cookie(format!("{valid}A"))),
+        ("JWE: flipped IV".into(), cookie(jwe::flip_byte(&valid, 2))),
+        (
+            "JWE: flipped ciphertext".into(),
+            cookie(jwe::flip_byte(&valid, 3)),
+        ),
+        ("JWE: flipped tag".into(), cookie(jwe::flip_byte(&valid, 4))),
+        (
+            "JWE: empty ciphertext".into(),
+            cookie(replace_segment(&valid, 3, "")),
+        ),
+        (
+            "JWE: ciphertext of another token".into(),
+            cookie(replace_segment(
+                &valid,
+                3,
+                jwe::encrypt(&json!({"user": "root"}), SECRET)
+                    .split('.')
+                    .nth(3)
+                    .unwrap(),
+            )),
+        ),
+        (
+            "JWE: bad base64 in the ciphertext".into(),
+            cookie(replace_segment(&valid, 3, "e30*")),
+        ),
+        (
+            "JWE: padded tag".into(),
+            cookie(replace_segment(&valid, 4, &format!("{tag}=="))),
+        ),
+        (
+            "JWE: standard base64 alphabet in the IV".into(),
+            cookie({
+                let iv = [0xfb; 12]; // "-_v7" in base64url, "+/v7" in standard base64
+                let mut parts = jwe::encrypt_parts(jwe::HEADER, br#"{"user":"joe"}"#, &iv, SECRET);
+                parts[2] = base64::engine::general_purpose::STANDARD_NO_PAD.encode(iv);
+                parts.join(".")
+            }),
+        ),
+        (
+            "JWE: four segments".into(),
+            cookie(format!("{head}..{iv}.{ciphertext}")),
+        ),
+        ("JWE: six segments".into(), cookie(format!("{valid}.x"))),
+        (
+            "JWE: JSON serialization instead of compact".into(),
+            cookie(format!(
+                r#"{{"protected":"{head}","iv":"{iv}","ciphertext":"{ciphertext}","tag":"{tag}"}}"#
+            )),
+        ),
+        // -- wrong keys
+        (
+            "JWE: encrypted with another secret".into(),
+            cookie(jwe::encrypt(
+                &user,
+                "not our secret but thirty-two bytes long",
+            )),
+        ),
+        (
+            "JWE: the secret's bytes as the key, without HKDF".into(),
+            cookie(
+                jwe::seal(jwe::HEADER, br#"{"user":"joe"}"#, &[3; 12], &raw_secret_key).join("."),
+            ),
+        ),
+        (
+            "JWE: over 8 KiB, validly encrypted".into(),
+            cookie(jwe::encrypt(&json!({"blob": "x".repeat(9 * 1024)}), SECRET)),
+        ),
+        (
+            "JWE: empty plaintext".into(),
+            cookie(jwe::encrypt_raw(jwe::HEADER, b"", SECRET)),
         ),
     ]
 }
