@@ -1,10 +1,10 @@
 //! Property tests over real HTTP: any JSON object survives a save and a load, and no single
-//! changed byte of a valid token gets through.
+//! changed byte of a valid token gets through, for signed and for encrypted sessions.
 
 use actix_web::http::header;
 use actix_web::test as http;
 use actix_web::{App, HttpResponse, post, web};
-use jwt_session::{SessionDict, SessionError, with_session};
+use jwt_session::{Session, SessionDict, SessionError, with_session};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
@@ -66,11 +66,11 @@ fn session_object() -> impl Strategy<Value = Map<String, Value>> {
 }
 
 /// Saves `data` through the app and reads it back: `None` when it was too large to send.
-fn round_trip(data: &Map<String, Value>) -> Option<Value> {
+fn round_trip(config: Session, data: &Map<String, Value>) -> Option<Value> {
     actix_web::rt::System::new().block_on(async {
         let app = http::init_service(
             App::new()
-                .app_data(session())
+                .app_data(config)
                 .service(save_all)
                 .route("/", web::get().to(echo_session)),
         )
@@ -85,12 +85,12 @@ fn round_trip(data: &Map<String, Value>) -> Option<Value> {
     })
 }
 
-/// The session `cookie_value` loads as, and whether the request succeeded.
-fn load(cookie_value: &str) -> (bool, Value) {
+/// The session `cookie_value` loads as under `config`, and whether the request succeeded.
+fn load(config: Session, cookie_value: &str) -> (bool, Value) {
     actix_web::rt::System::new().block_on(async {
         let app = http::init_service(
             App::new()
-                .app_data(session())
+                .app_data(config)
                 .route("/", web::get().to(echo_session)),
         )
         .await;
@@ -106,41 +106,85 @@ fn load(cookie_value: &str) -> (bool, Value) {
     })
 }
 
+/// Any JSON object comes back from a save and a load unchanged.
+fn check_round_trip(config: Session, data: Map<String, Value>) -> Result<(), TestCaseError> {
+    let expected = Value::Object(data.clone());
+    let serialized = serde_json::to_string(&expected).unwrap();
+    let read = round_trip(config, &data);
+    // Only a session too large for a cookie may fail to save, and then it says so.
+    prop_assert!(
+        read.is_some() || serialized.len() > 2_500,
+        "a small session failed to save: {}",
+        serialized
+    );
+    if let Some(read) = read {
+        prop_assert_eq!(read, expected);
+    }
+    Ok(())
+}
+
+/// `token` with the byte at `index` replaced is an empty session, with a 2xx status.
+fn check_flip(
+    config: Session,
+    token: String,
+    index: prop::sample::Index,
+    replacement: u8,
+) -> Result<(), TestCaseError> {
+    let at = index.index(token.len());
+    prop_assume!(token.as_bytes()[at] != replacement && replacement != b';' && replacement != b',');
+    let mut bytes = token.into_bytes();
+    bytes[at] = replacement;
+    let tampered = String::from_utf8(bytes).unwrap();
+    let (ok, session) = load(config, &tampered);
+    prop_assert!(ok);
+    prop_assert_eq!(
+        session,
+        serde_json::json!({}),
+        "byte {} changed to {:?}: {}",
+        at,
+        replacement as char,
+        tampered
+    );
+    Ok(())
+}
+
+fn user_claims() -> Value {
+    serde_json::json!({"user": "joe", "admin": false})
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
     fn any_json_object_round_trips(data in session_object()) {
-        let expected = Value::Object(data.clone());
-        let serialized = serde_json::to_string(&expected).unwrap();
-        let read = round_trip(&data);
-        // Only a session too large for a cookie may fail to save, and then it says so.
-        prop_assert!(read.is_some() || serialized.len() > 2_500, "a small session failed to save: {}", serialized);
-        if let Some(read) = read {
-            prop_assert_eq!(read, expected);
-        }
+        check_round_trip(session(), data)?;
+    }
+
+    #[test]
+    fn any_json_object_round_trips_encrypted(data in session_object()) {
+        check_round_trip(session().encrypted(), data)?;
     }
 
     #[test]
     fn flipping_any_byte_is_rejected(index in any::<prop::sample::Index>(), replacement in 0x21u8..0x7f) {
-        let token = foreign_token(&serde_json::json!({"user": "joe", "admin": false}), jsonwebtoken::Algorithm::HS256, SECRET.as_bytes());
-        let at = index.index(token.len());
-        prop_assume!(token.as_bytes()[at] != replacement && replacement != b';' && replacement != b',');
-        let mut bytes = token.into_bytes();
-        bytes[at] = replacement;
-        let tampered = String::from_utf8(bytes).unwrap();
-        let (ok, session) = load(&tampered);
-        prop_assert!(ok);
-        prop_assert_eq!(session, serde_json::json!({}), "byte {} changed to {:?}: {}", at, replacement as char, tampered);
+        let token = foreign_token(&user_claims(), jsonwebtoken::Algorithm::HS256, SECRET.as_bytes());
+        check_flip(session(), token, index, replacement)?;
+    }
+
+    #[test]
+    fn flipping_any_byte_of_an_encrypted_token_is_rejected(index in any::<prop::sample::Index>(), replacement in 0x21u8..0x7f) {
+        check_flip(session().encrypted(), jwe::encrypt(&user_claims(), SECRET), index, replacement)?;
     }
 }
 
 #[test]
-fn the_untampered_token_loads() {
+fn the_untampered_tokens_load() {
     let token = foreign_token(
-        &serde_json::json!({"user": "joe"}),
+        &user_claims(),
         jsonwebtoken::Algorithm::HS256,
         SECRET.as_bytes(),
     );
-    assert_eq!(load(&token), (true, serde_json::json!({"user": "joe"})));
+    assert_eq!(load(session(), &token), (true, user_claims()));
+    let token = jwe::encrypt(&user_claims(), SECRET);
+    assert_eq!(load(session().encrypted(), &token), (true, user_claims()));
 }
