@@ -1,5 +1,7 @@
 //! Wire compatibility against the real peer: Python Microdot 2.7.0 with PyJWT 2.15.1, both
 //! servers over real HTTP on loopback, one cookie jar standing in for the user's browser.
+//! Encrypted sessions are checked the same way against jwcrypto 1.6.1 (tests/jwe_app.py,
+//! which runs the README's Python snippet).
 //!
 //! Needs Python 3 with venv and pip. Locally, a missing Python skips these tests with a loud
 //! message; under `CI=true` it fails them. The venv is made once, under Cargo's target
@@ -26,7 +28,7 @@ use common::net::{free_port, serve_in_background, wait_for_port};
 
 const SECRET: &str = "interop secret shared by both apps, 32+ bytes";
 const OLD_SECRET: &str = "the secret before rotation, also 32+ bytes";
-const PINNED: &str = "microdot==2.7.0 PyJWT==2.15.1";
+const PINNED: &str = "microdot==2.7.0 PyJWT==2.15.1 jwcrypto==1.6.1 cryptography==50.0.2";
 
 // ---------------------------------------------------------------- the Python peer
 
@@ -97,8 +99,15 @@ struct Microdot {
 
 impl Microdot {
     fn start(python: &Path, secret: &str) -> Self {
+        Self::start_script(python, "microdot_app.py", secret)
+    }
+
+    /// Runs `tests/<script>`, which takes the port and the secret as arguments.
+    fn start_script(python: &Path, script: &str, secret: &str) -> Self {
         let port = free_port();
-        let app = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/microdot_app.py");
+        let app = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests")
+            .join(script);
         let child = Command::new(python)
             .arg(app)
             .arg(port.to_string())
@@ -687,5 +696,149 @@ fn revocation_token_ids_cross_both_ways() {
         browser.session_at(&rust),
         json!({}),
         "the Microdot-issued token is revoked by the Rust logout"
+// ---------------------------------------------------------------- encrypted sessions (jwcrypto)
+
+/// `base64url({"alg":"dir","enc":"A256GCM"})`, then the empty encrypted key.
+const JWE_HEADER: &str = "eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..";
+
+/// A Microdot app reading and writing encrypted sessions with jwcrypto and the README snippet.
+fn start_jwcrypto(python: &Path, secret: &str) -> Microdot {
+    Microdot::start_script(python, "jwe_app.py", secret)
+}
+
+#[test]
+fn jwcrypto_decrypts_what_rust_saved() {
+    let Some(python) = venv_python() else { return };
+    let peer = start_jwcrypto(python, SECRET);
+    let rust = start_rust(Session::new(SECRET).encrypted());
+    for data in [all_types(), json!({})] {
+        let mut browser = Browser::new();
+        assert_eq!(browser.save_at(&rust, &data), 200);
+        assert!(
+            browser.token().starts_with(JWE_HEADER),
+            "{}",
+            browser.token()
+        );
+        assert_eq!(
+            browser.session_at(&peer.base),
+            data,
+            "Python derives the key with HKDF and decrypts"
+        );
+    }
+}
+
+#[test]
+fn rust_reads_what_jwcrypto_encrypted() {
+    let Some(python) = venv_python() else { return };
+    let peer = start_jwcrypto(python, SECRET);
+    let rust = start_rust(Session::new(SECRET).encrypted());
+    for data in [all_types(), json!({})] {
+        let mut browser = Browser::new();
+        assert_eq!(browser.save_at(&peer.base, &data), 200);
+        assert!(
+            browser.token().starts_with(JWE_HEADER),
+            "{}",
+            browser.token()
+        );
+        assert_eq!(
+            browser.session_at(&rust),
+            data,
+            "Rust reads what Python saved"
+        );
+        assert_eq!(
+            browser.session_at(&peer.base),
+            data,
+            "control: Python reads it too"
+        );
+    }
+    let signed_rust = start_rust(Session::new(SECRET));
+    let mut browser = Browser::new();
+    browser.save_at(&peer.base, &json!({"user": "joe"}));
+    assert_eq!(
+        browser.session_at(&signed_rust),
+        json!({}),
+        "a signed config refuses encrypted tokens"
+    );
+}
+
+#[test]
+fn tampered_encrypted_tokens_are_refused_both_ways() {
+    let Some(python) = venv_python() else { return };
+    let peer = start_jwcrypto(python, SECRET);
+    let rust = start_rust(Session::new(SECRET).encrypted());
+    for (saver, reader) in [(&rust, &peer.base), (&peer.base, &rust)] {
+        for (segment, part) in [(0, "header"), (2, "IV"), (3, "ciphertext"), (4, "tag")] {
+            let mut browser = Browser::new();
+            browser.save_at(saver, &json!({"user": "joe", "admin": false}));
+            assert_eq!(browser.session_at(reader)["user"], "joe", "control");
+            let tampered = common::jwe::flip_byte(&browser.token(), segment);
+            browser.set_token(&tampered);
+            assert_eq!(
+                browser.session_at(reader),
+                json!({}),
+                "{reader} refuses a flipped {part} byte in a token {saver} saved"
+            );
+            assert_eq!(browser.session_at(saver), json!({}), "and so does {saver}");
+        }
+    }
+}
+
+#[test]
+fn python_honours_the_exp_and_rotation_reaches_python() {
+    let Some(python) = venv_python() else { return };
+    let peer = start_jwcrypto(python, SECRET);
+    // Two seconds of lifetime, then past it: the snippet refuses it; Rust allows 30 s leeway.
+    let expiring = start_rust(
+        Session::new(SECRET)
+            .encrypted()
+            .max_age(Duration::from_secs(2)),
+    );
+    let mut browser = Browser::new();
+    browser.save_at(&expiring, &json!({"user": "joe"}));
+    assert_eq!(
+        browser.session_at(&peer.base)["user"],
+        "joe",
+        "not expired yet"
+    );
+    std::thread::sleep(Duration::from_millis(3100)); // exp ≤ save time + 2 s < now
+    assert_eq!(
+        browser.session_at(&peer.base),
+        json!({}),
+        "Python refuses it"
+    );
+    assert_eq!(browser.session_at(&expiring), json!({"user": "joe"}));
+
+    let old_peer = start_jwcrypto(python, OLD_SECRET);
+    let rotating = start_rust(
+        Session::new(SECRET)
+            .encrypted()
+            .previous_secrets([OLD_SECRET]),
+    );
+    let mut browser = Browser::new();
+    browser.save_at(&old_peer.base, &json!({"user": "joe"}));
+    assert_eq!(
+        browser.session_at(&peer.base),
+        json!({}),
+        "control: new key"
+    );
+    assert_eq!(browser.session_at(&rotating), json!({"user": "joe"}));
+    assert_eq!(
+        browser.session_at(&peer.base),
+        json!({"user": "joe"}),
+        "re-encrypted under the new secret, with a kid Python ignores"
+    );
+}
+
+#[test]
+fn the_readme_shows_the_tested_python_snippet() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let app = std::fs::read_to_string(root.join("tests/jwe_app.py")).unwrap();
+    let start = app.find("# --- README snippet start\n").unwrap();
+    let end = app.find("# --- README snippet end").unwrap();
+    let snippet = &app[start + "# --- README snippet start\n".len()..end];
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("```python\n{snippet}```")),
+        "README.md must show tests/jwe_app.py's snippet verbatim:\n{snippet}"
     );
 }
