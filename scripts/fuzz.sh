@@ -24,6 +24,11 @@ seed() { mkdir -p "fuzz/corpus/$1"; printf "$3" > "fuzz/corpus/$1/seed-$2"; }
 seed decode_cookie token "\\x00$token"
 seed decode_cookie payload '\x01{"user":"joe","exp":99999999999,"iat":1,"sub":"x"}'
 seed decode_cookie header '\x02{"alg":"HS256","kid":"k","typ":"JWT"}'
+# Encrypted modes: jwcrypto's A1 vector (well-formed, under another secret), a plaintext and a
+# protected header, each sealed by the target.
+seed decode_cookie encrypted-token '\x03eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..AAECAwQFBgcICQoL.IJ8ohHKQwQ.XJk9Jf_vfZveFomOEwQYGw'
+seed decode_cookie plaintext '\x04{"user":"joe","exp":99999999999,"iat":1,"sub":"x"}'
+seed decode_cookie protected-header '\x05{"alg":"dir","enc":"A256GCM","kid":"k"}'
 for config in 0 1 2 3; do
   seed decode_configs "raw-$config" "\\x0$config\\x00$token"
   seed decode_configs "payload-$config" "\\x0$config\\x01$user"
