@@ -2,7 +2,8 @@
 //!
 //! Each measures the real code a request runs, through `jwt_session::__private` hooks:
 //! decode+verify and encode of a typical session (3 keys, about 100 bytes of JSON) and a
-//! large one (about 3 KB), and finding the session cookie among 10 others.
+//! large one (about 3 KB), signed and encrypted (`Session::encrypted`), and finding the
+//! session cookie among 10 others.
 
 use actix_web::http::header::{COOKIE, HeaderMap, HeaderValue};
 use divan::{Bencher, black_box};
@@ -16,6 +17,10 @@ fn main() {
 
 fn session() -> Session {
     Session::new("benchmark secret: at least thirty-two bytes")
+}
+
+fn encrypted() -> Session {
+    session().encrypted()
 }
 
 /// 3 keys, about 100 bytes of JSON.
@@ -35,30 +40,47 @@ fn large() -> Map<String, Value> {
         .clone()
 }
 
-#[divan::bench(args = ["typical", "large"])]
-fn decode_verify(bencher: Bencher, size: &str) {
-    let session = session();
-    let data = if size == "typical" {
+fn data(size: &str) -> Map<String, Value> {
+    if size == "typical" {
         typical()
     } else {
         large()
-    };
-    let token = encode_session(&session, &data).unwrap();
+    }
+}
+
+fn bench_decode(bencher: Bencher, session: Session, size: &str) {
+    let token = encode_session(&session, &data(size)).unwrap();
     assert!(verify_cookie_value(&session, &token));
     bencher
         .counter(divan::counter::BytesCount::new(token.len()))
         .bench(|| verify_cookie_value(&session, black_box(&token)));
 }
 
+fn bench_encode(bencher: Bencher, session: Session, size: &str) {
+    let data = data(size);
+    bencher.bench(|| encode_session(&session, black_box(&data)).unwrap());
+}
+
+#[divan::bench(args = ["typical", "large"])]
+fn decode_verify(bencher: Bencher, size: &str) {
+    bench_decode(bencher, session(), size);
+}
+
 #[divan::bench(args = ["typical", "large"])]
 fn encode(bencher: Bencher, size: &str) {
-    let session = session();
-    let data = if size == "typical" {
-        typical()
-    } else {
-        large()
-    };
-    bencher.bench(|| encode_session(&session, black_box(&data)).unwrap());
+    bench_encode(bencher, session(), size);
+}
+
+/// Authenticated decryption (AES-256-GCM) instead of HMAC verification.
+#[divan::bench(args = ["typical", "large"])]
+fn decode_encrypted(bencher: Bencher, size: &str) {
+    bench_decode(bencher, encrypted(), size);
+}
+
+/// Encryption, including the fresh IV from the OS RNG (one `getrandom` call).
+#[divan::bench(args = ["typical", "large"])]
+fn encode_encrypted(bencher: Bencher, size: &str) {
+    bench_encode(bencher, encrypted(), size);
 }
 
 #[divan::bench]
@@ -83,19 +105,23 @@ fn find_cookie_among_ten(bencher: Bencher) {
 mod bench_server;
 
 /// A whole request through actix-web's service stack in process (no network), on the load-test
-/// server's own routes: a bare handler against a `#[with_session]` read and write, so the
-/// session's share is visible without kernel noise.
-#[divan::bench(args = ["bare", "read", "write"])]
+/// server's own routes: a bare handler against a `#[with_session]` read and write, signed and
+/// encrypted, so the session's share is visible without kernel noise.
+#[divan::bench(args = ["bare", "read", "write", "read-encrypted", "write-encrypted"])]
 fn through_actix(bencher: Bencher, route: &str) {
     use actix_web::{App, test};
+    let (route, config) = match route.strip_suffix("-encrypted") {
+        Some(route) => (route, encrypted()),
+        None => (route, session()),
+    };
     let runtime = actix_web::rt::System::new();
     let app = runtime.block_on(test::init_service(
         App::new()
-            .app_data(session())
+            .app_data(config.clone())
             .configure(bench_server::routes),
     ));
     let token = encode_session(
-        &session(),
+        &config,
         json!({"username": "ann", "counter": 1})
             .as_object()
             .unwrap(),

@@ -1,8 +1,10 @@
 //! The peer for scripts/bench.sh: the same three routes on actix-session's
-//! `CookieSessionStore` in signed mode, one worker.
+//! `CookieSessionStore` in signed mode, or in private (encrypted) mode with `PRIVATE=1`,
+//! one worker.
 //!
 //! ```text
 //! PORT=8081 cargo run --release --example bench_actix_session
+//! PRIVATE=1 PORT=8081 cargo run --release --example bench_actix_session   # AES-256-GCM
 //! ```
 
 use actix_session::config::CookieContentSecurity;
@@ -37,11 +39,16 @@ async fn main() -> std::io::Result<()> {
         .and_then(|port| port.parse().ok())
         .unwrap_or(8081);
     let key = Key::from(&[7u8; 64]);
+    let security = if std::env::var_os("PRIVATE").is_some_and(|value| value == "1") {
+        CookieContentSecurity::Private
+    } else {
+        CookieContentSecurity::Signed
+    };
     HttpServer::new(move || {
         App::new()
             .wrap(
                 SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
-                    .cookie_content_security(CookieContentSecurity::Signed)
+                    .cookie_content_security(security)
                     .cookie_secure(false)
                     .build(),
             )

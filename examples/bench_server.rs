@@ -9,6 +9,7 @@
 //!
 //! ```text
 //! PORT=8080 cargo run --release --example bench_server
+//! ENCRYPTED=1 PORT=8080 cargo run --release --example bench_server   # Session::encrypted
 //! ```
 
 use std::time::Duration;
@@ -78,7 +79,10 @@ async fn main() -> std::io::Result<()> {
         .ok()
         .and_then(|port| port.parse().ok())
         .unwrap_or(8080);
-    let session = Session::new(BENCH_SECRET).secure(false);
+    let mut session = Session::new(BENCH_SECRET).secure(false);
+    if std::env::var_os("ENCRYPTED").is_some_and(|value| value == "1") {
+        session = session.encrypted();
+    }
     let memory = MemoryStore::new();
     // One store, so one connection manager, shared by every request.
     let redis = match std::env::var("REDIS_URL") {

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Whole-server throughput: jwt-session against a bare handler and against actix-session's
-# signed cookie store, measured in the same run.
+# cookie store, measured in the same run, in two modes: signed (ours HS256, actix-session
+# `Signed`) and encrypted (ours `Session::encrypted`, actix-session `Private`).
 #
-#   scripts/bench.sh            # 3 rounds, 5 s per measurement
+#   scripts/bench.sh            # 3 rounds, 5 s per measurement, both modes
 #   ROUNDS=5 DURATION=10 scripts/bench.sh
+#   MODES=encrypted scripts/bench.sh
+#   BENCH_PORT=18400 scripts/bench.sh   # another port, when 18311 is taken
 #
 # Each server runs one worker pinned to core 0; wrk runs one thread pinned to core 1.
 # Rounds alternate ours/peer (A/B) so drift hits both. Needs wrk (apt-get install wrk).
@@ -19,7 +22,8 @@ DURATION="${DURATION:-5}"
 CONNECTIONS="${CONNECTIONS:-32}"
 SERVER_CORE="${SERVER_CORE:-0}"
 CLIENT_CORE="${CLIENT_CORE:-1}"
-PORT=18311
+MODES="${MODES:-signed encrypted}"
+PORT="${BENCH_PORT:-18311}"
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 cargo build --release --quiet --example bench_server --example bench_actix_session
@@ -39,8 +43,12 @@ else
   echo "redis-server is missing: /redis/read is not measured (apt-get install redis-server)" >&2
 fi
 
-start_server() { # $1: example name
-  PORT=$PORT taskset -c "$SERVER_CORE" "target/release/examples/$1" >/dev/null 2>&1 &
+start_server() { # $1: example name, $2: mode
+  # Something else answering on the port would be measured instead of our server.
+  if curl -s -o /dev/null "http://127.0.0.1:$PORT/bare"; then echo "port $PORT is in use: set BENCH_PORT" >&2; exit 1; fi
+  local mode_env=()
+  if [ "$2" = encrypted ]; then mode_env=(ENCRYPTED=1 PRIVATE=1); fi
+  env "${mode_env[@]}" PORT=$PORT taskset -c "$SERVER_CORE" "target/release/examples/$1" >/dev/null 2>&1 &
   server_pid=$!
   for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/bare" && return; sleep 0.05; done
   echo "$1 did not start" >&2; exit 1
@@ -61,57 +69,64 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2
 
 declare -A results
 for round in $(seq "$ROUNDS"); do
-  for server in bench_server bench_actix_session; do
-    start_server "$server"
-    # A real session cookie from the server's own first /write.
-    cookie=$(curl -s -i -X POST "http://127.0.0.1:$PORT/write" | tr -d '\r' | awk -F': ' 'tolower($1)=="set-cookie" {split($2, a, ";"); print a[1]}')
-    [ -n "$cookie" ] || { echo "$server set no cookie" >&2; exit 1; }
-    for route in bare read write; do
-      extra=""; [ "$route" = write ] && extra="-s scripts/wrk-post.lua"
-      rps=$(measure "/$route" "$cookie" "$extra")
-      results[$server.$route]+="$rps "
-      printf 'round %s  %-20s /%-5s %10.0f req/s\n' "$round" "$server" "$route" "$rps"
-    done
-    if [ "$server" = bench_server ]; then
-      for store in memory ${redis_pid:+redis}; do
-        # A cookie with a token id, from that store's own /write.
-        store_cookie=$(curl -s -i -X POST "http://127.0.0.1:$PORT/$store/write" | tr -d '\r' | awk -F': ' 'tolower($1)=="set-cookie" {split($2, a, ";"); print a[1]}')
-        [ -n "$store_cookie" ] || { echo "/$store/write set no cookie" >&2; exit 1; }
-        # CPU time of the server and of redis-server over the run: which one is the limit.
-        server_before=$(cpu_ticks "$server_pid"); redis_before=$(cpu_ticks "${redis_pid:-$$}")
-        rps=$(measure "/$store/read" "$store_cookie" "")
-        server_cpu=$(( $(cpu_ticks "$server_pid") - server_before )); redis_cpu=$(( $(cpu_ticks "${redis_pid:-$$}") - redis_before ))
-        results[$server.$store]+="$rps "
-        printf 'round %s  %-20s /%-5s %10.0f req/s   cpu: server %3d%%' "$round" "$server" "$store/read" "$rps" $(( server_cpu * 100 / (CLK_TCK * DURATION) ))
-        [ "$store" = redis ] && printf ', redis-server %3d%%' $(( redis_cpu * 100 / (CLK_TCK * DURATION) ))
-        echo
+  for mode in $MODES; do
+    for server in bench_server bench_actix_session; do
+      start_server "$server" "$mode"
+      # A real session cookie from the server's own first /write.
+      cookie=$(curl -s -i -X POST "http://127.0.0.1:$PORT/write" | tr -d '\r' | awk -F': ' 'tolower($1)=="set-cookie" {split($2, a, ";"); print a[1]}')
+      [ -n "$cookie" ] || { echo "$server set no cookie" >&2; exit 1; }
+      for route in bare read write; do
+        extra=""; [ "$route" = write ] && extra="-s scripts/wrk-post.lua"
+        rps=$(measure "/$route" "$cookie" "$extra")
+        results[$mode.$server.$route]+="$rps "
+        printf 'round %s  %-9s %-20s /%-5s %10.0f req/s\n' "$round" "$mode" "$server" "$route" "$rps"
       done
-    fi
-    stop_server
+      if [ "$server" = bench_server ] && [ "$mode" = signed ]; then
+        for store in memory ${redis_pid:+redis}; do
+          # A cookie with a token id, from that store's own /write.
+          store_cookie=$(curl -s -i -X POST "http://127.0.0.1:$PORT/$store/write" | tr -d '\r' | awk -F': ' 'tolower($1)=="set-cookie" {split($2, a, ";"); print a[1]}')
+          [ -n "$store_cookie" ] || { echo "/$store/write set no cookie" >&2; exit 1; }
+          # CPU time of the server and of redis-server over the run: which one is the limit.
+          server_before=$(cpu_ticks "$server_pid"); redis_before=$(cpu_ticks "${redis_pid:-$$}")
+          rps=$(measure "/$store/read" "$store_cookie" "")
+          server_cpu=$(( $(cpu_ticks "$server_pid") - server_before )); redis_cpu=$(( $(cpu_ticks "${redis_pid:-$$}") - redis_before ))
+          results[$mode.$server.$store]+="$rps "
+          printf 'round %s  %-9s %-20s /%-5s %10.0f req/s   cpu: server %3d%%' "$round" "$mode" "$server" "$store/read" "$rps" $(( server_cpu * 100 / (CLK_TCK * DURATION) ))
+          [ "$store" = redis ] && printf ', redis-server %3d%%' $(( redis_cpu * 100 / (CLK_TCK * DURATION) ))
+          echo
+        done
+      fi
+      stop_server
+    done
   done
 done
 
-m() { tr ' ' '\n' <<<"${results[$1]}" | grep -v '^$' | median; }
+m() { tr ' ' '\n' <<<"${results[$1]:-}" | grep -v '^$' | median; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
-ours_bare=$(m bench_server.bare); ours_read=$(m bench_server.read); ours_write=$(m bench_server.write)
-peer_bare=$(m bench_actix_session.bare); peer_read=$(m bench_actix_session.read); peer_write=$(m bench_actix_session.write)
 
 echo
 echo "medians over $ROUNDS rounds of ${DURATION}s, $CONNECTIONS connections, server on core $SERVER_CORE, wrk on core $CLIENT_CORE"
-printf '%-22s %12s %12s %12s\n' "" "/bare" "/read" "/write"
-printf '%-22s %12.0f %12.0f %12.0f\n' "jwt-session" "$ours_bare" "$ours_read" "$ours_write"
-printf '%-22s %12.0f %12.0f %12.0f\n' "actix-session (signed)" "$peer_bare" "$peer_read" "$peer_write"
-echo
-echo "jwt-session   read/bare  $(ratio "$ours_read" "$ours_bare")   write/bare  $(ratio "$ours_write" "$ours_bare")"
-echo "actix-session read/bare  $(ratio "$peer_read" "$peer_bare")   write/bare  $(ratio "$peer_write" "$peer_bare")"
-echo "ours/actix-session       read  $(ratio "$ours_read" "$peer_read")   write  $(ratio "$ours_write" "$peer_write")"
-
+for mode in $MODES; do
+  if [ "$mode" = encrypted ]; then ours="jwt-session (encrypted)"; peer="actix-session (private)"; else ours="jwt-session"; peer="actix-session (signed)"; fi
+  ours_bare=$(m $mode.bench_server.bare); ours_read=$(m $mode.bench_server.read); ours_write=$(m $mode.bench_server.write)
+  peer_bare=$(m $mode.bench_actix_session.bare); peer_read=$(m $mode.bench_actix_session.read); peer_write=$(m $mode.bench_actix_session.write)
+  echo
+  printf '%-24s %12s %12s %12s\n' "" "/bare" "/read" "/write"
+  printf '%-24s %12.0f %12.0f %12.0f\n' "$ours" "$ours_bare" "$ours_read" "$ours_write"
+  printf '%-24s %12.0f %12.0f %12.0f\n' "$peer" "$peer_bare" "$peer_read" "$peer_write"
+  echo
+  echo "jwt-session   read/bare  $(ratio "$ours_read" "$ours_bare")   write/bare  $(ratio "$ours_write" "$ours_bare")"
+  echo "actix-session read/bare  $(ratio "$peer_read" "$peer_bare")   write/bare  $(ratio "$peer_write" "$peer_bare")"
+  echo "ours/actix-session ($mode)  read  $(ratio "$ours_read" "$peer_read")   write  $(ratio "$ours_write" "$peer_write")"
+done
+case " $MODES " in *" signed "*) ;; *) exit 0 ;; esac
+ours_read=$(m signed.bench_server.read)
 us_added() { awk -v with="$1" -v without="$2" 'BEGIN {printf "%.2f", 1e6 / with - 1e6 / without}'; }
 echo
 echo "revocation (ours, same run):"
-ours_memory=$(m bench_server.memory)
+ours_memory=$(m signed.bench_server.memory)
 echo "  /memory/read $(printf '%.0f' "$ours_memory") req/s   vs /read $(ratio "$ours_memory" "$ours_read")   added $(us_added "$ours_memory" "$ours_read") µs/request"
 if [ -n "$redis_pid" ]; then
-  ours_redis=$(m bench_server.redis)
+  ours_redis=$(m signed.bench_server.redis)
   echo "  /redis/read  $(printf '%.0f' "$ours_redis") req/s   vs /read $(ratio "$ours_redis" "$ours_read")   added $(us_added "$ours_redis" "$ours_read") µs/request"
 fi

@@ -208,7 +208,9 @@ fn parse_header(segment: &str) -> Result<Option<String>, Rejection> {
     let (alg, enc) = (header.get("alg"), header.get("enc"));
     if alg.and_then(Value::as_str) != Some("dir") || enc.and_then(Value::as_str) != Some("A256GCM")
     {
-        return Err(Rejection::Algorithm(format!("alg {alg:?}, enc {enc:?}")));
+        let shown = |value: Option<&Value>| value.map_or_else(|| "(none)".into(), Value::to_string);
+        let named = format!("alg {} with enc {}", shown(alg), shown(enc));
+        return Err(Rejection::Algorithm(named));
     }
     if header.contains_key("zip") {
         return Err(Rejection::Header(
