@@ -6,15 +6,12 @@ mod common;
 
 use std::time::Duration;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
-use actix_web::middleware::{Next, from_fn};
+use actix_web::middleware::from_fn;
 use actix_web::test as http;
 use actix_web::{App, HttpResponse, get, post, web};
 use jsonwebtoken::Algorithm;
 use jwt_session::__private::encrypt_with_iv;
-use jwt_session::{Session, SessionDict, SessionError, TypedSession, with_session};
+use jwt_session::{Session, SessionDict, TypedSession, with_session};
 use serde_json::{Value, json};
 
 use common::*;
@@ -23,14 +20,6 @@ const OLD: &str = "the previous secret, thirty-two bytes or more";
 
 fn encrypted() -> Session {
     session().encrypted()
-}
-
-#[post("/save")]
-#[with_session]
-async fn save(mut session: SessionDict) -> Result<HttpResponse, SessionError> {
-    session.insert("user", "joe")?;
-    session.save()?;
-    Ok(HttpResponse::Ok().finish())
 }
 
 /// Saves a string of the requested length, answering with the error message if any.
@@ -51,7 +40,7 @@ macro_rules! app {
         http::init_service(
             App::new()
                 .app_data($config)
-                .service(save)
+                .route("/save", web::post().to(save_user))
                 .service(blob)
                 .route("/", web::get().to(echo_session)),
         )
@@ -61,17 +50,9 @@ macro_rules! app {
 
 /// GET / with `token`: the echoed session and the response's session cookies.
 macro_rules! read {
-    ($app:expr, $token:expr) => {{
-        let res = send(
-            &$app,
-            with_token(http::TestRequest::get().uri("/"), &$token),
-        )
-        .await;
-        assert_eq!(res.status(), StatusCode::OK);
-        let cookies = set_cookies(&res);
-        let body: Value = serde_json::from_slice(&http::read_body(res).await).unwrap();
-        (body, cookies)
-    }};
+    ($app:expr, $token:expr) => {
+        read_session(&$app, &$token).await
+    };
 }
 
 macro_rules! saved_token {
@@ -234,12 +215,7 @@ async fn idle_sessions_are_re_encrypted_past_half_the_window() {
     let [cookie] = cookies.as_slice() else {
         panic!("{cookies:?}")
     };
-    let token = cookie
-        .split(';')
-        .next()
-        .unwrap()
-        .strip_prefix("session=")
-        .unwrap();
+    let token = &token_of(cookie);
     let plaintext: Value = serde_json::from_slice(&jwe::decrypt(token, SECRET).unwrap()).unwrap();
     assert!(plaintext["iat"].as_u64().unwrap() >= now, "{plaintext}");
 }
@@ -254,12 +230,7 @@ async fn rotation_re_encrypts_old_sessions_under_the_new_key() {
     let [cookie] = cookies.as_slice() else {
         panic!("{cookies:?}")
     };
-    let token = cookie
-        .split(';')
-        .next()
-        .unwrap()
-        .strip_prefix("session=")
-        .unwrap();
+    let token = &token_of(cookie);
     assert!(jwe::decrypt(token, SECRET).is_some());
     assert!(jwe::decrypt(token, OLD).is_none());
     assert!(
@@ -295,18 +266,6 @@ async fn add_to_cart(item: web::Path<String>, mut cart: TypedSession<Cart>) -> H
     HttpResponse::Ok().json(&*cart)
 }
 
-#[with_session]
-async fn count_requests(
-    mut session: SessionDict,
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let count = session.get::<u32>("requests")?.unwrap_or(0) + 1;
-    session.insert("requests", count)?;
-    session.save()?;
-    next.call(req).await
-}
-
 #[get("/seen")]
 #[with_session]
 async fn seen(session: SessionDict) -> HttpResponse {
@@ -334,7 +293,7 @@ async fn middleware_and_handler_share_one_encrypted_session() {
         App::new()
             .app_data(encrypted())
             .wrap(from_fn(count_requests))
-            .service(save)
+            .route("/save", web::post().to(save_user))
             .service(seen),
     )
     .await;

@@ -32,9 +32,9 @@
 mod common;
 
 use actix_web::test as http;
-use actix_web::{App, HttpResponse, post, web};
+use actix_web::{App, web};
 use jwt_session::__private::encrypt_with_iv;
-use jwt_session::{Session, SessionDict, SessionError, with_session};
+use jwt_session::{Session, SessionError};
 use serde_json::{Value, json};
 
 use common::*;
@@ -110,10 +110,7 @@ async fn read(config: Session, token: &str) -> (Value, Vec<String>) {
             .route("/", web::get().to(echo_session)),
     )
     .await;
-    let res = send(&app, with_token(http::TestRequest::get().uri("/"), token)).await;
-    let cookies = set_cookies(&res);
-    let body = serde_json::from_slice(&http::read_body(res).await).unwrap();
-    (body, cookies)
+    read_session(&app, token).await
 }
 
 #[actix_web::test]
@@ -139,10 +136,7 @@ async fn a_token_under_a_previous_secret_is_read_and_re_encrypted() {
     let [cookie] = cookies.as_slice() else {
         panic!("one re-issued cookie: {cookies:?}")
     };
-    let token = cookie
-        .strip_prefix("session=")
-        .and_then(|rest| rest.split(';').next())
-        .unwrap();
+    let token = &token_of(cookie);
     assert!(
         token.starts_with(ROTATING.split('.').next().unwrap()),
         "re-issued under the current key, naming it: {token}"
@@ -154,17 +148,14 @@ async fn a_token_under_a_previous_secret_is_read_and_re_encrypted() {
     assert_eq!(jwe::decrypt(token, OLD_SECRET), None);
 }
 
-#[post("/save")]
-#[with_session]
-async fn save(mut session: SessionDict) -> Result<HttpResponse, SessionError> {
-    session.insert("user", "joe")?;
-    session.save()?;
-    Ok(HttpResponse::Ok().finish())
-}
-
 #[actix_web::test]
 async fn a_saved_session_is_a_compact_jwe_with_a_fresh_iv() {
-    let app = http::init_service(App::new().app_data(encrypted()).service(save)).await;
+    let app = http::init_service(
+        App::new()
+            .app_data(encrypted())
+            .route("/save", web::post().to(save_user)),
+    )
+    .await;
     let mut ivs = Vec::new();
     for _ in 0..3 {
         let token = session_cookie(&send(&app, http::TestRequest::post().uri("/save")).await)

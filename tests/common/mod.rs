@@ -6,14 +6,16 @@ pub mod jwe;
 pub mod net;
 pub mod redis_server;
 
+use actix_web::body::MessageBody;
 use actix_web::cookie::Cookie;
-use actix_web::dev::{Service, ServiceResponse};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
+use actix_web::middleware::Next;
 use actix_web::{HttpResponse, test};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use jwt_session::{Session, SessionDict, with_session};
+use jwt_session::{Session, SessionDict, SessionError, with_session};
 
 pub const SECRET: &str = "test secret: at least thirty-two bytes long";
 
@@ -114,4 +116,47 @@ pub fn with_token(req: test::TestRequest, token: &str) -> test::TestRequest {
 #[with_session]
 pub async fn echo_session(session: SessionDict) -> HttpResponse {
     HttpResponse::Ok().json(&session)
+}
+
+/// GET / with `token` as the session cookie, on an app routing `/` to [`echo_session`]: the
+/// echoed session and the response's `Set-Cookie` headers.
+pub async fn read_session<S>(app: &S, token: &str) -> (serde_json::Value, Vec<String>)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse, Error = actix_web::Error>,
+{
+    let res = send(app, with_token(test::TestRequest::get().uri("/"), token)).await;
+    assert_eq!(res.status(), actix_web::http::StatusCode::OK);
+    let cookies = set_cookies(&res);
+    let body = serde_json::from_slice(&test::read_body(res).await).unwrap();
+    (body, cookies)
+}
+
+/// The value of one `Set-Cookie` header.
+pub fn token_of(set_cookie: &str) -> String {
+    Cookie::parse(set_cookie.to_owned())
+        .unwrap()
+        .value()
+        .to_owned()
+}
+
+/// Saves `{"user": "joe"}`; register it with `.route(path, web::post().to(save_user))`.
+#[with_session]
+pub async fn save_user(mut session: SessionDict) -> Result<HttpResponse, SessionError> {
+    session.insert("user", "joe")?;
+    session.save()?;
+    Ok(HttpResponse::Ok().finish())
+}
+
+/// A `middleware::from_fn` that counts requests in the session and saves it, as Microdot
+/// allows on before-request handlers.
+#[with_session]
+pub async fn count_requests(
+    mut session: SessionDict,
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let seen = session.get::<u32>("requests")?.unwrap_or(0) + 1;
+    session.insert("requests", seen)?;
+    session.save()?;
+    next.call(req).await
 }

@@ -54,28 +54,13 @@ macro_rules! app {
 
 /// GET / with `token`: the echoed session and the response's session cookies.
 macro_rules! read {
-    ($app:expr, $token:expr) => {{
-        let res = send(
-            &$app,
-            with_token(test::TestRequest::get().uri("/"), &$token),
-        )
-        .await;
-        assert_eq!(res.status(), StatusCode::OK);
-        let cookies = set_cookies(&res);
-        let body: Value = serde_json::from_slice(&test::read_body(res).await).unwrap();
-        (body, cookies)
-    }};
+    ($app:expr, $token:expr) => {
+        read_session(&$app, &$token).await
+    };
 }
 
 fn hs256(claims: Value, secret: &str) -> String {
     foreign_token(&claims, Algorithm::HS256, secret.as_bytes())
-}
-
-fn token_of(cookie: &str) -> String {
-    actix_web::cookie::Cookie::parse(cookie.to_owned())
-        .unwrap()
-        .value()
-        .to_owned()
 }
 
 fn now() -> i64 {

@@ -3,9 +3,7 @@
 
 extern crate jwt_session as renamed_sessions;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::{Next, from_fn};
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpRequest, HttpResponse, get, post, test, web};
 use jwt_session::{Session, SessionDict, SessionError, TypedSession, with_session};
 use serde_json::json;
@@ -188,18 +186,6 @@ async fn load_and_apply_by_hand() {
 }
 
 // ---- middleware::from_fn, as Microdot allows on before-request handlers
-
-#[with_session]
-async fn count_requests(
-    mut session: SessionDict,
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let seen = session.get::<u32>("requests")?.unwrap_or(0) + 1;
-    session.insert("requests", seen)?;
-    session.save()?;
-    next.call(req).await
-}
 
 #[get("/page")]
 #[with_session]
