@@ -10,8 +10,8 @@ use actix_web::middleware::from_fn;
 use actix_web::test as http;
 use actix_web::{App, HttpResponse, get, post, web};
 use jsonwebtoken::Algorithm;
-use jwt_session::__private::encrypt_with_iv;
 use jwt_session::{Session, SessionDict, TypedSession, with_session};
+use jwt_session_runtime::__internals::encrypt_with_iv;
 use serde_json::{Value, json};
 
 use common::*;
@@ -94,9 +94,17 @@ fn configurations_that_cannot_encrypt_are_refused_with_a_reason() {
     });
     assert!(message.contains("verify-only"), "{message}");
 
-    // Independent of the order of the builder calls.
-    let before = panic_message(|| session().algorithm(Algorithm::HS512).encrypted());
-    let after = panic_message(|| session().encrypted().algorithm(Algorithm::HS512));
+    // Independent of the order of the builder calls (64 bytes: HS512's minimum).
+    let before = panic_message(|| {
+        Session::new([7u8; 64])
+            .algorithm(Algorithm::HS512)
+            .encrypted()
+    });
+    let after = panic_message(|| {
+        Session::new([7u8; 64])
+            .encrypted()
+            .algorithm(Algorithm::HS512)
+    });
     assert!(before.starts_with("Session::encrypted:"), "{before}");
     assert!(after.starts_with("Session::algorithm:"), "{after}");
     let reason = |message: &str| message.split_once(": ").unwrap().1.to_owned();

@@ -33,8 +33,8 @@ mod common;
 
 use actix_web::test as http;
 use actix_web::{App, web};
-use jwt_session::__private::encrypt_with_iv;
 use jwt_session::{Session, SessionError};
+use jwt_session_runtime::__internals::encrypt_with_iv;
 use serde_json::{Value, json};
 
 use common::*;
