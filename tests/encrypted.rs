@@ -10,7 +10,7 @@ use actix_web::middleware::from_fn;
 use actix_web::test as http;
 use actix_web::{App, HttpResponse, get, post, web};
 use jsonwebtoken::Algorithm;
-use jwt_session::{Session, SessionDict, TypedSession, with_session};
+use jwt_session::{ResponseSession, Session, SessionDict, TypedSession, with_session};
 use jwt_session_runtime::__internals::encrypt_with_iv;
 use serde_json::{Value, json};
 
@@ -316,4 +316,28 @@ async fn middleware_and_handler_share_one_encrypted_session() {
     let body: Value = http::read_body_json(res).await;
     assert_eq!(body, json!({"requests": 2, "user": "joe"}));
     assert!(jwe::decrypt(&token, SECRET).is_some());
+}
+
+#[actix_web::test]
+async fn the_test_helpers_mint_and_read_encrypted_cookies() {
+    let config = encrypted();
+    let cookie = config.test_cookie(&json!({"user": "ann"})).unwrap();
+    assert!(jwe::decrypt(cookie.value(), SECRET).is_some(), "{cookie}");
+    let app = app!(config.clone());
+    assert_eq!(
+        read_session(&app, cookie.value()).await.0,
+        json!({"user": "ann"})
+    );
+
+    let res = send(&app, http::TestRequest::post().uri("/save")).await;
+    let saved = config.session_set_by(res.response());
+    assert_eq!(
+        saved,
+        ResponseSession::Saved(json!({"user": "joe"}).as_object().unwrap().clone())
+    );
+    assert_eq!(
+        session().session_set_by(res.response()),
+        ResponseSession::Invalid,
+        "a signed config cannot read it"
+    );
 }
