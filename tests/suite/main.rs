@@ -14,10 +14,12 @@ mod common;
 
 mod attacks;
 mod csrf;
+mod encrypted;
 mod example_login;
 mod examples;
 mod hardening;
 mod hygiene;
+mod jwe_wire;
 mod lifecycle;
 mod login;
 mod microdot_parity;

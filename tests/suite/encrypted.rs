@@ -2,8 +2,6 @@
 //! Configuration checks, lifetimes, rotation, size, typed sessions, autosave, middleware,
 //! and what old, foreign and cross-mode tokens, a second config and a second instance do.
 
-mod common;
-
 use std::time::Duration;
 
 use actix_web::middleware::from_fn;
@@ -14,7 +12,7 @@ use jwt_session::{ResponseSession, Session, SessionDict, TypedSession, with_sess
 use jwt_session_runtime::__internals::encrypt_with_iv;
 use serde_json::{Value, json};
 
-use common::*;
+use crate::common::*;
 
 const OLD: &str = "the previous secret, thirty-two bytes or more";
 

@@ -29,15 +29,13 @@
 //! ```
 //! The live two-way suite against jwcrypto is in tests/interop_microdot.rs.
 
-mod common;
-
 use actix_web::test as http;
 use actix_web::{App, web};
 use jwt_session::{Session, SessionError};
 use jwt_session_runtime::__internals::encrypt_with_iv;
 use serde_json::{Value, json};
 
-use common::*;
+use crate::common::*;
 
 const OLD_SECRET: &str = "the secret before rotation, 32+ bytes long";
 const IV: [u8; 12] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
