@@ -696,6 +696,9 @@ fn revocation_token_ids_cross_both_ways() {
         browser.session_at(&rust),
         json!({}),
         "the Microdot-issued token is revoked by the Rust logout"
+    );
+}
+
 // ---------------------------------------------------------------- encrypted sessions (jwcrypto)
 
 /// `base64url({"alg":"dir","enc":"A256GCM"})`, then the empty encrypted key.

@@ -339,3 +339,44 @@ async fn the_test_helpers_mint_and_read_encrypted_cookies() {
         "a signed config cannot read it"
     );
 }
+
+#[post("/logout")]
+#[with_session]
+async fn logout(session: SessionDict) -> HttpResponse {
+    session.delete();
+    HttpResponse::Ok().finish()
+}
+
+#[actix_web::test]
+async fn revocation_works_inside_the_ciphertext() {
+    let config = encrypted()
+        .max_age(Duration::from_secs(600))
+        .revocation(jwt_session::MemoryStore::new());
+    let app = http::init_service(
+        App::new()
+            .app_data(config)
+            .route("/save", web::post().to(save_user))
+            .service(logout)
+            .route("/", web::get().to(echo_session)),
+    )
+    .await;
+    let token = session_cookie(&send(&app, http::TestRequest::post().uri("/save")).await)
+        .value()
+        .to_owned();
+    let plaintext: Value = serde_json::from_slice(&jwe::decrypt(&token, SECRET).unwrap()).unwrap();
+    assert!(
+        plaintext["jti"].is_string(),
+        "the token id is encrypted too: {plaintext}"
+    );
+    assert_eq!(read_session(&app, &token).await.0, json!({"user": "joe"}));
+    send(
+        &app,
+        with_token(http::TestRequest::post().uri("/logout"), &token),
+    )
+    .await;
+    assert_eq!(
+        read_session(&app, &token).await.0,
+        json!({}),
+        "a copy of the encrypted cookie is revoked by the logout"
+    );
+}
