@@ -8,9 +8,10 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
-// Floors, each importing only those above it: error, clock, claims, keys and revocation
-// (with its stores); codec; cookie and config; request; response; dict and typed; manual
-// and testing; flash, csrf and login; `__private` and `__internals`.
+// Floors, each importing only those above it: revocation (the store trait); error and
+// clock; claims and keys; token (what JWS and JWE share); jwe; codec; cookie, the stores
+// and config; request; response; dict, typed and flash; manual, testing, csrf and login;
+// `__private`, `missing_attribute` and `__internals`.
 mod claims;
 mod clock;
 mod codec;
@@ -32,6 +33,7 @@ mod request;
 mod response;
 mod revocation;
 mod testing;
+mod token;
 mod typed;
 
 #[doc(hidden)]

@@ -9,11 +9,11 @@ use actix_web::{HttpMessage, HttpRequest, web};
 use serde_json::{Map, Value};
 
 use crate::claims::{ClaimRejection, SavedTimes, SessionClaims, Times};
-use crate::codec::Rejection;
 use crate::config::Session;
 use crate::error::SessionError;
 use crate::keys::VerifiedBy;
 use crate::revocation::{JTI_MS, TokenId, Verdict};
+use crate::token::Rejection;
 
 /// Browsers drop `Set-Cookie` values larger than this (RFC 6265 §6.1 minimum they must keep).
 pub(crate) const MAX_SET_COOKIE: usize = 4096;

@@ -1,0 +1,96 @@
+//! What signed (JWS) and encrypted (JWE) tokens share: the incoming size limit, the
+//! reasons a cookie is rejected, and the header checks.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value};
+
+/// Incoming cookies longer than this are rejected before any base64 or JSON work.
+pub(crate) const MAX_INCOMING_TOKEN: usize = 8 * 1024;
+
+/// Why a cookie is not a valid session. Logged at debug level, never shown to the client.
+#[derive(Debug)]
+pub(crate) enum Rejection {
+    TooLong(usize),
+    Shape(&'static str),
+    Base64(&'static str),
+    Json(&'static str, serde_json::Error),
+    Algorithm(String),
+    /// The header's `typ` names another kind of token (an OAuth access token, say).
+    TokenType(String),
+    Header(&'static str),
+    UnknownKid,
+    Signature,
+    /// An encrypted token's framing is wrong (see `jwe`).
+    Encrypted(&'static str),
+    Decryption,
+    Claims(crate::claims::ClaimRejection),
+}
+
+impl Rejection {
+    /// The rejection's name in the `reason` field of the debug log, from a fixed
+    /// vocabulary that the crate documentation lists.
+    pub(crate) fn reason(&self) -> &'static str {
+        match self {
+            Self::TooLong(_) => "too_large",
+            Self::Shape(_) | Self::Base64(_) | Self::Json(..) | Self::Header(_) => "malformed",
+            Self::Algorithm(_) => "wrong_alg",
+            Self::TokenType(_) => "wrong_typ",
+            Self::UnknownKid => "unknown_kid",
+            Self::Signature => "bad_signature",
+            Self::Encrypted(_) => "malformed",
+            Self::Decryption => "undecryptable",
+            Self::Claims(rejection) => rejection.reason(),
+        }
+    }
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::TooLong(len) => write!(
+                f,
+                "cookie is {len} bytes, over the {MAX_INCOMING_TOKEN}-byte limit"
+            ),
+            Self::Shape(what) => write!(f, "not a compact JWS: {what}"),
+            Self::Base64(part) => write!(f, "the {part} is not valid base64url"),
+            Self::Json(part, err) => write!(f, "the {part} is not a JSON object: {err}"),
+            Self::Algorithm(alg) => write!(f, "algorithm {alg} is not the configured one"),
+            Self::TokenType(typ) => write!(f, "the header's `typ` is {typ}, not JWT"),
+            Self::Header(what) => write!(f, "unacceptable header: {what}"),
+            Self::UnknownKid => f.write_str("the header's `kid` names no configured key"),
+            Self::Signature => f.write_str("no configured key verifies the signature"),
+            Self::Encrypted(what) => write!(f, "not an acceptable encrypted token: {what}"),
+            Self::Decryption => f.write_str("no configured key decrypts the token"),
+            Self::Claims(rejection) => rejection.fmt(f),
+        }
+    }
+}
+
+/// The header checks signed and encrypted tokens share: `typ`, if present, is `JWT`, and the
+/// key id, if any, is a string.
+pub(crate) fn typ_and_kid(header: &Map<String, Value>) -> Result<Option<String>, Rejection> {
+    // RFC 7515 §4.1.9: `typ` is compared case-insensitively; a header without one is
+    // still a session (PyJWT can omit it).
+    match header.get("typ") {
+        None => {}
+        Some(Value::String(typ)) if typ.eq_ignore_ascii_case("JWT") => {}
+        Some(other) => return Err(Rejection::TokenType(other.to_string())),
+    }
+    match header.get("kid") {
+        None => Ok(None),
+        Some(Value::String(kid)) => Ok(Some(kid.clone())),
+        Some(_) => Err(Rejection::Header("`kid` is not a string")),
+    }
+}
+
+/// A base64url segment holding a JSON object (a header).
+pub(crate) fn decode_object(
+    segment: &str,
+    part: &'static str,
+) -> Result<Map<String, Value>, Rejection> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| Rejection::Base64(part))?;
+    serde_json::from_slice(&bytes).map_err(|err| Rejection::Json(part, err))
+}
