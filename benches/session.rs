@@ -1,11 +1,15 @@
 //! Micro-benchmarks of the session hot path: `cargo bench --bench session`.
 //!
-//! Each measures the real code a request runs, through `jwt_session::__private` hooks:
-//! decode+verify and encode of a typical session (3 keys, about 100 bytes of JSON) and a
-//! large one (about 3 KB), signed and encrypted (`Session::encrypted`), and finding the
-//! session cookie among 10 others.
+//! Each measures the real code a request runs, through `jwt_session_runtime::__internals`
+//! hooks: decode+verify and encode of sessions of about 100 bytes (the typical session, 4
+//! keys), 1 KB and 3 KB of JSON, signed and encrypted (`Session::encrypted`), finding the
+//! session cookie among 10 others, and whole requests through actix-web. The `floor` group
+//! measures, in the same run, the work no implementation can skip, so the session's
+//! overhead can be read as a multiple of it.
 
 use actix_web::http::header::{COOKIE, HeaderMap, HeaderValue};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use divan::{Bencher, black_box};
 use jwt_session::Session;
 use jwt_session_runtime::__internals::{encode_session, find_session_cookie, verify_cookie_value};
@@ -15,36 +19,132 @@ fn main() {
     divan::main();
 }
 
+const SECRET: &str = "benchmark secret: at least thirty-two bytes";
+
 fn session() -> Session {
-    Session::new("benchmark secret: at least thirty-two bytes")
+    Session::new(SECRET)
 }
 
 fn encrypted() -> Session {
     session().encrypted()
 }
 
-/// 3 keys, about 100 bytes of JSON.
-fn typical() -> Map<String, Value> {
-    let data = json!({"username": "ann.example", "user_id": 1_234_567, "roles": ["admin", "editor", "viewer"], "theme": "dark-high-contrast"});
+/// The sizes every size-dependent bench runs at: the JSON payload is about 100 bytes (the
+/// typical session), 1 KB and 3 KB.
+const SIZES: [&str; 3] = ["typical", "1KB", "3KB"];
+
+/// The session data of `size` (one of `SIZES`).
+fn data(size: &str) -> Map<String, Value> {
+    // A cart of `items` entries of about 25 bytes, plus a note: 1 KB and 3 KB of JSON.
+    let cart = |items: usize, note: usize| {
+        let items: Vec<Value> = (0..items)
+            .map(|i| json!({"sku": format!("SKU-{i:05}"), "qty": i % 7 + 1}))
+            .collect();
+        json!({"username": "ann.example", "cart": items, "note": "x".repeat(note)})
+    };
+    let data = match size {
+        // 4 keys, about 100 bytes of JSON.
+        "typical" => {
+            json!({"username": "ann.example", "user_id": 1_234_567, "roles": ["admin", "editor", "viewer"], "theme": "dark-high-contrast"})
+        }
+        "1KB" => cart(30, 140),
+        "3KB" => cart(90, 700),
+        other => panic!("unknown size {other}"),
+    };
     data.as_object().unwrap().clone()
 }
 
-/// About 3 KB of JSON.
-fn large() -> Map<String, Value> {
-    let items: Vec<Value> = (0..60)
-        .map(|i| json!({"sku": format!("SKU-{i:05}"), "qty": i % 7 + 1}))
-        .collect();
-    json!({"username": "ann.example", "cart": items, "note": "x".repeat(400)})
-        .as_object()
-        .unwrap()
-        .clone()
+/// The signed session token of `size` and its payload JSON, as a request would carry them.
+fn token(size: &str) -> (String, Vec<u8>) {
+    let token = encode_session(&session(), &data(size)).unwrap();
+    let payload = URL_SAFE_NO_PAD
+        .decode(token.split('.').nth(1).unwrap())
+        .unwrap();
+    (token, payload)
 }
 
-fn data(size: &str) -> Map<String, Value> {
-    if size == "typical" {
-        typical()
-    } else {
-        large()
+/// The work no implementation of signed cookie sessions can skip, on the same tokens as
+/// `decode_verify`: HMAC-SHA256 over the signing input with a prepared key, a constant-time
+/// compare, and base64url-decoding the signature and the payload (into reused buffers).
+/// `and_parse_value` adds `serde_json::from_slice::<Value>` of the payload: the floor of a
+/// decode that hands the handler parsed JSON.
+#[divan::bench_group]
+mod floor {
+    use super::*;
+    use hmac::{Hmac, Mac};
+    use sha2::Sha256;
+    use subtle::ConstantTimeEq;
+
+    /// The floor's work on `token`; returns whether the signature matched.
+    fn verify_and_decode(
+        key: &Hmac<Sha256>,
+        token: &str,
+        signature: &mut Vec<u8>,
+        payload: &mut Vec<u8>,
+    ) -> bool {
+        let (signing_input, encoded_signature) = token.rsplit_once('.').unwrap();
+        let (_, encoded_payload) = signing_input.split_once('.').unwrap();
+        signature.clear();
+        URL_SAFE_NO_PAD
+            .decode_vec(encoded_signature, signature)
+            .unwrap();
+        let mut mac = key.clone();
+        mac.update(signing_input.as_bytes());
+        let matched: bool = mac.finalize().into_bytes().ct_eq(&signature[..]).into();
+        payload.clear();
+        URL_SAFE_NO_PAD
+            .decode_vec(encoded_payload, payload)
+            .unwrap();
+        matched
+    }
+
+    fn prepared_key() -> Hmac<Sha256> {
+        Hmac::new_from_slice(SECRET.as_bytes()).unwrap()
+    }
+
+    #[divan::bench(args = SIZES)]
+    fn crypto(bencher: Bencher, size: &str) {
+        let (token, _) = token(size);
+        let key = prepared_key();
+        let (mut signature, mut payload) = (Vec::new(), Vec::new());
+        assert!(verify_and_decode(
+            &key,
+            &token,
+            &mut signature,
+            &mut payload
+        ));
+        bencher
+            .counter(divan::counter::BytesCount::new(token.len()))
+            .bench_local(|| {
+                verify_and_decode(&key, black_box(&token), &mut signature, &mut payload)
+            });
+    }
+
+    #[divan::bench(args = SIZES)]
+    fn and_parse_value(bencher: Bencher, size: &str) {
+        let (token, _) = token(size);
+        let key = prepared_key();
+        let (mut signature, mut payload) = (Vec::new(), Vec::new());
+        bencher
+            .counter(divan::counter::BytesCount::new(token.len()))
+            .bench_local(|| {
+                assert!(verify_and_decode(
+                    &key,
+                    black_box(&token),
+                    &mut signature,
+                    &mut payload
+                ));
+                serde_json::from_slice::<Value>(&payload).unwrap()
+            });
+    }
+
+    /// `serde_json::from_slice::<Value>` of the payload alone.
+    #[divan::bench(args = SIZES)]
+    fn parse_value(bencher: Bencher, size: &str) {
+        let (_, payload) = token(size);
+        bencher
+            .counter(divan::counter::BytesCount::new(payload.len()))
+            .bench(|| serde_json::from_slice::<Value>(black_box(&payload)).unwrap());
     }
 }
 
@@ -58,27 +158,30 @@ fn bench_decode(bencher: Bencher, session: Session, size: &str) {
 
 fn bench_encode(bencher: Bencher, session: Session, size: &str) {
     let data = data(size);
-    bencher.bench(|| encode_session(&session, black_box(&data)).unwrap());
+    let token = encode_session(&session, &data).unwrap();
+    bencher
+        .counter(divan::counter::BytesCount::new(token.len()))
+        .bench(|| encode_session(&session, black_box(&data)).unwrap());
 }
 
-#[divan::bench(args = ["typical", "large"])]
+#[divan::bench(args = SIZES)]
 fn decode_verify(bencher: Bencher, size: &str) {
     bench_decode(bencher, session(), size);
 }
 
-#[divan::bench(args = ["typical", "large"])]
+#[divan::bench(args = SIZES)]
 fn encode(bencher: Bencher, size: &str) {
     bench_encode(bencher, session(), size);
 }
 
 /// Authenticated decryption (AES-256-GCM) instead of HMAC verification.
-#[divan::bench(args = ["typical", "large"])]
+#[divan::bench(args = SIZES)]
 fn decode_encrypted(bencher: Bencher, size: &str) {
     bench_decode(bencher, encrypted(), size);
 }
 
 /// Encryption, including the fresh IV from the OS RNG (one `getrandom` call).
-#[divan::bench(args = ["typical", "large"])]
+#[divan::bench(args = SIZES)]
 fn encode_encrypted(bencher: Bencher, size: &str) {
     bench_encode(bencher, encrypted(), size);
 }
@@ -86,7 +189,7 @@ fn encode_encrypted(bencher: Bencher, size: &str) {
 #[divan::bench]
 fn find_cookie_among_ten(bencher: Bencher) {
     let session = session();
-    let token = encode_session(&session, &typical()).unwrap();
+    let (token, _) = token("typical");
     let others: Vec<String> = (0..10)
         .map(|i| format!("pref_{i}=value-{i}-abcdefghijklmnop"))
         .collect();
@@ -106,7 +209,8 @@ mod bench_server;
 
 /// A whole request through actix-web's service stack in process (no network), on the load-test
 /// server's own routes: a bare handler against a `#[with_session]` read and write, signed and
-/// encrypted, so the session's share is visible without kernel noise.
+/// encrypted, so the session's share is visible without kernel noise. The cookie holds the
+/// typical session, the one the floor is measured on.
 #[divan::bench(args = ["bare", "read", "write", "read-encrypted", "write-encrypted"])]
 fn through_actix(bencher: Bencher, route: &str) {
     use actix_web::{App, test};
@@ -120,13 +224,7 @@ fn through_actix(bencher: Bencher, route: &str) {
             .app_data(config.clone())
             .configure(bench_server::routes),
     ));
-    let token = encode_session(
-        &config,
-        json!({"username": "ann", "counter": 1})
-            .as_object()
-            .unwrap(),
-    )
-    .unwrap();
+    let token = encode_session(&config, &data("typical")).unwrap();
     let cookie = format!("session={token}");
     let uri = format!("/{route}");
     bencher.bench_local(|| {

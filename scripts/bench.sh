@@ -9,7 +9,8 @@
 #   BENCH_PORT=18400 scripts/bench.sh   # another port, when 18311 is taken
 #
 # Each server runs one worker pinned to core 0; wrk runs one thread pinned to core 1.
-# Rounds alternate ours/peer (A/B) so drift hits both. Needs wrk (apt-get install wrk).
+# Rounds alternate ours/peer (A/B) so drift hits both. Reports medians of requests/s and of
+# wrk's --latency p99 for /bare, /read and /write. Needs wrk (apt-get install wrk).
 #
 # Revocation: ours also serves /memory/read (MemoryStore deny-list) and, when redis-server is
 # installed, /redis/read (RedisStore, one connection manager, against a redis-server started
@@ -54,12 +55,15 @@ start_server() { # $1: example name, $2: mode
   echo "$1 did not start" >&2; exit 1
 }
 
-# requests/s of one wrk run; $1 path, $2 cookie, $3 extra wrk args
+# "requests/s p99-in-µs" of one wrk run; $1 path, $2 cookie, $3 extra wrk args
 measure() {
   local out
-  out=$(taskset -c "$CLIENT_CORE" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" -H "Cookie: $2" $3 "http://127.0.0.1:$PORT$1")
+  out=$(taskset -c "$CLIENT_CORE" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "Cookie: $2" $3 "http://127.0.0.1:$PORT$1")
   if grep -qE "Non-2xx|Socket errors" <<<"$out"; then echo "errors during $1:" >&2; echo "$out" >&2; exit 1; fi
-  awk '/Requests\/sec/ {print $2}' <<<"$out"
+  awk '/Requests\/sec/ {rps = $2}
+       /^ +99%/ {v = $2; u = 1; if (v ~ /ms$/) u = 1000; else if (v ~ /[0-9]s$/) u = 1000000;
+                 sub(/[a-z]+$/, "", v); p99 = v * u}
+       END {print rps, p99}' <<<"$out"
 }
 
 CLK_TCK=$(getconf CLK_TCK)
@@ -67,7 +71,7 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # utime + stime of proc
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
-declare -A results
+declare -A results latencies
 for round in $(seq "$ROUNDS"); do
   for mode in $MODES; do
     for server in bench_server bench_actix_session; do
@@ -77,9 +81,10 @@ for round in $(seq "$ROUNDS"); do
       [ -n "$cookie" ] || { echo "$server set no cookie" >&2; exit 1; }
       for route in bare read write; do
         extra=""; [ "$route" = write ] && extra="-s scripts/wrk-post.lua"
-        rps=$(measure "/$route" "$cookie" "$extra")
+        read -r rps p99 < <(measure "/$route" "$cookie" "$extra")
         results[$mode.$server.$route]+="$rps "
-        printf 'round %s  %-9s %-20s /%-5s %10.0f req/s\n' "$round" "$mode" "$server" "$route" "$rps"
+        latencies[$mode.$server.$route]+="$p99 "
+        printf 'round %s  %-9s %-20s /%-5s %10.0f req/s  p99 %6.0f µs\n' "$round" "$mode" "$server" "$route" "$rps" "$p99"
       done
       if [ "$server" = bench_server ] && [ "$mode" = signed ]; then
         for store in memory ${redis_pid:+redis}; do
@@ -88,7 +93,7 @@ for round in $(seq "$ROUNDS"); do
           [ -n "$store_cookie" ] || { echo "/$store/write set no cookie" >&2; exit 1; }
           # CPU time of the server and of redis-server over the run: which one is the limit.
           server_before=$(cpu_ticks "$server_pid"); redis_before=$(cpu_ticks "${redis_pid:-$$}")
-          rps=$(measure "/$store/read" "$store_cookie" "")
+          read -r rps _ < <(measure "/$store/read" "$store_cookie" "")
           server_cpu=$(( $(cpu_ticks "$server_pid") - server_before )); redis_cpu=$(( $(cpu_ticks "${redis_pid:-$$}") - redis_before ))
           results[$mode.$server.$store]+="$rps "
           printf 'round %s  %-9s %-20s /%-5s %10.0f req/s   cpu: server %3d%%' "$round" "$mode" "$server" "$store/read" "$rps" $(( server_cpu * 100 / (CLK_TCK * DURATION) ))
@@ -102,6 +107,7 @@ for round in $(seq "$ROUNDS"); do
 done
 
 m() { tr ' ' '\n' <<<"${results[$1]:-}" | grep -v '^$' | median; }
+p() { tr ' ' '\n' <<<"${latencies[$1]:-}" | grep -v '^$' | median; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
 
 echo
@@ -118,6 +124,10 @@ for mode in $MODES; do
   echo "jwt-session   read/bare  $(ratio "$ours_read" "$ours_bare")   write/bare  $(ratio "$ours_write" "$ours_bare")"
   echo "actix-session read/bare  $(ratio "$peer_read" "$peer_bare")   write/bare  $(ratio "$peer_write" "$peer_bare")"
   echo "ours/actix-session ($mode)  read  $(ratio "$ours_read" "$peer_read")   write  $(ratio "$ours_write" "$peer_write")"
+  printf '%-24s %12s %12s %12s\n' "median p99 (µs)" "/bare" "/read" "/write"
+  for server in bench_server bench_actix_session; do
+    printf '%-24s %12.0f %12.0f %12.0f\n' "$server" "$(p $mode.$server.bare)" "$(p $mode.$server.read)" "$(p $mode.$server.write)"
+  done
 done
 case " $MODES " in *" signed "*) ;; *) exit 0 ;; esac
 ours_read=$(m signed.bench_server.read)

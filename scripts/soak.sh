@@ -6,13 +6,14 @@
 #
 #   scripts/soak.sh             # 60 s
 #   DURATION=120 scripts/soak.sh
+#   PORT=18412 scripts/soak.sh   # another port (default 18312)
 #
 # Needs wrk (apt-get install wrk) and python3 (to forge the expired token).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION="${DURATION:-60}"
-PORT=18312
+PORT="${PORT:-18312}"
 SECRET="benchmark secret: not for production use!" # examples/bench_server.rs
 work=$(mktemp -d)
 

@@ -14,8 +14,21 @@ use crate::revocation::TokenId;
 /// Carries the time the session began, for `Session::absolute_timeout`.
 pub(crate) const SESSION_START: &str = "session_start";
 
-/// Claims the library writes and reads itself; `insert` refuses them.
-const MANAGED: [&str; 4] = ["exp", "nbf", "iat", SESSION_START];
+/// Claims the library writes and reads itself; `insert` refuses them, and loading takes
+/// them out of the entries.
+pub(crate) const MANAGED: [&str; 4] = ["exp", "nbf", "iat", SESSION_START];
+
+/// The registered JWT claims and the managed ones: the keys whose values loading checks.
+const REGISTERED: [&str; 8] = [
+    "exp",
+    "nbf",
+    "iat",
+    SESSION_START,
+    "sub",
+    "jti",
+    "iss",
+    "aud",
+];
 
 const MANAGED_REASON: &str = "jwt-session manages it; set lifetimes with Session::max_age, \
     Session::idle_timeout and Session::absolute_timeout instead";
@@ -45,18 +58,32 @@ fn type_problem(key: &str, value: &Value) -> Option<&'static str> {
 }
 
 /// The `'static` name of a registered or managed claim.
-fn registered_name(key: &str) -> Option<&'static str> {
-    Some(match key {
-        "exp" => "exp",
-        "nbf" => "nbf",
-        "iat" => "iat",
-        SESSION_START => SESSION_START,
-        "sub" => "sub",
-        "jti" => "jti",
-        "iss" => "iss",
-        "aud" => "aud",
-        _ => return None,
-    })
+pub(crate) fn registered_name(key: &str) -> Option<&'static str> {
+    REGISTERED.into_iter().find(|name| *name == key)
+}
+
+/// The registered and managed claims of a payload, as read at load (the last of duplicate
+/// keys, as a parsed map keeps).
+#[derive(Debug, Default)]
+pub(crate) struct RegisteredClaims {
+    /// By position in `REGISTERED`.
+    values: [Option<Value>; REGISTERED.len()],
+}
+
+impl RegisteredClaims {
+    /// Records `value` for `name`, one of the names `registered_name` returns.
+    pub(crate) fn set(&mut self, name: &'static str, value: Value) {
+        if let Some(index) = REGISTERED.iter().position(|known| *known == name) {
+            self.values[index] = Some(value);
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&'static str, &Value)> {
+        REGISTERED
+            .into_iter()
+            .zip(&self.values)
+            .filter_map(|(name, value)| Some((name, value.as_ref()?)))
+    }
 }
 
 /// The session lifetimes configured on `Session`.
@@ -145,20 +172,15 @@ impl Lifetimes {
     }
 
     /// Checks the claims of a verified payload at `now` the way PyJWT does, but stricter on
-    /// types, then removes the managed claims and returns their times.
-    pub(crate) fn take_times(
+    /// types, and returns the times of the managed ones.
+    pub(crate) fn check(
         &self,
-        claims: &mut Map<String, Value>,
+        claims: &RegisteredClaims,
         now: f64,
     ) -> Result<Times, ClaimRejection> {
-        // One pass over the (usually few) entries instead of a lookup per claim name.
         let mut times = Times::default();
         let mut nbf = None;
-        let mut has_managed = false;
         for (key, value) in claims.iter() {
-            let Some(key) = registered_name(key) else {
-                continue;
-            };
             if let Some(reason) = type_problem(key, value) {
                 return Err(ClaimRejection::Malformed { key, reason });
             }
@@ -168,9 +190,8 @@ impl Lifetimes {
                 "iat" => times.iat = at,
                 "nbf" => nbf = at,
                 SESSION_START => times.start = at,
-                _ => continue,
+                _ => {}
             }
-            has_managed = true;
         }
         if let Some(key) = self.missing_claim(&times)
             && !self.legacy_until.is_some_and(|until| now < until)
@@ -201,11 +222,6 @@ impl Lifetimes {
         for (key, at) in [("nbf", nbf), ("iat", times.iat), (SESSION_START, start)] {
             if at.is_some_and(|at| at > now + leeway) {
                 return Err(ClaimRejection::NotYetValid { key });
-            }
-        }
-        if has_managed {
-            for key in MANAGED {
-                claims.remove(key);
             }
         }
         Ok(times)
@@ -301,7 +317,13 @@ mod tests {
     const NOW: f64 = 1_000.0;
 
     fn check(lifetimes: Lifetimes, claims: Value) -> Result<Times, ClaimRejection> {
-        lifetimes.take_times(&mut claims.as_object().unwrap().clone(), NOW)
+        let mut registered = RegisteredClaims::default();
+        for (key, value) in claims.as_object().unwrap() {
+            if let Some(name) = registered_name(key) {
+                registered.set(name, value.clone());
+            }
+        }
+        lifetimes.check(&registered, NOW)
     }
 
     fn plain(claims: Value) -> Result<Times, ClaimRejection> {
@@ -360,12 +382,8 @@ mod tests {
     }
 
     #[test]
-    fn managed_claims_are_taken_out_of_the_data() {
-        let mut claims = json!({"a": 1, "exp": 2000, "iat": 900, SESSION_START: 800})
-            .as_object()
-            .unwrap()
-            .clone();
-        let times = Lifetimes::default().take_times(&mut claims, NOW).unwrap();
+    fn managed_claims_give_their_times() {
+        let times = plain(json!({"a": 1, "exp": 2000, "iat": 900, SESSION_START: 800})).unwrap();
         assert_eq!(
             times,
             Times {
@@ -374,7 +392,6 @@ mod tests {
                 exp: Some(2000.0)
             }
         );
-        assert_eq!(Value::Object(claims), json!({"a": 1}));
     }
 
     #[test]

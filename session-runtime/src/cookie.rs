@@ -1,6 +1,7 @@
 //! The session cookie's attributes, the rules browsers enforce on them, and the
 //! `Set-Cookie` values prepared from them once per configuration.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use actix_web::cookie::{Cookie, SameSite, time};
@@ -125,16 +126,23 @@ impl CookieSettings {
 
     /// The `Set-Cookie` value carrying `token`, every configured attribute and `max_age`.
     pub(crate) fn set_cookie_value(&self, token: &str, max_age: Option<Duration>) -> String {
+        const MAX_AGE: &str = "; Max-Age=";
         let attributes = &self.prepared.attributes;
-        let mut value =
-            String::with_capacity(self.name.len() + token.len() + attributes.len() + 24);
+        let max_age = max_age.map(|max_age| seconds(max_age).whole_seconds());
+        let max_age_len = max_age.map_or(0, |secs| MAX_AGE.len() + decimal_len(secs));
+        // Exactly sized: the header value takes the string over without another allocation
+        // only when it is full.
+        let mut value = String::with_capacity(
+            self.name.len() + 1 + token.len() + attributes.len() + max_age_len,
+        );
         value.push_str(&self.name);
         value.push('=');
         value.push_str(token);
         value.push_str(attributes);
-        if let Some(max_age) = max_age {
-            value.push_str("; Max-Age=");
-            value.push_str(&seconds(max_age).whole_seconds().to_string());
+        if let Some(secs) = max_age {
+            value.push_str(MAX_AGE);
+            // Writing to a `String` cannot fail.
+            let _ = write!(value, "{secs}");
         }
         value
     }
@@ -143,6 +151,15 @@ impl CookieSettings {
     pub(crate) fn removal(&self) -> HeaderValue {
         self.prepared.removal.clone()
     }
+}
+
+/// The length of `n` in decimal.
+fn decimal_len(n: i64) -> usize {
+    let digits = n
+        .unsigned_abs()
+        .checked_ilog10()
+        .map_or(1, |log| log as usize + 1);
+    digits + usize::from(n < 0)
 }
 
 fn seconds(duration: Duration) -> time::Duration {
@@ -195,13 +212,16 @@ mod tests {
             }),
         ];
         for settings in all {
-            for max_age in [None, Some(Duration::from_secs(600))] {
+            for secs in [None, Some(0), Some(9), Some(10), Some(600), Some(u64::MAX)] {
+                let max_age = secs.map(Duration::from_secs);
                 let mut expected = settings.cookie("a.b.c");
                 if let Some(max_age) = max_age {
                     expected.set_max_age(seconds(max_age));
                 }
                 let expected = Cookie::parse(expected.to_string()).unwrap();
-                let ours = Cookie::parse(settings.set_cookie_value("a.b.c", max_age)).unwrap();
+                let value = settings.set_cookie_value("a.b.c", max_age);
+                assert_eq!(value.len(), value.capacity(), "exactly sized: {value}");
+                let ours = Cookie::parse(value).unwrap();
                 assert_eq!(ours.to_string(), expected.to_string());
             }
             let removal = Cookie::parse(settings.removal().to_str().unwrap().to_owned()).unwrap();

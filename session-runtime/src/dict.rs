@@ -1,5 +1,6 @@
 //! `SessionDict`: the session data a handler reads and changes.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -9,6 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::claims::insert_problem;
 use crate::error::SessionError;
+use crate::payload::Entries;
 use crate::request::RequestSession;
 
 /// The session of the current request: a JSON object of key/value pairs.
@@ -42,7 +44,8 @@ use crate::request::RequestSession;
 /// # });
 /// ```
 pub struct SessionDict {
-    data: Map<String, Value>,
+    /// A loaded session stays unparsed until a method needs more than one lookup.
+    data: Entries,
     request: Arc<RequestSession>,
     /// Set by every mutating method, for `#[with_session(autosave)]`.
     modified: bool,
@@ -50,7 +53,7 @@ pub struct SessionDict {
 }
 
 impl SessionDict {
-    pub(crate) fn new(data: Map<String, Value>, request: Arc<RequestSession>) -> Self {
+    pub(crate) fn new(data: Entries, request: Arc<RequestSession>) -> Self {
         Self {
             data,
             request,
@@ -73,7 +76,7 @@ impl SessionDict {
     /// Takes the entries out, leaving an unmodified empty session that will not autosave.
     pub(crate) fn take_data(&mut self) -> Map<String, Value> {
         self.autosave = false;
-        std::mem::take(&mut self.data)
+        std::mem::take(&mut self.data).into_map()
     }
 
     pub(crate) fn request_state(&self) -> Arc<RequestSession> {
@@ -103,15 +106,15 @@ impl SessionDict {
     /// # });
     /// ```
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
-        self.data
-            .get(key)
-            .map(|value| {
-                T::deserialize(value).map_err(|source| SessionError::Deserialize {
-                    key: key.to_owned(),
-                    source,
-                })
-            })
-            .transpose()
+        let value = match self.data.get(key) {
+            None => return Ok(None),
+            Some(Cow::Borrowed(value)) => T::deserialize(value),
+            Some(Cow::Owned(value)) => T::deserialize(value),
+        };
+        value.map(Some).map_err(|source| SessionError::Deserialize {
+            key: key.to_owned(),
+            source,
+        })
     }
 
     /// The raw JSON value stored under `key`.
@@ -134,7 +137,7 @@ impl SessionDict {
     /// # });
     /// ```
     pub fn get_value(&self, key: &str) -> Option<&Value> {
-        self.data.get(key)
+        self.data.map().get(key)
     }
 
     /// Stores `value` under `key`, replacing any previous value. Call
@@ -178,7 +181,7 @@ impl SessionDict {
         if let Some(reason) = problem {
             return Err(SessionError::RegisteredClaim { key, reason });
         }
-        self.data.insert(key, value);
+        self.data.map_mut().insert(key, value);
         self.modified = true;
         Ok(())
     }
@@ -205,7 +208,7 @@ impl SessionDict {
     /// ```
     pub fn remove(&mut self, key: &str) -> Option<Value> {
         self.modified = true;
-        self.data.remove(key)
+        self.data.map_mut().remove(key)
     }
 
     /// Whether `key` is present.
@@ -256,7 +259,7 @@ impl SessionDict {
     /// ```
     pub fn clear(&mut self) {
         self.modified = true;
-        self.data.clear();
+        self.data = Entries::default();
     }
 
     /// The number of entries.
@@ -280,7 +283,7 @@ impl SessionDict {
     /// # });
     /// ```
     pub fn len(&self) -> usize {
-        self.data.len()
+        self.data.map().len()
     }
 
     /// Whether the session holds no entries: a new visitor, or a cookie that failed
@@ -332,7 +335,7 @@ impl SessionDict {
     /// # });
     /// ```
     pub fn iter(&self) -> serde_json::map::Iter<'_> {
-        self.data.iter()
+        self.data.map().iter()
     }
 
     /// Encodes the session now and schedules its cookie for the response.
@@ -366,7 +369,7 @@ impl SessionDict {
     /// # });
     /// ```
     pub fn save(&self) -> Result<(), SessionError> {
-        self.request.save(&self.data)
+        self.request.save(self.data.map())
     }
 
     /// Starts a new session: the next save writes a fresh session, as if no cookie had come
@@ -465,7 +468,7 @@ impl SessionDict {
 impl Drop for SessionDict {
     fn drop(&mut self) {
         if self.autosave && self.modified {
-            self.request.autosave(&self.data);
+            self.request.autosave(self.data.map());
         }
     }
 }
@@ -475,19 +478,19 @@ impl<'a> IntoIterator for &'a SessionDict {
     type IntoIter = serde_json::map::Iter<'a>;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.data.iter()
+        self.data.map().iter()
     }
 }
 
 /// Serializes as the JSON object of the entries, so `HttpResponse::Ok().json(&session)` works.
 impl Serialize for SessionDict {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.data.serialize(serializer)
+        self.data.map().serialize(serializer)
     }
 }
 
 impl fmt::Debug for SessionDict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map().entries(&self.data).finish()
+        f.debug_map().entries(self.data.map()).finish()
     }
 }

@@ -9,9 +9,9 @@
 #![doc(test(attr(deny(warnings))))]
 
 // Floors, each importing only those above it: revocation (the store trait); error and
-// clock; claims and keys; token (what JWS and JWE share); jwe; codec; cookie, the stores
-// and config; request; response; dict, typed and flash; manual, testing, csrf and login;
-// `__private`, `missing_attribute` and `__internals`.
+// clock; claims and keys; token (what JWS and JWE share) and payload; jwe; codec; cookie,
+// the stores and config; request; response; dict, typed and flash; manual, testing, csrf
+// and login; `__private`, `missing_attribute` and `__internals`.
 mod claims;
 mod clock;
 mod codec;
@@ -27,6 +27,7 @@ mod login;
 mod manual;
 mod memory_store;
 mod missing_attribute;
+mod payload;
 #[cfg(feature = "redis")]
 mod redis_store;
 mod request;

@@ -27,7 +27,7 @@ impl SessionLoader {
 }
 
 impl SessionLoader {
-    fn new(data: serde_json::Map<String, serde_json::Value>, request: Arc<RequestSession>) -> Self {
+    fn new(data: crate::payload::Entries, request: Arc<RequestSession>) -> Self {
         let session = SessionDict::new(data, Arc::clone(&request));
         Self { session, request }
     }

@@ -12,6 +12,7 @@ use crate::claims::{ClaimRejection, SavedTimes, SessionClaims, Times};
 use crate::config::Session;
 use crate::error::SessionError;
 use crate::keys::VerifiedBy;
+use crate::payload::Entries;
 use crate::revocation::{JTI_MS, TokenId, Verdict};
 use crate::token::Rejection;
 
@@ -25,7 +26,7 @@ pub(crate) enum Pending {
     /// which keeps every time claim), or its idle window is half gone (`refresh: true`).
     /// Either way the token id is kept. Any `save()`/`delete()` replaces this.
     Reissue {
-        data: Map<String, Value>,
+        data: Entries,
         refresh: bool,
     },
     Save {
@@ -68,13 +69,30 @@ pub(crate) struct RequestSession {
     outcome: Mutex<Outcome>,
 }
 
-/// Every session state of one request, one per config, in load order.
+/// Every session state of one request, one per config, in load order. The first is kept
+/// inline: most requests load one config, and a `Vec` would be one more allocation.
 #[derive(Clone, Default)]
-struct RequestStates(Vec<Arc<RequestSession>>);
+struct RequestStates {
+    first: Option<Arc<RequestSession>>,
+    more: Vec<Arc<RequestSession>>,
+}
+
+impl RequestStates {
+    fn iter(&self) -> impl Iterator<Item = &Arc<RequestSession>> {
+        self.first.iter().chain(&self.more)
+    }
+
+    fn push(&mut self, state: Arc<RequestSession>) {
+        match self.first {
+            None => self.first = Some(state),
+            Some(_) => self.more.push(state),
+        }
+    }
+}
 
 /// A cookie's verified content: the session's entries and its managed claims.
 struct Loaded {
-    data: Map<String, Value>,
+    data: Entries,
     times: Times,
     verified_by: VerifiedBy,
     id: Option<TokenId>,
@@ -97,7 +115,7 @@ enum Found {
 
 /// The first, synchronous step of a load.
 pub(crate) enum LoadStart {
-    Done(Map<String, Value>, Arc<RequestSession>),
+    Done(Entries, Arc<RequestSession>),
     /// A verified token that the revocation store must clear first.
     Check(StoreCheck),
 }
@@ -112,7 +130,7 @@ pub(crate) struct StoreCheck {
 pub(crate) fn loaded(req: &HttpRequest) -> Vec<Arc<RequestSession>> {
     req.extensions()
         .get::<RequestStates>()
-        .map(|states| states.0.clone())
+        .map(|states| states.iter().cloned().collect())
         .unwrap_or_default()
 }
 
@@ -153,7 +171,7 @@ pub(crate) fn start_load(req: &HttpRequest, session: &Session) -> Result<LoadSta
             Ok(loaded) if !config.revocation.is_enabled() => Found::Accepted(loaded),
             Ok(loaded) => match (&loaded.id, loaded.times.exp) {
                 (Some(id), Some(_)) => {
-                    let user = config.revocation.user_of(&loaded.data);
+                    let user = config.revocation.user_of(loaded.data.map());
                     match config.revocation.check_now(id, user.as_deref()) {
                         Some(verdict) => found_after(session, loaded, verdict),
                         None => {
@@ -190,14 +208,11 @@ pub(crate) fn start_load(req: &HttpRequest, session: &Session) -> Result<LoadSta
 
 impl StoreCheck {
     /// Asks the store, then finishes the load as [`start_load`] would have.
-    pub(crate) async fn finish(
-        self,
-        req: &HttpRequest,
-    ) -> (Map<String, Value>, Arc<RequestSession>) {
+    pub(crate) async fn finish(self, req: &HttpRequest) -> (Entries, Arc<RequestSession>) {
         let revocation = &self.session.config().revocation;
         let verdict = match &self.loaded.id {
             Some(id) => {
-                let user = revocation.user_of(&self.loaded.data);
+                let user = revocation.user_of(self.loaded.data.map());
                 revocation.check(id, user.as_deref()).await
             }
             None => Verdict::Revoked("no token id"),
@@ -215,7 +230,7 @@ impl StoreCheck {
     /// Finishes the load without asking the store, for a caller that cannot await and
     /// replaces the session (`login_user`, `logout_user`): the session is empty, and the
     /// replacement revokes the token.
-    pub(crate) fn skip(self, req: &HttpRequest) -> (Map<String, Value>, Arc<RequestSession>) {
+    pub(crate) fn skip(self, req: &HttpRequest) -> (Entries, Arc<RequestSession>) {
         tracing::debug!("session loaded unchecked, to be replaced: its token will be revoked");
         settle_load(req, &self.session, Found::Unchecked(self.loaded.id))
     }
@@ -239,7 +254,6 @@ fn found_after(session: &Session, loaded: Loaded, verdict: Verdict) -> Found {
 fn existing_state(req: &HttpRequest, session: &Session) -> Option<Arc<RequestSession>> {
     req.extensions().get::<RequestStates>().and_then(|states| {
         states
-            .0
             .iter()
             .find(|state| state.session.is_same_config(session))
             .cloned()
@@ -251,7 +265,7 @@ fn settle_load(
     req: &HttpRequest,
     session: &Session,
     found: Found,
-) -> (Map<String, Value>, Arc<RequestSession>) {
+) -> (Entries, Arc<RequestSession>) {
     let rejected = |clear: bool| {
         if clear {
             Pending::Delete
@@ -261,7 +275,7 @@ fn settle_load(
     };
     let (data, times, id, pending, denied) = match found {
         Found::NoCookie => (
-            Map::new(),
+            Entries::default(),
             Times::default(),
             None,
             Pending::Untouched,
@@ -273,10 +287,22 @@ fn settle_load(
         }
         Found::Invalid => {
             let pending = rejected(session.config().clear_invalid);
-            (Map::new(), Times::default(), None, pending, false)
+            (Entries::default(), Times::default(), None, pending, false)
         }
-        Found::Denied { clear } => (Map::new(), Times::default(), None, rejected(clear), true),
-        Found::Unchecked(id) => (Map::new(), Times::default(), id, Pending::Untouched, true),
+        Found::Denied { clear } => (
+            Entries::default(),
+            Times::default(),
+            None,
+            rejected(clear),
+            true,
+        ),
+        Found::Unchecked(id) => (
+            Entries::default(),
+            Times::default(),
+            id,
+            Pending::Untouched,
+            true,
+        ),
     };
     let state = Arc::new(RequestSession {
         session: session.clone(),
@@ -294,7 +320,6 @@ fn settle_load(
     });
     req.extensions_mut()
         .get_or_insert_with(RequestStates::default)
-        .0
         .push(Arc::clone(&state));
     (data, state)
 }
@@ -329,7 +354,7 @@ pub(crate) fn reissue_now(
     match initial_pending(session, &loaded, now) {
         Pending::Reissue { data, refresh } => {
             let state = RequestSession::detached(session, loaded.times, loaded.id);
-            Some(state.reissue(&data, refresh))
+            Some(state.reissue(data.map(), refresh))
         }
         _ => None,
     }
@@ -337,13 +362,16 @@ pub(crate) fn reissue_now(
 
 fn verify(session: &Session, token: &str, now: f64) -> Result<Loaded, Rejection> {
     let config = session.config();
-    let (mut data, verified_by) = config.codec.decode(token)?;
+    let (payload, verified_by) = config.codec.decode(token)?;
+    let (mut data, claims) =
+        Entries::load(payload).map_err(|err| Rejection::Json("payload", err))?;
     let times = config
         .lifetimes
-        .take_times(&mut data, now)
+        .check(&claims, now)
         .map_err(Rejection::Claims)?;
     let id = if config.revocation.is_enabled() {
-        TokenId::take(&mut data)
+        // The token id is taken out of the entries: under a store the session is parsed.
+        TokenId::take(data.map_mut())
             .map_err(|reason| Rejection::Claims(ClaimRejection::Malformed { key: "jti", reason }))?
     } else {
         None
@@ -414,7 +442,7 @@ pub(crate) fn fresh_id(session: &Session) -> Option<TokenId> {
 pub(crate) fn verified_data(session: &Session, token: &str) -> Option<Map<String, Value>> {
     verify(session, token, session.config().now())
         .ok()
-        .map(|loaded| loaded.data)
+        .map(|loaded| loaded.data.into_map())
 }
 
 /// Re-signs a session verified by a previous key, or refreshes one past half its idle window.
@@ -555,7 +583,7 @@ impl RequestSession {
         let mut outcome = self.outcome();
         if !outcome.decided {
             outcome.pending = Pending::Reissue {
-                data,
+                data: Entries::Parsed(data),
                 refresh: true,
             };
         }
@@ -658,19 +686,23 @@ impl RequestSession {
 
     /// The data a second load in this request sees: the last saved snapshot, nothing after a
     /// delete or a denied cookie, or else the request's cookie.
-    fn current_data(&self, req: &HttpRequest) -> Map<String, Value> {
+    fn current_data(&self, req: &HttpRequest) -> Entries {
         let cookie = match &self.outcome().pending {
             Pending::Save { token, .. } => token.clone(),
-            Pending::Delete => return Map::new(),
-            Pending::Untouched | Pending::Reissue { .. } if self.denied => return Map::new(),
+            Pending::Delete => return Entries::default(),
+            Pending::Untouched | Pending::Reissue { .. } if self.denied => {
+                return Entries::default();
+            }
             Pending::Untouched | Pending::Reissue { .. } => {
                 match find_cookie(req.headers(), &self.session.config().cookie.name) {
                     Some(cookie) => cookie.to_owned(),
-                    None => return Map::new(),
+                    None => return Entries::default(),
                 }
             }
         };
-        verified_data(&self.session, &cookie).unwrap_or_default()
+        verify(&self.session, &cookie, self.session.config().now())
+            .map(|loaded| loaded.data)
+            .unwrap_or_default()
     }
 }
 

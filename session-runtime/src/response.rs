@@ -22,7 +22,7 @@ pub(crate) fn finish<B>(state: &RequestSession, mut response: HttpResponse<B>) -
     let cookie = &state.session().config().cookie;
     let set_cookie = match pending {
         Pending::Save { set_cookie, .. } => set_cookie,
-        Pending::Reissue { data, refresh } => match state.reissue(&data, refresh) {
+        Pending::Reissue { data, refresh } => match state.reissue(data.map(), refresh) {
             Ok(set_cookie) => set_cookie,
             Err(err) => {
                 tracing::warn!("cannot re-issue the session cookie: {err}");
@@ -46,6 +46,11 @@ fn add_vary_cookie(headers: &mut HeaderMap) {
 /// Adds `token` to `Vary`, merged into the existing value. Works on bytes, so a `Vary`
 /// value that is not valid text is kept as it was.
 pub(crate) fn add_vary(headers: &mut HeaderMap, token: &'static str) {
+    // Most responses have no `Vary` yet: one lookup instead of two passes.
+    if !headers.contains_key(header::VARY) {
+        headers.insert(header::VARY, HeaderValue::from_static(token));
+        return;
+    }
     let already_covered = headers
         .get_all(header::VARY)
         .flat_map(|value| value.as_bytes().split(|&byte| byte == b','))
@@ -72,6 +77,9 @@ pub(crate) fn add_vary(headers: &mut HeaderMap, token: &'static str) {
 /// Removes `Set-Cookie` headers for the session cookie that the handler set itself, so the
 /// response carries exactly one.
 fn remove_session_set_cookies(headers: &mut HeaderMap, name: &str) {
+    if !headers.contains_key(header::SET_COOKIE) {
+        return;
+    }
     let kept: Vec<HeaderValue> = headers
         .get_all(header::SET_COOKIE)
         .filter(|value| {

@@ -13,8 +13,10 @@ use crate::claims::Lifetimes;
 use crate::config::Session;
 use crate::cookie::CookieSettings;
 use crate::error::SessionError;
+use crate::payload::Entries;
 use crate::request::{MAX_SET_COOKIE, RequestSession, find_cookie, fresh_id};
 use crate::revocation::{TokenId, Verdict, user_key};
+use crate::token::Rejection;
 
 /// The cookie's name, as in Microdot.
 pub(crate) const COOKIE: &str = "_remember";
@@ -202,13 +204,16 @@ fn verify(req: &HttpRequest, session: &Session) -> Option<Verified> {
         .codec
         .decode(token)
         .map_err(|rejection| rejection.to_string());
-    let checked = verified.and_then(|(mut claims, _)| {
+    let checked = verified.and_then(|(payload, _)| {
+        let (entries, registered) =
+            Entries::load(payload).map_err(|err| Rejection::Json("payload", err).to_string())?;
         let times = lifetimes
-            .take_times(&mut claims, config.now())
+            .check(&registered, config.now())
             .map_err(|rejection| rejection.to_string())?;
         let Some(exp) = times.exp else {
             return Err(String::from("it has no `exp`"));
         };
+        let mut claims = entries.into_map();
         // Microdot writes `days` into every remember token; a session token signed with the
         // same key lacks it, so it cannot pass for one.
         if !claims.get("days").is_some_and(Value::is_u64) {
