@@ -18,14 +18,6 @@ use serde_json::{Value, json};
 
 use crate::common::*;
 
-#[post("/save")]
-#[with_session]
-async fn save(mut session: SessionDict) -> Result<HttpResponse, SessionError> {
-    session.insert("user", "joe")?;
-    session.save()?;
-    Ok(HttpResponse::Ok().finish())
-}
-
 #[post("/delete")]
 #[with_session]
 async fn delete(session: SessionDict) -> HttpResponse {
@@ -38,7 +30,7 @@ macro_rules! app {
         test::init_service(
             App::new()
                 .app_data($config)
-                .service(save)
+                .route("/save", web::post().to(save_user))
                 .service(delete)
                 .route("/", web::get().to(echo_session)),
         )
