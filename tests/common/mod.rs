@@ -160,3 +160,22 @@ pub async fn count_requests(
     session.save()?;
     next.call(req).await
 }
+
+/// Sends `cookie` (a whole `Cookie` header value) to an app that echoes its session.
+pub async fn echo<S>(app: &S, cookie: &str) -> (actix_web::http::StatusCode, Vec<String>, String)
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse,
+            Error = actix_web::Error,
+        >,
+{
+    let req = test::TestRequest::get()
+        .uri("/")
+        .insert_header((header::COOKIE, cookie.to_owned()));
+    let res = send(app, req).await;
+    let status = res.status();
+    let set_cookies = set_cookies(&res);
+    let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+    (status, set_cookies, body)
+}

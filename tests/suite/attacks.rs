@@ -8,7 +8,6 @@
 use std::time::Duration;
 
 use actix_web::cookie::Cookie;
-use actix_web::http::header;
 use actix_web::{App, test, web};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -1115,25 +1114,6 @@ fn jwe_cases() -> Cases {
             cookie(jwe::encrypt_raw(jwe::HEADER, b"", SECRET)),
         ),
     ]
-}
-
-/// Sends `cookie` (a whole `Cookie` header value) to an app that echoes its session.
-async fn echo<S>(app: &S, cookie: &str) -> (actix_web::http::StatusCode, Vec<String>, String)
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse,
-            Error = actix_web::Error,
-        >,
-{
-    let req = test::TestRequest::get()
-        .uri("/")
-        .insert_header((header::COOKIE, cookie.to_owned()));
-    let res = send(app, req).await;
-    let status = res.status();
-    let set_cookies = set_cookies(&res);
-    let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
-    (status, set_cookies, body)
 }
 
 #[actix_web::test]

@@ -48,14 +48,9 @@ where
             Error = actix_web::Error,
         >,
 {
-    let req = test::TestRequest::get()
-        .uri("/")
-        .insert_header(("cookie", cookie));
-    let res = send(app, req).await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let cookies = set_cookies(&res);
-    let body = serde_json::from_slice(&test::read_body(res).await).unwrap();
-    (body, cookies)
+    let (status, cookies, body) = echo(app, cookie).await;
+    assert_eq!(status, StatusCode::OK);
+    (serde_json::from_str(&body).unwrap(), cookies)
 }
 
 fn hs256(claims: Value) -> String {
