@@ -8,7 +8,11 @@
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::{App, HttpRequest, HttpResponse, test, web};
 use divan::Bencher;
-use jwt_session::{Csrf, LoggedIn, Login, LoginUser, Session, SessionError, login_user};
+use jwt_session::{
+    Session, SessionError,
+    csrf::Csrf,
+    login::{LoggedIn, Login, LoginUser, login_user},
+};
 
 fn main() {
     divan::main();
@@ -34,7 +38,7 @@ async fn greet(user: LoggedIn<User>) -> HttpResponse {
 }
 
 async fn log_in(req: HttpRequest) -> Result<HttpResponse, SessionError> {
-    login_user(&req, &User(7), true)
+    login_user(&req, &User(7), true).await
 }
 
 /// `name=value` of the cookie called `name` that `res` sets.

@@ -259,7 +259,7 @@ mod common;
 #[divan::bench(args = ["plain", "plain_same_token", "memory", "redis"])]
 fn read_with_revocation(bencher: Bencher, store: &str) {
     use actix_web::{App, test};
-    use jwt_session::{MemoryStore, RedisStore};
+    use jwt_session::revocation::{MemoryStore, RedisStore};
     let runtime = actix_web::rt::System::new();
     let redis = (store == "redis").then(common::redis_server::RedisServer::start);
     let session = match (store, &redis) {
@@ -309,7 +309,7 @@ fn verify_with_token_id(bencher: Bencher, store: &str) {
     let session = if store == "plain" {
         Session::new(bench_server::BENCH_SECRET).max_age(std::time::Duration::from_secs(3600))
     } else {
-        bench_server::revocation_session(jwt_session::MemoryStore::new())
+        bench_server::revocation_session(jwt_session::revocation::MemoryStore::new())
     };
     let token = encode_session(&session, json!({"username": "ann"}).as_object().unwrap()).unwrap();
     assert!(verify_cookie_value(&session, &token));

@@ -16,7 +16,9 @@ use std::time::Duration;
 
 use actix_web::{App, HttpResponse, HttpServer, get, post, web};
 use jwt_session::{
-    MemoryStore, RedisStore, RevocationStore, Session, SessionDict, SessionError, with_session,
+    Session, SessionDict, SessionError,
+    revocation::{MemoryStore, RedisStore, RevocationStore},
+    with_session,
 };
 
 /// Shared with scripts/soak.sh, which forges hostile tokens with it.

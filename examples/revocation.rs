@@ -12,7 +12,11 @@
 use std::time::Duration;
 
 use actix_web::{HttpRequest, HttpResponse, Responder, get, post, web};
-use jwt_session::{MemoryStore, RedisStore, Session, SessionDict, SessionError, with_session};
+use jwt_session::{
+    Session, SessionDict, SessionError,
+    revocation::{MemoryStore, RedisStore},
+    with_session,
+};
 
 #[path = "common/mod.rs"]
 mod common;
@@ -95,7 +99,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
 
 /// The example's config over `base`: one hour sessions, revocation in `REDIS_URL`'s Redis
 /// when set, else in memory, and `username` naming the user.
-pub fn with_revocation(base: Session) -> Result<Session, jwt_session::StoreError> {
+pub fn with_revocation(base: Session) -> Result<Session, jwt_session::revocation::StoreError> {
     let base = base
         .max_age(Duration::from_secs(3600))
         .user_claim("username");

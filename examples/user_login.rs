@@ -12,8 +12,10 @@
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use jwt_session::{
-    Csrf, FreshLogin, LoggedIn, Login, LoginUser, SessionDict, SessionError, login_user,
-    logout_user, with_session,
+    SessionDict, SessionError,
+    csrf::Csrf,
+    login::{FreshLogin, LoggedIn, Login, LoginUser, login_user, logout_user},
+    with_session,
 };
 
 #[path = "common/mod.rs"]
@@ -122,7 +124,7 @@ async fn log_in(
     // Password hashing takes tens of milliseconds: off the async worker.
     let user = web::block(move || check_credentials(&username, &password)).await?;
     match user {
-        Some(user) => Ok(login_user(&req, &user, remember_me.is_some())?),
+        Some(user) => Ok(login_user(&req, &user, remember_me.is_some()).await?),
         None => {
             session.flash("error", "Wrong username or password.")?;
             Ok(redirect("/login"))
@@ -154,7 +156,7 @@ async fn fresh(user: FreshLogin<User>) -> HttpResponse {
 
 #[post("/logout")]
 async fn log_out(req: HttpRequest, _user: LoggedIn<User>) -> Result<HttpResponse, SessionError> {
-    logout_user(&req, redirect("/"))
+    logout_user(&req, redirect("/")).await
 }
 
 /// Registers the example's routes, its login settings and CSRF protection; shared by

@@ -11,7 +11,7 @@
 //! `openssl pkey -in private.pem -pubout -out public.pem`.
 
 use actix_web::{App, HttpResponse, HttpServer, get, web};
-use jwt_session::{Algorithm, Session, SessionDict, SessionError, with_session};
+use jwt_session::{Session, SessionDict, SessionError, keys::Algorithm, with_session};
 
 #[path = "common/mod.rs"]
 mod common;

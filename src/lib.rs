@@ -72,10 +72,10 @@
 //! # Logins, flash messages and CSRF
 //!
 //! On top of the session, as Microdot's `Login` and `CSRF` extensions and with their wire
-//! format: [`Login`] (the login URL and an async user loader), the extractors [`LoggedIn`],
-//! [`FreshLogin`] and [`CurrentUser`], [`login_user`] and [`logout_user`], a remember-me
-//! cookie ([`Remember`]); flash messages with [`SessionDict::flash`] and
-//! [`SessionDict::take_flashes`]; and the [`Csrf`] middleware.
+//! format: [`Login`](login::Login) (the login URL and an async user loader), the extractors [`LoggedIn`](login::LoggedIn),
+//! [`FreshLogin`](login::FreshLogin) and [`CurrentUser`](login::CurrentUser), [`login_user`](login::login_user) and [`logout_user`](login::logout_user), a remember-me
+//! cookie ([`Remember`](login::Remember)); flash messages with [`SessionDict::flash`] and
+//! [`SessionDict::take_flashes`]; and the [`Csrf`](csrf::Csrf) middleware.
 //!
 //! # Rejected cookies in the logs
 //!
@@ -98,6 +98,7 @@
 //! | `missing_claim` | lacks a claim that the configured lifetimes need |
 //! | `unrevocable` | under a revocation store, has no `jti` or no `exp` |
 //! | `revoked` | under a revocation store, was logged out, renewed away or revoked with its user |
+//! | `wrong_purpose` | is a side token (it carries `_purpose`, as a remember-me cookie does), not a session |
 //!
 //! ```
 //! use std::sync::{Arc, Mutex};
@@ -152,14 +153,17 @@
 #![doc(test(attr(deny(warnings))))]
 
 pub use jwt_session_macros::with_session;
-/// `MemoryStore`, and `RedisStore` with the cargo feature `redis`.
-pub use jwt_session_runtime::stores::*;
 pub use jwt_session_runtime::{
-    Algorithm, Csrf, CurrentUser, DecodingKey, EncodingKey, Flash, FreshLogin, LoggedIn, Login,
-    LoginRedirect, LoginUser, Lookup, Remember, ResponseSession, RevocationStore, SameSite,
-    Session, SessionData, SessionDict, SessionError, StoreError, TestClock, TypedSession,
-    current_user, login_user, logout_user,
+    Flash, SameSite, Session, SessionData, SessionDict, SessionError, TypedSession,
 };
+pub use jwt_session_runtime::{keys, revocation};
+
+#[cfg(feature = "csrf")]
+pub use jwt_session_runtime::csrf;
+#[cfg(feature = "login")]
+pub use jwt_session_runtime::login;
+#[cfg(feature = "test-util")]
+pub use jwt_session_runtime::test;
 
 #[doc(hidden)]
 pub use jwt_session_runtime::__private;

@@ -672,7 +672,7 @@ fn revocation_token_ids_cross_both_ways() {
     let rust = start_rust(
         Session::new(SECRET)
             .max_age(Duration::from_secs(600))
-            .revocation(jwt_session::MemoryStore::new())
+            .revocation(jwt_session::revocation::MemoryStore::new())
             .user_claim("user"),
     );
     let mut browser = Browser::new();

@@ -15,8 +15,9 @@ use actix_web::middleware::{self, Next};
 use actix_web::{App, HttpRequest, HttpResponse, get, post, test, web};
 use jsonwebtoken::Algorithm;
 use jwt_session::{
-    Lookup, MemoryStore, RedisStore, RevocationStore, Session, SessionDict, SessionError,
-    StoreError, with_session,
+    Session, SessionDict, SessionError,
+    revocation::{Lookup, MemoryStore, RedisStore, RevocationStore, StoreError},
+    with_session,
 };
 use serde_json::json;
 
@@ -306,10 +307,14 @@ async fn behaviour_suite<S: RevocationStore + Clone>(store: S) {
     post_ok(&app, "/revoke/dave", None).await;
     assert_eq!(who(&app, &peer).await, "anonymous");
 
-    // Entries expire after the longest lifetime (plus the leeway, zero here).
+    // Entries expire after the longest lifetime or the remember horizon (plus the leeway,
+    // zero here): both 1 s.
     let short = test::init_service(
         App::new()
-            .app_data(config(store.clone(), Duration::from_secs(1)))
+            .app_data(
+                config(store.clone(), Duration::from_secs(1))
+                    .remember_horizon(Duration::from_secs(1)),
+            )
             .configure(routes),
     )
     .await;
@@ -801,7 +806,7 @@ async fn a_config_without_a_store_reads_tokens_with_ids() {
 /// user out everywhere.
 #[actix_web::test]
 async fn logins_work_under_an_awaited_store() {
-    use jwt_session::{LoggedIn, Login, LoginUser, Remember, login_user, logout_user};
+    use jwt_session::login::{LoggedIn, Login, LoginUser, Remember, login_user, logout_user};
 
     #[derive(Clone)]
     struct User(String);
@@ -812,13 +817,13 @@ async fn logins_work_under_an_awaited_store() {
         }
     }
     async fn sign_in(req: HttpRequest, who: web::Query<Who>) -> Result<HttpResponse, SessionError> {
-        login_user(&req, &User(who.name.clone()), Remember::No)
+        login_user(&req, &User(who.name.clone()), Remember::No).await
     }
     async fn me(user: LoggedIn<User>) -> HttpResponse {
         HttpResponse::Ok().body(user.0.0)
     }
     async fn sign_out(req: HttpRequest) -> Result<HttpResponse, SessionError> {
-        logout_user(&req, HttpResponse::Ok().finish())
+        logout_user(&req, HttpResponse::Ok().finish()).await
     }
     async fn everywhere(req: HttpRequest) -> Result<HttpResponse, SessionError> {
         let config: &Session = req.app_data().ok_or(SessionError::MissingConfig)?;
@@ -887,7 +892,7 @@ async fn logins_work_under_an_awaited_store() {
 
 mod remembered {
     use super::*;
-    use jwt_session::{CurrentUser, Login, LoginUser, Remember, login_user, logout_user};
+    use jwt_session::login::{CurrentUser, Login, LoginUser, Remember, login_user, logout_user};
 
     #[derive(Clone)]
     struct User(String);
@@ -899,13 +904,13 @@ mod remembered {
     }
 
     async fn sign_in(req: HttpRequest, who: web::Query<Who>) -> Result<HttpResponse, SessionError> {
-        login_user(&req, &User(who.name.clone()), Remember::Days(1))
+        login_user(&req, &User(who.name.clone()), Remember::Days(1)).await
     }
     async fn me(user: CurrentUser<User>) -> HttpResponse {
         HttpResponse::Ok().body(user.0.map_or_else(|| "anonymous".to_owned(), |user| user.0))
     }
     async fn sign_out(req: HttpRequest) -> Result<HttpResponse, SessionError> {
-        logout_user(&req, HttpResponse::Ok().finish())
+        logout_user(&req, HttpResponse::Ok().finish()).await
     }
 
     fn app_with(

@@ -7,13 +7,18 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use actix_web::cookie::SameSite;
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, EncodingKey};
 
-use crate::claims::Lifetimes;
-use crate::clock::{TestClock, unix_now};
-use crate::codec::Codec;
 use crate::cookie::{CookieSettings, checked_attribute, checked_name};
 use crate::error::SessionError;
-use crate::keys::KeyRing;
-use crate::revocation::{Revocation, RevocationStore};
+use crate::revocation::RevocationStore;
+use crate::revocation::policy::Revocation;
+use crate::token::Rejection;
+use crate::token::claims::{Lifetimes, PURPOSE};
+use crate::token::clock::Clock;
+#[cfg(feature = "test-util")]
+use crate::token::clock::TestClock;
+use crate::token::codec::Codec;
+use crate::token::keys::KeyRing;
+use crate::token::pipeline::{TokenRules, Verified};
 
 /// The session configuration of an app: the signing secret and the cookie's attributes.
 ///
@@ -74,14 +79,32 @@ pub(crate) struct Config {
     pub(crate) lifetimes: Lifetimes,
     pub(crate) clear_invalid: bool,
     pub(crate) revocation: Revocation,
-    /// Set by tests through `Session::clock`.
-    clock: Option<TestClock>,
+    /// The system clock, or a test clock set through `Session::clock`.
+    pub(crate) clock: Clock,
 }
 
 impl Config {
     /// Seconds since the Unix epoch: the system clock, or the test clock when one is set.
     pub(crate) fn now(&self) -> f64 {
-        unix_now(self.clock.as_ref())
+        self.clock.now()
+    }
+
+    /// A session token's verified content now, through the token pipeline.
+    pub(crate) fn verify(&self, token: &str) -> Result<Verified, Rejection> {
+        let verified = self.rules().verify(token, self.now())?;
+        if verified.data.contains_key(PURPOSE) {
+            return Err(Rejection::Purpose);
+        }
+        Ok(verified)
+    }
+
+    /// The rules the session tokens of this config are verified and issued under.
+    pub(crate) fn rules(&self) -> TokenRules<'_> {
+        TokenRules {
+            codec: &self.codec,
+            lifetimes: &self.lifetimes,
+            with_id: self.revocation.is_enabled(),
+        }
     }
 }
 
@@ -138,7 +161,7 @@ impl Session {
     /// an HMAC one (use [`Session::new`] and [`Session::algorithm`] for those).
     ///
     /// ```
-    /// use jwt_session::{Algorithm, DecodingKey, EncodingKey, Session};
+    /// use jwt_session::{Session, keys::{Algorithm, DecodingKey, EncodingKey}};
     ///
     /// let private = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIETxOo5fE3eYIQvc2rvYTdA3f8h7rLKBpYJ3SF+hdZNZ\n-----END PRIVATE KEY-----\n";
     /// let public = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA5pVUfnZRuxlxeG4tYoqSoLN/5nBmpASDPBIB0J2bqF8=\n-----END PUBLIC KEY-----\n";
@@ -172,7 +195,7 @@ impl Session {
     /// As [`Session::from_keys`].
     ///
     /// ```
-    /// use jwt_session::{Algorithm, DecodingKey, Session};
+    /// use jwt_session::{Session, keys::{Algorithm, DecodingKey}};
     ///
     /// let public = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA5pVUfnZRuxlxeG4tYoqSoLN/5nBmpASDPBIB0J2bqF8=\n-----END PUBLIC KEY-----\n";
     /// let reader = Session::verify_only(DecodingKey::from_ed_pem(public.as_bytes())?, Algorithm::EdDSA)?;
@@ -198,7 +221,7 @@ impl Session {
     /// [`SessionError::KeyMismatch`] when a PEM cannot be read as a key of `algorithm`'s family.
     ///
     /// ```
-    /// use jwt_session::{Algorithm, Session};
+    /// use jwt_session::{Session, keys::Algorithm};
     ///
     /// let private = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIETxOo5fE3eYIQvc2rvYTdA3f8h7rLKBpYJ3SF+hdZNZ\n-----END PRIVATE KEY-----\n";
     /// let public = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA5pVUfnZRuxlxeG4tYoqSoLN/5nBmpASDPBIB0J2bqF8=\n-----END PUBLIC KEY-----\n";
@@ -236,7 +259,7 @@ impl Session {
     ///
     /// ```
     /// # let public = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA5pVUfnZRuxlxeG4tYoqSoLN/5nBmpASDPBIB0J2bqF8=\n-----END PUBLIC KEY-----\n";
-    /// let reader = jwt_session::Session::verify_only_pem(jwt_session::Algorithm::EdDSA, public)?;
+    /// let reader = jwt_session::Session::verify_only_pem(jwt_session::keys::Algorithm::EdDSA, public)?;
     /// # drop(reader);
     /// # Ok::<(), jwt_session::SessionError>(())
     /// ```
@@ -260,7 +283,7 @@ impl Session {
                     ..Lifetimes::default()
                 },
                 clear_invalid: false,
-                clock: None,
+                clock: Clock::default(),
                 revocation: Revocation::default(),
             }),
         }
@@ -275,7 +298,7 @@ impl Session {
     /// or for HS384 and HS512 on an [encrypted](Session::encrypted) config.
     ///
     /// ```
-    /// use jwt_session::{Algorithm, Session};
+    /// use jwt_session::{Session, keys::Algorithm};
     ///
     /// let session = Session::new([7u8; 64]).algorithm(Algorithm::HS512);
     /// # drop(session);
@@ -376,12 +399,13 @@ impl Session {
     /// A service holding only a public key cannot encrypt:
     ///
     /// ```should_panic
-    /// use jwt_session::{Algorithm, Session};
+    /// use jwt_session::{Session, keys::Algorithm};
     ///
     /// let public = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA5pVUfnZRuxlxeG4tYoqSoLN/5nBmpASDPBIB0J2bqF8=\n-----END PUBLIC KEY-----\n";
     /// let reader = Session::verify_only_pem(Algorithm::EdDSA, public).unwrap();
     /// let _ = reader.encrypted(); // panics: "Session::encrypted: ... a verify-only config cannot encrypt ..."
     /// ```
+    #[cfg(feature = "encrypted")]
     #[must_use]
     pub fn encrypted(self) -> Self {
         let codec = self.config().codec.clone().encrypted();
@@ -600,16 +624,18 @@ impl Session {
     /// re-issue and absolute timeouts that should not sleep. See [`TestClock`].
     ///
     /// ```
-    /// use jwt_session::{Session, TestClock};
+    /// use jwt_session::Session;
+    /// use jwt_session::test::TestClock;
     ///
     /// let clock = TestClock::new();
     /// let session = Session::new([7u8; 32]).clock(clock.clone());
     /// clock.advance(std::time::Duration::from_secs(3600));
     /// # drop(session);
     /// ```
+    #[cfg(feature = "test-util")]
     #[must_use]
     pub fn clock(self, clock: TestClock) -> Self {
-        self.with(|config| config.clock = Some(clock))
+        self.with(|config| config.clock = Clock::test(clock))
     }
 
     /// When `true`, a response to a request whose session cookie failed verification clears
@@ -649,7 +675,7 @@ impl Session {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use jwt_session::{MemoryStore, Session};
+    /// use jwt_session::{Session, revocation::MemoryStore};
     ///
     /// let session = Session::new([7u8; 32])
     ///     .revocation(MemoryStore::new())
@@ -721,7 +747,7 @@ impl Session {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use jwt_session::{MemoryStore, Session};
+    /// use jwt_session::{Session, revocation::MemoryStore};
     ///
     /// let session = Session::new([7u8; 32]).revocation(MemoryStore::new());
     /// assert!(session.check().is_err());
@@ -741,7 +767,8 @@ impl Session {
     /// every instance sharing the store. A login after it returns works, even within the
     /// same second. Remembered logins of the user (`_remember` cookies, when the user claim
     /// is `_user_id`) are rejected too. The entry expires after the longest configured
-    /// lifetime, or the longest remember cookie this process issued if that is longer.
+    /// lifetime or the remember horizon (30 days by default), whichever is longer, plus the
+    /// leeway, whichever process calls it.
     ///
     /// Call it from a handler (`req.app_data::<Session>()`), an admin task, or another
     /// service configured with the same store.
@@ -754,7 +781,7 @@ impl Session {
     /// ```
     /// # actix_web::rt::System::new().block_on(async {
     /// use std::time::Duration;
-    /// use jwt_session::{MemoryStore, Session};
+    /// use jwt_session::{Session, revocation::MemoryStore};
     ///
     /// let session = Session::new([7u8; 32])
     ///     .max_age(Duration::from_secs(3600))
@@ -770,10 +797,12 @@ impl Session {
         if !revocation.is_enabled() || revocation.user_claim.is_none() {
             return Err(SessionError::NoRevocationStore);
         }
-        // Remembered logins of the user must stay denied as long as their cookies live.
-        let remembered = revocation.longest_remember() + self.config().lifetimes.leeway;
+        // Longer-lived tokens of the user (remember cookies) must stay denied as long as
+        // they live, whichever process issued them.
+        let floor = revocation.user_entry_floor + self.config().lifetimes.leeway;
+        let config = self.config();
         revocation
-            .revoke_user(user, self.revocation_ttl().max(remembered))
+            .revoke_user(user, self.revocation_ttl().max(floor), &config.clock)
             .await
             .map_err(SessionError::Store)
     }
@@ -798,7 +827,7 @@ impl Session {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
 
-    fn with(mut self, change: impl FnOnce(&mut Config)) -> Self {
+    pub(crate) fn with(mut self, change: impl FnOnce(&mut Config)) -> Self {
         change(Arc::make_mut(&mut self.inner));
         self
     }

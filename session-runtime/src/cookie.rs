@@ -1,11 +1,17 @@
-//! The session cookie's attributes, the rules browsers enforce on them, and the
-//! `Set-Cookie` values prepared from them once per configuration.
+//! The session cookie's attributes, the rules browsers enforce on them, the `Set-Cookie`
+//! values prepared from them once per configuration (size checked after encoding), and
+//! the `Cookie` header parser.
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use actix_web::cookie::{Cookie, SameSite, time};
-use actix_web::http::header::HeaderValue;
+use actix_web::http::header::{self, HeaderMap, HeaderValue};
+
+use crate::error::SessionError;
+
+/// Browsers drop `Set-Cookie` values larger than this (RFC 6265 §6.1 minimum they must keep).
+pub(crate) const MAX_SET_COOKIE: usize = 4096;
 
 /// The attributes of the session cookie, as configured on `Session`.
 #[derive(Clone, Debug)]
@@ -147,6 +153,34 @@ impl CookieSettings {
         value
     }
 
+    /// The `Set-Cookie` header carrying `token`, refused when browsers would drop it: every
+    /// cookie the library sets (the session, a layer's side token) is checked here, after
+    /// encoding.
+    pub(crate) fn set_cookie(
+        &self,
+        token: &str,
+        max_age: Option<Duration>,
+    ) -> Result<HeaderValue, SessionError> {
+        let cookie = self.set_cookie_value(token, max_age);
+        if cookie.len() > MAX_SET_COOKIE {
+            return Err(SessionError::TooLarge {
+                size: cookie.len(),
+                limit: MAX_SET_COOKIE,
+            });
+        }
+        HeaderValue::try_from(cookie).map_err(|err| SessionError::InvalidHeader(Box::new(err)))
+    }
+
+    /// These settings under another cookie name: the same path, domain and flags, for a
+    /// layer's side-token cookie.
+    #[cfg_attr(not(feature = "login"), allow(dead_code))]
+    pub(crate) fn renamed(&self, name: &str) -> Self {
+        let mut settings = self.clone();
+        settings.name = String::from(name);
+        settings.refresh();
+        settings
+    }
+
     /// The removal `Set-Cookie`, prepared once.
     pub(crate) fn removal(&self) -> HeaderValue {
         self.prepared.removal.clone()
@@ -186,9 +220,59 @@ pub(crate) fn checked_name(name: String) -> String {
     name
 }
 
+/// The value of the first cookie called `name`. Parsed by hand, pair by pair, so that one
+/// malformed or non-UTF-8 unrelated cookie cannot hide the session (actix's
+/// `HttpRequest::cookies` fails as a whole). RFC 6265 quotes around the value are removed.
+pub(crate) fn find_cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    let name = name.as_bytes();
+    headers
+        .get_all(header::COOKIE)
+        .flat_map(|line| cookie_pairs(line.as_bytes()))
+        .find_map(|pair| {
+            // Compare bytes first: only the matching pair is checked for UTF-8.
+            let rest = pair
+                .trim_ascii_start()
+                .strip_prefix(name)?
+                .trim_ascii_start()
+                .strip_prefix(b"=")?;
+            std::str::from_utf8(rest.trim_ascii()).ok().map(unquote)
+        })
+}
+
+/// The `;`-separated pairs of one `Cookie` line, split with a SIMD search.
+fn cookie_pairs(line: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut start = 0;
+    memchr::memchr_iter(b';', line)
+        .chain(std::iter::once(line.len()))
+        .map(move |end| {
+            let pair = &line[start..end];
+            start = end + 1;
+            pair
+        })
+}
+
+fn unquote(value: &str) -> &str {
+    value
+        .strip_prefix('"')
+        .and_then(|inner| inner.strip_suffix('"'))
+        .unwrap_or(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use actix_web::http::header::HeaderName;
+
+    fn headers(lines: &[&'static str]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for line in lines {
+            map.append(
+                HeaderName::from_static("cookie"),
+                HeaderValue::from_static(line),
+            );
+        }
+        map
+    }
 
     fn settings(change: impl FnOnce(&mut CookieSettings)) -> CookieSettings {
         let mut settings = CookieSettings::default();
@@ -289,5 +373,22 @@ mod tests {
             .browser_problem()
             .is_some()
         );
+    }
+
+    #[test]
+    fn finds_the_cookie_among_others_and_malformed_ones() {
+        let map = headers(&["a=1; broken; session = tok ;b=2", "session=second"]);
+        let mut non_utf8 = HeaderMap::new();
+        let line = HeaderValue::from_bytes(b"theme=caf\xe9; session=\"tok\"").unwrap();
+        non_utf8.append(HeaderName::from_static("cookie"), line);
+        assert_eq!(
+            find_cookie(&non_utf8, "session"),
+            Some("tok"),
+            "a non-UTF-8 neighbour and quotes"
+        );
+        assert_eq!(find_cookie(&map, "session"), Some("tok"));
+        assert_eq!(find_cookie(&map, "b"), Some("2"));
+        assert_eq!(find_cookie(&map, "sess"), None);
+        assert_eq!(find_cookie(&headers(&[]), "session"), None);
     }
 }

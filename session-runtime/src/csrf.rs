@@ -14,7 +14,7 @@ use actix_web::dev::{
 use actix_web::http::{Method, header};
 use actix_web::{Error, HttpResponse};
 
-use crate::response::add_vary;
+use crate::ext::add_vary;
 
 const SEC_FETCH_SITE: &str = "sec-fetch-site";
 
@@ -47,7 +47,7 @@ fn add_vary_on_checked_headers(headers: &mut actix_web::http::header::HeaderMap)
 ///
 /// ```
 /// use actix_web::{App, HttpResponse, test, web};
-/// use jwt_session::Csrf;
+/// use jwt_session::csrf::Csrf;
 ///
 /// # actix_web::rt::System::new().block_on(async {
 /// let app = test::init_service(
@@ -95,7 +95,7 @@ impl Csrf {
     /// Protects every unsafe method on every path, trusting no origin but the app's own.
     ///
     /// ```
-    /// let app = actix_web::App::new().wrap(jwt_session::Csrf::new());
+    /// let app = actix_web::App::new().wrap(jwt_session::csrf::Csrf::new());
     /// # drop(app);
     /// ```
     #[must_use]
@@ -108,7 +108,7 @@ impl Csrf {
     /// takes them from its CORS settings.
     ///
     /// ```
-    /// let csrf = jwt_session::Csrf::new().allowed_origins(["https://shop.example"]);
+    /// let csrf = jwt_session::csrf::Csrf::new().allowed_origins(["https://shop.example"]);
     /// # drop(csrf);
     /// ```
     #[must_use]
@@ -124,7 +124,7 @@ impl Csrf {
     /// subdomains of an allowed one with the same scheme (default `false`).
     ///
     /// ```
-    /// let csrf = jwt_session::Csrf::new().allow_subdomains(true);
+    /// let csrf = jwt_session::csrf::Csrf::new().allow_subdomains(true);
     /// # drop(csrf);
     /// ```
     #[must_use]
@@ -135,7 +135,7 @@ impl Csrf {
     /// When `false`, only [`protect`](Csrf::protect)ed paths are checked (default `true`).
     ///
     /// ```
-    /// let csrf = jwt_session::Csrf::new().protect_all(false).protect("/account/delete");
+    /// let csrf = jwt_session::csrf::Csrf::new().protect_all(false).protect("/account/delete");
     /// # drop(csrf);
     /// ```
     #[must_use]
@@ -149,7 +149,7 @@ impl Csrf {
     /// inside a `web::scope("/api")` write `/api/hooks/{name}`).
     ///
     /// ```
-    /// let csrf = jwt_session::Csrf::new().exempt("/api/{tail}*");
+    /// let csrf = jwt_session::csrf::Csrf::new().exempt("/api/{tail}*");
     /// # drop(csrf);
     /// ```
     #[must_use]
@@ -162,7 +162,7 @@ impl Csrf {
     /// change state on a safe method.
     ///
     /// ```
-    /// let csrf = jwt_session::Csrf::new().protect("/unsubscribe");
+    /// let csrf = jwt_session::csrf::Csrf::new().protect("/unsubscribe");
     /// # drop(csrf);
     /// ```
     #[must_use]

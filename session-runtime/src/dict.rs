@@ -8,10 +8,10 @@ use serde::de::DeserializeOwned;
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use crate::claims::insert_problem;
 use crate::error::SessionError;
-use crate::payload::Entries;
-use crate::request::RequestSession;
+use crate::state::RequestSession;
+use crate::token::claims::insert_problem;
+use crate::token::payload::Entries;
 
 /// The session of the current request: a JSON object of key/value pairs.
 ///

@@ -1,6 +1,9 @@
-//! The one error type users see.
+//! The one error type users see, and the error of a revocation store. Part of the token
+//! core: nothing here knows actix-web (the `ResponseError` impl lives in `response.rs`).
 
-use actix_web::{HttpResponse, ResponseError, http::StatusCode};
+use std::error::Error as StdError;
+use std::fmt;
+use std::time::Duration;
 
 /// Smallest HS256 secret accepted: RFC 7518 §3.2 requires a key at least as long as the
 /// hash output (48 bytes for HS384, 64 for HS512).
@@ -8,7 +11,7 @@ pub(crate) const MIN_SECRET_LEN: usize = 32;
 
 /// Everything that can go wrong while using a session.
 ///
-/// It implements [`ResponseError`], so `?` works in handlers: the client gets a bare
+/// It implements [`ResponseError`](actix_web::ResponseError), so `?` works in handlers: the client gets a bare
 /// `500 Internal Server Error` (no details, which could help an attacker) and the full
 /// message is logged with `tracing` at error level.
 ///
@@ -61,15 +64,14 @@ pub enum SessionError {
         data_cookie: String,
     },
 
-    /// A login extractor or call runs in an `App` that has no [`Login`](crate::Login) for
-    /// its user type.
-    #[error(
-        "no login configuration for user type `{user_type}`: register one with \
-         `App::new().app_data(Login::new(loader))`"
-    )]
-    MissingLogin {
-        /// The user type asked for.
-        user_type: &'static str,
+    /// A layer built on sessions (a login extractor, say) runs in an `App` that lacks the
+    /// app data it needs.
+    #[error("no `{type_name}` registered for this request: {fix}")]
+    MissingAppData {
+        /// The type that was looked for.
+        type_name: &'static str,
+        /// How to register it.
+        fix: &'static str,
     },
 
     /// A value passed to [`SessionDict::insert`](crate::SessionDict::insert) cannot be turned into JSON.
@@ -129,7 +131,7 @@ pub enum SessionError {
     /// The `Set-Cookie` header could not be built (the cookie attributes are checked when the
     /// [`Session`](crate::Session) is built, so this points at a bug).
     #[error("the session cookie is not a valid header value")]
-    InvalidHeader(#[source] actix_web::http::header::InvalidHeaderValue),
+    InvalidHeader(#[source] Box<dyn StdError + Send + Sync>),
 
     /// A key does not fit the algorithm, or an option does not fit the kind of key.
     #[error("session key configuration: {0}")]
@@ -161,7 +163,7 @@ pub enum SessionError {
 
     /// The revocation store failed or did not answer in time.
     #[error("the revocation store did not answer")]
-    Store(#[source] crate::revocation::StoreError),
+    Store(#[source] StoreError),
 
     /// [`Session::load`](crate::Session::load) on a config with a revocation store that must
     /// be awaited (Redis), for a request whose session was not loaded yet.
@@ -178,17 +180,6 @@ pub enum SessionError {
     /// The JWT library failed to sign the token.
     #[error("the session token could not be signed")]
     Signing(#[source] jsonwebtoken::errors::Error),
-}
-
-impl ResponseError for SessionError {
-    fn status_code(&self) -> StatusCode {
-        StatusCode::INTERNAL_SERVER_ERROR
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        tracing::error!("{}", self.report());
-        HttpResponse::InternalServerError().finish()
-    }
 }
 
 impl SessionError {
@@ -219,5 +210,37 @@ impl SessionError {
             source = cause.source();
         }
         report
+    }
+}
+
+/// A revocation store could not answer: unreachable, timed out, or refused the command.
+///
+/// ```
+/// let err = jwt_session::revocation::StoreError::new(std::io::Error::other("connection refused"));
+/// assert_eq!(err.to_string(), "revocation store: connection refused");
+/// ```
+#[derive(Debug)]
+pub struct StoreError(Box<dyn StdError + Send + Sync>);
+
+impl StoreError {
+    /// Wraps the backend's error.
+    pub fn new(source: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
+        Self(source.into())
+    }
+
+    pub(crate) fn timeout(after: Duration) -> Self {
+        Self::new(format!("no answer within {after:?}"))
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "revocation store: {}", self.0)
+    }
+}
+
+impl StdError for StoreError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.0.source()
     }
 }

@@ -6,12 +6,12 @@ use actix_web::http::header::HeaderValue;
 use serde_json::{Map, Value};
 
 use crate::error::SessionError;
-use crate::request;
+use crate::{cookie, load, state};
 
 /// Runs a cookie value through the whole verification path (for the fuzz target and the
 /// benchmarks).
 pub fn verify_cookie_value(session: &crate::Session, token: &str) -> bool {
-    request::verify_now(session, token)
+    load::verify_now(session, token)
 }
 
 /// Encodes `data` as a session token, as `save()` does before building the cookie (for the
@@ -20,13 +20,13 @@ pub fn encode_session(
     session: &crate::Session,
     data: &Map<String, Value>,
 ) -> Result<String, SessionError> {
-    request::encode_now(session, data)
+    state::encode_now(session, data)
 }
 
 /// The session data a request carrying `token` loads, or `None` when it is rejected (for
 /// the fuzz targets' round trips).
 pub fn load_cookie_value(session: &crate::Session, token: &str) -> Option<Map<String, Value>> {
-    request::verified_data(session, token)
+    load::verified_data(session, token)
 }
 
 /// The token `save()` sends for `data` in a request that carried no cookie, with its size
@@ -35,12 +35,12 @@ pub fn save_session(
     session: &crate::Session,
     data: &Map<String, Value>,
 ) -> Result<String, SessionError> {
-    request::encode_new(session, data)
+    state::encode_new(session, data)
 }
 
 /// Why `SessionDict::insert(key, value)` refuses the entry, or `None` when it stores it.
 pub fn insert_refusal(key: &str, value: &Value) -> Option<&'static str> {
-    crate::claims::insert_problem(key, value)
+    crate::token::claims::insert_problem(key, value)
 }
 
 /// The `Set-Cookie` that a response to a request carrying `token` sends when the handler
@@ -50,7 +50,7 @@ pub fn reissued_cookie(
     session: &crate::Session,
     token: &str,
 ) -> Option<Result<HeaderValue, SessionError>> {
-    request::reissue_now(session, token)
+    load::reissue_now(session, token)
 }
 
 /// Finds the session cookie in request headers, as every load does (for the benchmarks).
@@ -58,7 +58,7 @@ pub fn find_session_cookie<'h>(
     session: &crate::Session,
     headers: &'h actix_web::http::header::HeaderMap,
 ) -> Option<&'h str> {
-    request::find_cookie(headers, &session.config().cookie.name)
+    cookie::find_cookie(headers, &session.config().cookie.name)
 }
 
 /// Encrypts `data` for an [encrypted](crate::Session::encrypted) config with a fixed IV, for

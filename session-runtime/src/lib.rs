@@ -3,39 +3,54 @@
 //!
 //! Depend on `jwt-session`, which re-exports everything here together with the
 //! `#[with_session]` attribute; this crate is its implementation.
+//!
+//! # Layers
+//!
+//! Each layer uses only the layers below it (`scripts/layers.sh` checks this in CI):
+//!
+//! ```text
+//! layers on sessions   login/ (feature `login`), csrf (feature `csrf`)
+//!        │  through one seam: ext.rs (and the public API)
+//! actix adapter        config, cookie, lookup, state, load, response, dict, typed, flash,
+//!                      manual, testing (feature `test-util`), __private
+//!        │
+//! token core           error; token/ (keys, claims and token id, payload, JWS codec,
+//!                      JWE (feature `encrypted`), clock, pipeline); revocation/ (trait,
+//!                      policy, memory, redis (feature `redis`)). No actix-web here.
+//! ```
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
-// Floors, each importing only those above it: revocation (the store trait); error and
-// clock; claims and keys; token (what JWS and JWE share) and payload; jwe; codec; cookie,
-// the stores and config; request; response; dict, typed and flash; manual, testing, csrf
-// and login; `__private`, `missing_attribute` and `__internals`.
-mod claims;
-mod clock;
-mod codec;
+// The token core: knows nothing of actix-web.
+mod error;
+pub mod revocation;
+mod token;
+
+// The actix adapter.
 mod config;
 mod cookie;
-mod csrf;
 mod dict;
-mod error;
 mod flash;
-mod jwe;
-mod keys;
-mod login;
+mod load;
+mod lookup;
 mod manual;
-mod memory_store;
 mod missing_attribute;
-mod payload;
-#[cfg(feature = "redis")]
-mod redis_store;
-mod request;
 mod response;
-mod revocation;
+mod state;
+#[cfg(feature = "test-util")]
 mod testing;
-mod token;
 mod typed;
+
+// The seam, and the layers built on sessions.
+#[cfg(feature = "csrf")]
+pub mod csrf;
+// Most of the seam serves the login layer.
+#[cfg_attr(not(feature = "login"), allow(dead_code))]
+mod ext;
+#[cfg(feature = "login")]
+pub mod login;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -47,28 +62,39 @@ pub mod __private;
 pub mod __internals;
 
 pub use actix_web::cookie::SameSite;
-pub use clock::TestClock;
 pub use config::Session;
-pub use csrf::Csrf;
 pub use dict::SessionDict;
 pub use error::SessionError;
 pub use flash::Flash;
-pub use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
-pub use login::{
-    CurrentUser, FreshLogin, LoggedIn, Login, LoginRedirect, LoginUser, Remember, current_user,
-    login_user, logout_user,
-};
-pub use revocation::{Lookup, RevocationStore, StoreError};
-pub use stores::*;
-pub use testing::ResponseSession;
 pub use typed::{SessionData, TypedSession};
 
-/// The revocation stores built into this build: the facade re-exports this module whole, so
-/// `jwt_session::RedisStore` exists wherever this crate's `redis` feature is on (the facade's
-/// `redis` feature, or a dev-dependency turning it on for the examples and tests).
-#[doc(hidden)]
-pub mod stores {
-    pub use crate::memory_store::MemoryStore;
-    #[cfg(feature = "redis")]
-    pub use crate::redis_store::RedisStore;
+/// The keys a [`Session`] signs and verifies with, from `jsonwebtoken`.
+///
+/// ```
+/// use jwt_session::Session;
+/// use jwt_session::keys::Algorithm;
+///
+/// let session = Session::new([7u8; 64]).algorithm(Algorithm::HS512);
+/// # drop(session);
+/// ```
+pub mod keys {
+    pub use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+}
+
+/// Helpers for an app's own tests, behind the `test-util` feature (enable it in
+/// `[dev-dependencies]`, as tokio's): a clock to move by hand, and the session a response
+/// set.
+///
+/// ```
+/// use jwt_session::Session;
+/// use jwt_session::test::{ResponseSession, TestClock};
+///
+/// let session = Session::new([7u8; 32]).clock(TestClock::new());
+/// let response = actix_web::HttpResponse::Ok().finish();
+/// assert_eq!(session.session_set_by(&response), ResponseSession::Unchanged);
+/// ```
+#[cfg(feature = "test-util")]
+pub mod test {
+    pub use crate::testing::ResponseSession;
+    pub use crate::token::clock::TestClock;
 }

@@ -6,9 +6,11 @@ use actix_web::{HttpRequest, HttpResponse};
 use crate::config::Session;
 use crate::dict::SessionDict;
 use crate::error::SessionError;
-use crate::request::LoadStart;
+use crate::load::{self, LoadStart};
+use crate::lookup::config_for;
+use crate::response;
+use crate::state::loaded;
 use crate::typed::{SessionData, TypedSession};
-use crate::{request, response};
 
 impl Session {
     /// Loads the session of `req` outside `#[with_session]`, as Microdot's
@@ -22,7 +24,7 @@ impl Session {
     /// is checked with `.await`: use [`Session::load_async`] there. `load` then works only
     /// when the session of this request was loaded already (by `#[with_session]`, a
     /// middleware or `load_async`), or when the store answers at once
-    /// ([`MemoryStore`](crate::MemoryStore)).
+    /// ([`MemoryStore`](crate::revocation::MemoryStore)).
     ///
     /// # Errors
     ///
@@ -51,8 +53,8 @@ impl Session {
     /// # });
     /// ```
     pub fn load(req: &HttpRequest) -> Result<SessionDict, SessionError> {
-        let session = request::config_for(req)?;
-        match request::start_load(req, &session)? {
+        let session = config_for(req)?;
+        match load::start_load(req, &session)? {
             LoadStart::Done(data, state) => Ok(SessionDict::new(data, state)),
             LoadStart::Check(_) => Err(SessionError::NeedsAsyncLoad),
         }
@@ -70,7 +72,7 @@ impl Session {
     /// ```
     /// use std::time::Duration;
     /// use actix_web::{App, HttpRequest, HttpResponse, test, web};
-    /// use jwt_session::{MemoryStore, Session, SessionError};
+    /// use jwt_session::{Session, SessionError, revocation::MemoryStore};
     ///
     /// async fn logout(req: HttpRequest) -> Result<HttpResponse, SessionError> {
     ///     Session::load_async(&req).await?.delete();
@@ -85,22 +87,10 @@ impl Session {
     /// # });
     /// ```
     pub async fn load_async(req: &HttpRequest) -> Result<SessionDict, SessionError> {
-        let session = request::config_for(req)?;
-        let (data, state) = match request::start_load(req, &session)? {
+        let session = config_for(req)?;
+        let (data, state) = match load::start_load(req, &session)? {
             LoadStart::Done(data, state) => (data, state),
             LoadStart::Check(check) => check.finish(req).await,
-        };
-        Ok(SessionDict::new(data, state))
-    }
-
-    /// [`Session::load`] for code that replaces the session at once (log in, log out) and
-    /// cannot await: under a store that must be awaited, an unchecked cookie gives an empty
-    /// session whose token the replacement revokes, instead of [`SessionError::NeedsAsyncLoad`].
-    pub(crate) fn load_to_replace(req: &HttpRequest) -> Result<SessionDict, SessionError> {
-        let session = request::config_for(req)?;
-        let (data, state) = match request::start_load(req, &session)? {
-            LoadStart::Done(data, state) => (data, state),
-            LoadStart::Check(check) => check.skip(req),
         };
         Ok(SessionDict::new(data, state))
     }
@@ -185,7 +175,7 @@ impl Session {
     /// # drop(actix_web::web::post().to(logout));
     /// ```
     pub async fn apply_async<B>(req: &HttpRequest, response: HttpResponse<B>) -> HttpResponse<B> {
-        for state in request::loaded(req) {
+        for state in loaded(req) {
             state.settle().await;
         }
         Self::apply(req, response)
@@ -214,10 +204,8 @@ impl Session {
     /// # });
     /// ```
     pub fn apply<B>(req: &HttpRequest, response: HttpResponse<B>) -> HttpResponse<B> {
-        request::loaded(req)
-            .iter()
-            .fold(response, |response, state| {
-                response::finish(state, response)
-            })
+        loaded(req).iter().fold(response, |response, state| {
+            response::finish(state, response)
+        })
     }
 }

@@ -10,7 +10,9 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, Responder};
 
 use crate::dict::SessionDict;
 use crate::error::SessionError;
-use crate::request::{self, LoadStart, RequestSession};
+use crate::load::{self, LoadStart};
+use crate::lookup::config_for;
+use crate::state::RequestSession;
 
 /// Extracts the request's session in place of the handler's `SessionDict` parameter.
 #[derive(Debug)]
@@ -27,7 +29,7 @@ impl SessionLoader {
 }
 
 impl SessionLoader {
-    fn new(data: crate::payload::Entries, request: Arc<RequestSession>) -> Self {
+    fn new(data: crate::token::payload::Entries, request: Arc<RequestSession>) -> Self {
         let session = SessionDict::new(data, Arc::clone(&request));
         Self { session, request }
     }
@@ -38,7 +40,7 @@ impl FromRequest for SessionLoader {
     type Future = LoadFuture;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let start = request::config_for(req).and_then(|session| request::start_load(req, &session));
+        let start = config_for(req).and_then(|session| load::start_load(req, &session));
         LoadFuture(match start {
             Ok(LoadStart::Done(data, state)) => LoadState::Ready(Some(Ok(Self::new(data, state)))),
             Err(err) => LoadState::Ready(Some(Err(err))),

@@ -1,10 +1,24 @@
 //! Applies a request's session outcome to its response: `Vary: Cookie` and at most one
 //! session `Set-Cookie`.
 
-use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
 
-use crate::request::{Pending, RequestSession};
+use crate::error::SessionError;
+use crate::state::{Pending, RequestSession};
+
+/// `?` in a handler: a bare 500 for the client, the whole chain in the log.
+impl ResponseError for SessionError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        tracing::error!("{}", self.report());
+        HttpResponse::InternalServerError().finish()
+    }
+}
 
 pub(crate) fn finish<B>(state: &RequestSession, mut response: HttpResponse<B>) -> HttpResponse<B> {
     add_vary_cookie(response.headers_mut());

@@ -9,8 +9,8 @@ use serde_json::{Map, Value};
 
 use crate::config::Session;
 use crate::error::SessionError;
-use crate::request;
 use crate::typed::claims_of;
+use crate::{load, state};
 
 /// What a response did to the session cookie of one config, as read by
 /// [`Session::session_set_by`].
@@ -57,7 +57,7 @@ impl Session {
     /// # }).unwrap();
     /// ```
     pub fn test_cookie(&self, value: &impl Serialize) -> Result<Cookie<'static>, SessionError> {
-        let token = request::encode_new(self, &claims_of(value)?)?;
+        let token = state::encode_new(self, &claims_of(value)?)?;
         Ok(Cookie::new(self.config().cookie.name.clone(), token))
     }
 
@@ -67,7 +67,7 @@ impl Session {
     ///
     /// ```
     /// use actix_web::{App, HttpResponse, test, web};
-    /// use jwt_session::{ResponseSession, Session, SessionDict, SessionError, with_session};
+    /// use jwt_session::{Session, SessionDict, SessionError, with_session, test::ResponseSession};
     ///
     /// #[with_session]
     /// async fn login(mut session: SessionDict) -> Result<HttpResponse, SessionError> {
@@ -116,7 +116,7 @@ impl Session {
         if cookie.value().is_empty() {
             return ResponseSession::Removed;
         }
-        request::verified_data(self, cookie.value())
+        load::verified_data(self, cookie.value())
             .map_or(ResponseSession::Invalid, ResponseSession::Saved)
     }
 }

@@ -8,10 +8,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::claims::insert_problem;
 use crate::dict::SessionDict;
 use crate::error::SessionError;
-use crate::request::RequestSession;
+use crate::state::RequestSession;
+use crate::token::claims::insert_problem;
 
 /// What a [`TypedSession`] can hold: a type that serializes to a JSON object and has a
 /// default for new visitors and unreadable cookies.

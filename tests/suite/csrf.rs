@@ -3,7 +3,7 @@
 
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::{App, HttpResponse, test, web};
-use jwt_session::Csrf;
+use jwt_session::csrf::Csrf;
 
 const ALLOWED: &str = "https://app.example";
 

@@ -8,7 +8,7 @@ use actix_web::middleware::from_fn;
 use actix_web::test as http;
 use actix_web::{App, HttpResponse, get, post, web};
 use jsonwebtoken::Algorithm;
-use jwt_session::{ResponseSession, Session, SessionDict, TypedSession, with_session};
+use jwt_session::{Session, SessionDict, TypedSession, test::ResponseSession, with_session};
 use jwt_session_runtime::__internals::encrypt_with_iv;
 use serde_json::{Value, json};
 
@@ -351,7 +351,7 @@ async fn logout(session: SessionDict) -> HttpResponse {
 async fn revocation_works_inside_the_ciphertext() {
     let config = encrypted()
         .max_age(Duration::from_secs(600))
-        .revocation(jwt_session::MemoryStore::new());
+        .revocation(jwt_session::revocation::MemoryStore::new());
     let app = http::init_service(
         App::new()
             .app_data(config)

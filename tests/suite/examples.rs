@@ -168,8 +168,8 @@ async fn verify_only_reads_what_the_issuer_signs() {
     )
     .await;
     assert_eq!(test::read_body(res).await, "not signed in");
-    let _ =
-        Session::verify_only_pem(jwt_session::Algorithm::EdDSA, verify_only::PUBLIC_PEM).unwrap();
+    let _ = Session::verify_only_pem(jwt_session::keys::Algorithm::EdDSA, verify_only::PUBLIC_PEM)
+        .unwrap();
 }
 
 /// Without `SESSION_SECRET`, each run signs with its own random secret: no secret written

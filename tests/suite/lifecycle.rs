@@ -401,7 +401,7 @@ async fn header_values_are_as_configured() {
 /// window, capped by the absolute timeout, then expired. No sleeping, no forged times.
 #[actix_web::test]
 async fn a_session_lives_and_dies_on_the_test_clock() {
-    let clock = jwt_session::TestClock::new();
+    let clock = jwt_session::test::TestClock::new();
     let config = session()
         .idle_timeout(Duration::from_secs(600))
         .absolute_timeout(Duration::from_secs(1000))

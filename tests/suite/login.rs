@@ -15,8 +15,12 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{App, HttpRequest, HttpResponse, test, web};
 use jsonwebtoken::Algorithm;
 use jwt_session::{
-    CurrentUser, FreshLogin, LoggedIn, Login, LoginUser, Remember, Session, SessionDict,
-    SessionError, current_user, login_user, logout_user, with_session,
+    Session, SessionDict, SessionError,
+    login::{
+        CurrentUser, FreshLogin, LoggedIn, Login, LoginUser, Remember, current_user, login_user,
+        logout_user,
+    },
+    with_session,
 };
 use serde_json::{Value, json};
 
@@ -117,7 +121,7 @@ fn members(loads: &Arc<AtomicUsize>) -> Login<Member> {
 }
 
 async fn sign_in(req: HttpRequest, id: web::Path<u64>) -> Result<HttpResponse, SessionError> {
-    login_user(&req, &Member { id: *id }, Remember::Days(2))
+    login_user(&req, &Member { id: *id }, Remember::Days(2)).await
 }
 
 async fn required(member: LoggedIn<Member>) -> String {
@@ -151,7 +155,7 @@ async fn all_at_once(
 
 /// Logs out, then asks for the user in the same request.
 async fn sign_out(req: HttpRequest) -> Result<HttpResponse, SessionError> {
-    let response = logout_user(&req, HttpResponse::Ok().finish())?;
+    let response = logout_user(&req, HttpResponse::Ok().finish()).await?;
     assert!(current_user::<Member>(&req).await?.is_none());
     Ok(response)
 }
@@ -314,7 +318,9 @@ async fn login_sets_microdots_keys_and_a_remember_cookie_with_the_session_attrib
     let exp = claims["exp"].as_u64().unwrap();
     assert!(exp.abs_diff(unix_now() + 30 * 86_400) <= 5, "{claims}");
     assert_eq!(claims["iat"].as_u64().unwrap() + 30 * 86_400, exp);
-    assert_eq!(claims.as_object().unwrap().len(), 4, "{claims}");
+    // And the purpose marker that keeps it from passing for a session.
+    assert_eq!(claims["_purpose"], "remember");
+    assert_eq!(claims.as_object().unwrap().len(), 5, "{claims}");
 
     let res = call(&app, &mut jar, test::TestRequest::get().uri("/")).await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -744,7 +750,7 @@ async fn login_renews_the_session_and_remember_ignores_session_lifetimes() {
 
 #[actix_web::test]
 async fn the_remember_cookie_expires_after_its_days() {
-    use jwt_session::TestClock;
+    use jwt_session::test::TestClock;
     use std::time::Duration;
     let clock = TestClock::new();
     let loads = Arc::new(AtomicUsize::new(0));

@@ -9,7 +9,7 @@ use actix_web::{HttpRequest, web};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::SessionError;
+use crate::SessionError;
 
 /// A user the app can log in: something with an id to keep in the session.
 ///
@@ -17,7 +17,7 @@ use crate::error::SessionError;
 /// to share logins with Microdot, which stores whatever its `user.id` is.
 ///
 /// ```
-/// use jwt_session::LoginUser;
+/// use jwt_session::login::LoginUser;
 ///
 /// #[derive(Clone)]
 /// struct User {
@@ -50,13 +50,13 @@ type Loader<U> = dyn Fn(<U as LoginUser>::Id) -> BoxedLoad<U> + Send + Sync;
 /// from the id kept in the session. Microdot's `Login` with its `@login.user_loader`.
 ///
 /// Register it with [`App::app_data`](actix_web::App::app_data), next to the
-/// [`Session`](crate::Session); the extractors [`LoggedIn`](crate::LoggedIn),
-/// [`FreshLogin`](crate::FreshLogin) and [`CurrentUser`](crate::CurrentUser) find it
+/// [`Session`](crate::Session); the extractors [`LoggedIn`](crate::login::LoggedIn),
+/// [`FreshLogin`](crate::login::FreshLogin) and [`CurrentUser`](crate::login::CurrentUser) find it
 /// there. Cloning is cheap (one `Arc`).
 ///
 /// ```
 /// use actix_web::App;
-/// use jwt_session::{Login, LoginUser, Session};
+/// use jwt_session::{Session, login::{Login, LoginUser}};
 ///
 /// #[derive(Clone)]
 /// struct User {
@@ -89,8 +89,8 @@ impl<U: LoginUser> Login<U> {
     ///
     /// ```
     /// # #[derive(Clone)] struct User;
-    /// # impl jwt_session::LoginUser for User { type Id = i64; fn id(&self) -> i64 { 1 } }
-    /// let login = jwt_session::Login::new(|id: i64| async move { (id == 1).then_some(User) });
+    /// # impl jwt_session::login::LoginUser for User { type Id = i64; fn id(&self) -> i64 { 1 } }
+    /// let login = jwt_session::login::Login::new(|id: i64| async move { (id == 1).then_some(User) });
     /// # drop(login);
     /// ```
     #[must_use]
@@ -115,8 +115,8 @@ impl<U: LoginUser> Login<U> {
     ///
     /// ```
     /// # #[derive(Clone)] struct User;
-    /// # impl jwt_session::LoginUser for User { type Id = i64; fn id(&self) -> i64 { 1 } }
-    /// let login = jwt_session::Login::new(|_: i64| async { Some(User) }).login_url("/account/login");
+    /// # impl jwt_session::login::LoginUser for User { type Id = i64; fn id(&self) -> i64 { 1 } }
+    /// let login = jwt_session::login::Login::new(|_: i64| async { Some(User) }).login_url("/account/login");
     /// # drop(login);
     /// ```
     #[must_use]
@@ -125,7 +125,7 @@ impl<U: LoginUser> Login<U> {
         self
     }
 
-    /// Sets where [`login_user`](crate::login_user) sends the user when the request has no
+    /// Sets where [`login_user`](crate::login::login_user) sends the user when the request has no
     /// acceptable `next` (default `/`).
     ///
     /// # Panics
@@ -134,8 +134,8 @@ impl<U: LoginUser> Login<U> {
     ///
     /// ```
     /// # #[derive(Clone)] struct User;
-    /// # impl jwt_session::LoginUser for User { type Id = i64; fn id(&self) -> i64 { 1 } }
-    /// let login = jwt_session::Login::new(|_: i64| async { Some(User) }).redirect_url("/dashboard");
+    /// # impl jwt_session::login::LoginUser for User { type Id = i64; fn id(&self) -> i64 { 1 } }
+    /// let login = jwt_session::login::Login::new(|_: i64| async { Some(User) }).redirect_url("/dashboard");
     /// # drop(login);
     /// ```
     #[must_use]
@@ -149,8 +149,9 @@ impl<U: LoginUser> Login<U> {
         req.app_data::<Self>()
             .or_else(|| req.app_data::<web::Data<Self>>().map(|data| &***data))
             .cloned()
-            .ok_or(SessionError::MissingLogin {
-                user_type: std::any::type_name::<U>(),
+            .ok_or(SessionError::MissingAppData {
+                type_name: std::any::type_name::<Self>(),
+                fix: "register one with `App::new().app_data(Login::new(loader))`",
             })
     }
 }

@@ -10,9 +10,8 @@ use tokio::sync::OnceCell;
 use super::config::{Login, LoginUser};
 use super::remember::{self, Remember};
 use super::{FRESH, USER_ID, redirect};
-use crate::config::Session;
-use crate::dict::SessionDict;
-use crate::error::SessionError;
+use crate::ext;
+use crate::{Session, SessionDict, SessionError};
 
 /// This request's user, shared by every extractor and call of the request so that the
 /// loader runs at most once, even for extractors polled side by side.
@@ -34,12 +33,12 @@ struct LoggedOut;
 ///
 /// # Errors
 ///
-/// [`SessionError::MissingConfig`] or [`SessionError::MissingLogin`] when the app lacks the
+/// [`SessionError::MissingConfig`] or [`SessionError::MissingAppData`] when the app lacks the
 /// [`Session`] or the [`Login`] app data.
 ///
 /// ```
 /// use actix_web::{App, HttpRequest, HttpResponse, test, web};
-/// use jwt_session::{Login, LoginUser, Session, SessionError, current_user};
+/// use jwt_session::{Session, SessionError, login::{Login, LoginUser, current_user}};
 ///
 /// #[derive(Clone)]
 /// struct User(String);
@@ -93,7 +92,7 @@ async fn load_user<U: LoginUser>(
     let (id, restored) = match session.get_value(USER_ID) {
         Some(id) => (id.clone(), false),
         None => {
-            let id = remember::user_id(req, session.request_state().session()).await?;
+            let id = remember::user_id(req, &ext::config_of(&session)).await?;
             (id, true)
         }
     };
@@ -108,7 +107,7 @@ async fn load_user<U: LoginUser>(
             .insert(USER_ID, id)
             .and_then(|()| session.insert(FRESH, false))
         {
-            Ok(()) => session.request_state().offer(session.take_data()),
+            Ok(()) => ext::offer_entries(&mut session),
             Err(err) => {
                 tracing::warn!("cannot keep the login restored from the remember cookie: {err}")
             }
@@ -118,8 +117,9 @@ async fn load_user<U: LoginUser>(
 }
 
 /// Whether `req`'s login is fresh: interactive, not restored from the remember cookie.
-pub(crate) fn is_fresh(req: &HttpRequest) -> Result<bool, SessionError> {
-    let session = Session::load(req)?;
+pub(crate) async fn is_fresh(req: &HttpRequest) -> Result<bool, SessionError> {
+    // Async: a revocation store may need a round trip.
+    let session = Session::load_async(req).await?;
     Ok(session.get_value(FRESH) == Some(&Value::Bool(true)))
 }
 
@@ -143,7 +143,7 @@ pub(crate) fn is_fresh(req: &HttpRequest) -> Result<bool, SessionError> {
 ///
 /// ```
 /// use actix_web::{App, HttpRequest, HttpResponse, test, web};
-/// use jwt_session::{Login, LoginUser, Remember, Session, SessionError, login_user};
+/// use jwt_session::{Session, SessionError, login::{Login, LoginUser, Remember, login_user}};
 ///
 /// #[derive(Clone)]
 /// struct User(u64);
@@ -154,7 +154,7 @@ pub(crate) fn is_fresh(req: &HttpRequest) -> Result<bool, SessionError> {
 ///
 /// async fn log_in(req: HttpRequest) -> Result<HttpResponse, SessionError> {
 ///     // A real app checks a password here.
-///     login_user(&req, &User(7), Remember::Yes)
+///     login_user(&req, &User(7), Remember::Yes).await
 /// }
 ///
 /// # actix_web::rt::System::new().block_on(async {
@@ -169,13 +169,12 @@ pub(crate) fn is_fresh(req: &HttpRequest) -> Result<bool, SessionError> {
 /// assert_eq!(cookies, ["session", "_remember"]);
 /// # });
 /// ```
-pub fn login_user<U: LoginUser>(
+pub async fn login_user<U: LoginUser>(
     req: &HttpRequest,
     user: &U,
     remember: impl Into<Remember>,
 ) -> Result<HttpResponse, SessionError> {
-    // Replaced at once, so loadable without awaiting a revocation store.
-    let mut session = Session::load_to_replace(req)?;
+    let mut session = Session::load_async(req).await?;
     // A new session: one planted before the login (fixation) is not carried over.
     session.renew();
     let id = user.id();
@@ -184,19 +183,20 @@ pub fn login_user<U: LoginUser>(
     session.save()?;
 
     // Whether replaced or cleared, the remember cookie the request came with is done.
-    remember::retire(req, &session.request_state());
-    let config = session.request_state().session().clone();
+    remember::retire(req, &session);
+    let config = ext::config_of(&session);
     let remember_cookie = match remember.into().days() {
         Some(days) => Some(remember::issue(&config, &id, days)?),
         None if remember::present(req) => Some(remember::removal(&config)),
         None => None,
     };
 
-    let mut extensions = req.extensions_mut();
-    extensions.remove::<LoggedOut>();
-    let cell = OnceCell::from(Some(user.clone()));
-    extensions.insert(UserSlot(Rc::new(cell)));
-    drop(extensions);
+    {
+        let mut extensions = req.extensions_mut();
+        extensions.remove::<LoggedOut>();
+        let cell = OnceCell::from(Some(user.clone()));
+        extensions.insert(UserSlot(Rc::new(cell)));
+    }
 
     let target = redirect::next_of(req).unwrap_or_else(|| {
         Login::<U>::of(req).map_or_else(
@@ -207,7 +207,8 @@ pub fn login_user<U: LoginUser>(
     let response = HttpResponse::SeeOther()
         .insert_header((header::LOCATION, target))
         .finish();
-    let mut response = Session::apply(req, response);
+    // The replaced token and remember cookie are revoked before the response leaves.
+    let mut response = Session::apply_async(req, response).await;
     if let Some(cookie) = remember_cookie {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
@@ -228,10 +229,10 @@ pub fn login_user<U: LoginUser>(
 ///
 /// ```
 /// use actix_web::{App, HttpRequest, HttpResponse, test, web};
-/// use jwt_session::{Session, SessionError, logout_user};
+/// use jwt_session::{Session, SessionError, login::logout_user};
 ///
 /// async fn log_out(req: HttpRequest) -> Result<HttpResponse, SessionError> {
-///     logout_user(&req, HttpResponse::SeeOther().insert_header(("location", "/")).finish())
+///     logout_user(&req, HttpResponse::SeeOther().insert_header(("location", "/")).finish()).await
 /// }
 ///
 /// # actix_web::rt::System::new().block_on(async {
@@ -242,22 +243,22 @@ pub fn login_user<U: LoginUser>(
 /// assert_eq!(remember.max_age(), Some(actix_web::cookie::time::Duration::ZERO));
 /// # });
 /// ```
-pub fn logout_user<B>(
+pub async fn logout_user<B>(
     req: &HttpRequest,
     response: HttpResponse<B>,
 ) -> Result<HttpResponse<B>, SessionError> {
-    // Replaced at once, so loadable without awaiting a revocation store.
-    let mut session = Session::load_to_replace(req)?;
+    let mut session = Session::load_async(req).await?;
     // The logged-out session is a new one, as at login: nothing of the login carries over.
     session.renew();
     session.remove(USER_ID);
     session.remove(FRESH);
     session.save()?;
     // Cleared is not enough: a copy of the remember cookie must not log the user back in.
-    remember::retire(req, &session.request_state());
+    remember::retire(req, &session);
     req.extensions_mut().insert(LoggedOut);
-    let removal = remember::removal(session.request_state().session());
-    let mut response = Session::apply(req, response);
+    let removal = remember::removal(&ext::config_of(&session));
+    // The logged-out token and remember cookie are revoked before the response leaves.
+    let mut response = Session::apply_async(req, response).await;
     // As with the session cookie, a failed response changes nothing.
     if !response.status().is_server_error() && response.error().is_none() {
         response.headers_mut().append(header::SET_COOKIE, removal);

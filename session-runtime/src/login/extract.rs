@@ -24,7 +24,7 @@ type Extracting<T> = Pin<Box<dyn Future<Output = Result<T, actix_web::Error>>>>;
 ///
 /// ```
 /// use actix_web::{App, HttpResponse, get, test};
-/// use jwt_session::{LoggedIn, Login, LoginUser, Session};
+/// use jwt_session::{Session, login::{LoggedIn, Login, LoginUser}};
 ///
 /// #[derive(Clone)]
 /// struct User {
@@ -59,7 +59,7 @@ pub struct LoggedIn<U>(pub U);
 ///
 /// ```
 /// use actix_web::{App, HttpResponse, get, test};
-/// use jwt_session::{FreshLogin, Login, LoginUser, Session};
+/// use jwt_session::{Session, login::{FreshLogin, Login, LoginUser}};
 ///
 /// #[derive(Clone)]
 /// struct User {
@@ -92,7 +92,7 @@ pub struct FreshLogin<U>(pub U);
 ///
 /// ```
 /// use actix_web::{App, HttpResponse, get, test};
-/// use jwt_session::{CurrentUser, Login, LoginUser, Session};
+/// use jwt_session::{Session, login::{CurrentUser, Login, LoginUser}};
 ///
 /// #[derive(Clone)]
 /// struct User(String);
@@ -149,7 +149,7 @@ impl<U: LoginUser> FromRequest for FreshLogin<U> {
         let req = req.clone();
         Box::pin(async move {
             // Checked first, as in Microdot: a stale login is not even loaded.
-            if !is_fresh(&req)? {
+            if !is_fresh(&req).await? {
                 return Err(LoginRedirect::for_request::<U>(&req)?.into());
             }
             required::<U>(&req).await.map(Self)
@@ -183,7 +183,7 @@ deref_to_user!(LoggedIn => U, FreshLogin => U, CurrentUser => Option<U>);
 ///
 /// ```
 /// use actix_web::{ResponseError, test};
-/// use jwt_session::{Login, LoginRedirect, LoginUser};
+/// use jwt_session::{login::{Login, LoginRedirect, LoginUser}};
 ///
 /// #[derive(Clone)]
 /// struct User;
@@ -211,7 +211,7 @@ impl LoginRedirect {
     ///
     /// # Errors
     ///
-    /// [`SessionError::MissingLogin`](crate::SessionError::MissingLogin) without a
+    /// [`SessionError::MissingAppData`](crate::SessionError::MissingAppData) without a
     /// `Login<U>` in the app data.
     pub fn for_request<U: LoginUser>(req: &HttpRequest) -> Result<Self, crate::SessionError> {
         let login = Login::<U>::of(req)?;

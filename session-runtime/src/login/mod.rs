@@ -3,6 +3,9 @@
 //! The wire format is Microdot's: the session keys `_user_id` and `_fresh`, and the
 //! `_remember` cookie, so a user logged in on a Microdot app that shares the secret is
 //! logged in here too, and the other way round.
+//!
+//! A layer on sessions: these files use the crate's public API and the seam `crate::ext`,
+//! nothing else of the crate.
 
 mod config;
 mod current;

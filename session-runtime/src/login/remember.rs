@@ -9,21 +9,41 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::USER_ID;
-use crate::claims::Lifetimes;
-use crate::config::Session;
-use crate::cookie::CookieSettings;
-use crate::error::SessionError;
-use crate::payload::Entries;
-use crate::request::{MAX_SET_COOKIE, RequestSession, find_cookie, fresh_id};
-use crate::revocation::{TokenId, Verdict, user_key};
-use crate::token::Rejection;
+use crate::ext::{self, SideToken, SideVerdict};
+use crate::{Session, SessionDict, SessionError};
 
 /// The cookie's name, as in Microdot.
 pub(crate) const COOKIE: &str = "_remember";
 
+/// The `_purpose` of the remember cookie's side token. Microdot's tokens have none, and are
+/// accepted without it.
+const PURPOSE: &str = "remember";
+
 const SECONDS_PER_DAY: u64 = 24 * 60 * 60;
 
-/// Whether [`login_user`](crate::login_user) also sets the remember-me cookie, which logs
+impl Session {
+    /// Sets the remember horizon: the longest a remember-me cookie lives (default 30 days,
+    /// Microdot's [`Remember::Yes`]). A longer [`Remember::Days`] is clamped to it.
+    ///
+    /// Under a [revocation store](Session::revocation), every
+    /// [`revoke_user`](Session::revoke_user) entry lives at least this long (plus the
+    /// leeway), whichever process writes it, so a remember cookie minted before the call
+    /// can never log the user back in. Give every instance and admin task the same value.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let session = jwt_session::Session::new([7u8; 32])
+    ///     .remember_horizon(Duration::from_secs(7 * 24 * 60 * 60));
+    /// # drop(session);
+    /// ```
+    #[must_use]
+    pub fn remember_horizon(self, horizon: Duration) -> Self {
+        ext::set_user_entry_floor(self, horizon)
+    }
+}
+
+/// Whether [`login_user`](crate::login::login_user) also sets the remember-me cookie, which logs
 /// the user back in after the session cookie is gone (the browser was closed, say).
 /// A login restored from it is not fresh.
 ///
@@ -31,7 +51,7 @@ const SECONDS_PER_DAY: u64 = 24 * 60 * 60;
 /// `remember=True` is [`Remember::Yes`], and `remember=7` is `Remember::Days(7)`.
 ///
 /// ```
-/// use jwt_session::Remember;
+/// use jwt_session::login::Remember;
 ///
 /// assert_eq!(Remember::from(true), Remember::Yes);
 /// assert_eq!(Remember::Yes.days(), Some(30));
@@ -54,7 +74,7 @@ impl Remember {
     /// How many days the cookie lasts, or `None` when there is no cookie.
     ///
     /// ```
-    /// assert_eq!(jwt_session::Remember::Days(14).days(), Some(14));
+    /// assert_eq!(jwt_session::login::Remember::Days(14).days(), Some(14));
     /// ```
     #[must_use]
     pub fn days(self) -> Option<u32> {
@@ -72,17 +92,18 @@ impl From<bool> for Remember {
     }
 }
 
-/// Microdot's three claims, plus `iat` (which PyJWT checks and accepts), and under a
-/// revocation store the token id (`jti`, `jti_ms`) that logouts and `revoke_user` deny.
+/// Microdot's claims: the user's id and the cookie's lifetime in days. The seam adds
+/// `exp`, `iat`, `_purpose` and, under a revocation store, the token id.
 #[derive(Serialize)]
 struct Claims<'a, I> {
     user_id: &'a I,
     days: u32,
-    exp: u64,
-    iat: u64,
-    #[serde(flatten)]
-    id: Option<TokenId>,
 }
+
+/// The claims a remember cookie may carry besides the times: Microdot's, and the token id
+/// (left in the claims when this config has no store). A token with any other is a session
+/// or something else, never a remember cookie.
+const KNOWN_CLAIMS: [&str; 4] = ["user_id", "days", "jti", "jti_ms"];
 
 /// The `Set-Cookie` value of a remember cookie for `user_id`, valid `days` days.
 pub(crate) fn issue(
@@ -90,58 +111,27 @@ pub(crate) fn issue(
     user_id: &impl Serialize,
     days: u32,
 ) -> Result<HeaderValue, SessionError> {
-    let lifetime = u64::from(days) * SECONDS_PER_DAY;
-    let now = session.config().now() as u64;
-    let claims = Claims {
-        user_id,
-        days,
-        exp: now.saturating_add(lifetime),
-        iat: now,
-        id: fresh_id(session),
-    };
-    if claims.id.is_some() {
-        session
-            .config()
-            .revocation
-            .note_remember(Duration::from_secs(lifetime));
-    }
-    let token = session.config().codec.encode(&claims)?;
-    let cookie = settings(session).set_cookie_value(&token, Some(Duration::from_secs(lifetime)));
-    if cookie.len() > MAX_SET_COOKIE {
-        return Err(SessionError::TooLarge {
-            size: cookie.len(),
-            limit: MAX_SET_COOKIE,
-        });
-    }
-    HeaderValue::try_from(cookie).map_err(SessionError::InvalidHeader)
+    let horizon = ext::user_entry_floor(session);
+    let lifetime = Duration::from_secs(u64::from(days) * SECONDS_PER_DAY).min(horizon);
+    // Microdot's `days` claim says what the cookie really lasts, clamped or not.
+    let days = u32::try_from(lifetime.as_secs() / SECONDS_PER_DAY).unwrap_or(days);
+    ext::issue_side_token(
+        session,
+        COOKIE,
+        PURPOSE,
+        &Claims { user_id, days },
+        lifetime,
+    )
 }
 
 /// The `Set-Cookie` value that makes the browser forget the remember cookie.
 pub(crate) fn removal(session: &Session) -> HeaderValue {
-    settings(session).removal()
-}
-
-/// The session cookie's settings under the remember cookie's name: the same path, domain
-/// and flags, which Microdot's lacks.
-fn settings(session: &Session) -> CookieSettings {
-    let mut settings = session.config().cookie.clone();
-    settings.name = String::from(COOKIE);
-    settings.refresh();
-    settings
+    ext::side_token_removal(session, COOKIE)
 }
 
 /// Whether `req` carries a remember cookie at all.
 pub(crate) fn present(req: &HttpRequest) -> bool {
-    find_cookie(req.headers(), COOKIE).is_some()
-}
-
-/// A remember cookie that verified.
-struct Verified {
-    user_id: Value,
-    /// Under a revocation store, its id (required there); `None` without a store.
-    id: Option<TokenId>,
-    /// Its `exp`, in Unix seconds.
-    exp: f64,
+    ext::request_cookie(req, COOKIE).is_some()
 }
 
 /// The user id of `req`'s remember cookie, when it verifies with the session's keys and
@@ -151,93 +141,59 @@ struct Verified {
 /// its `user_id`, the `_user_id` of the session it restores: `revoke_user` reaches it when
 /// the config names `_user_id` as its `user_claim`, as it reaches the sessions of logins.
 pub(crate) async fn user_id(req: &HttpRequest, session: &Session) -> Option<Value> {
-    let verified = verify(req, session)?;
-    let Some(id) = &verified.id else {
-        return Some(verified.user_id);
-    };
-    let revocation = &session.config().revocation;
-    let user = match revocation.user_claim.as_deref() {
-        Some(USER_ID) => user_key(&verified.user_id),
-        _ => None,
-    };
-    match revocation.judge(id, user.as_deref()).await {
-        Verdict::Valid => Some(verified.user_id),
-        Verdict::Revoked(why) => {
+    let (token, user_id) = verify(req, session)?;
+    let user = (ext::user_claim(session) == Some(USER_ID)).then_some(&user_id);
+    match ext::judge_side_token(session, &token, user).await {
+        SideVerdict::Valid => Some(user_id),
+        SideVerdict::Revoked(why) => {
             tracing::debug!(reason = "revoked", "ignoring the remember cookie: {why}");
             None
         }
         // The store failed and the config fails closed: no restore, the cookie is kept.
-        Verdict::Unavailable => None,
+        SideVerdict::Unavailable => None,
     }
 }
 
 /// Under a revocation store, has the request's remember cookie, if it verifies, denied
-/// when `state` writes its revocations: a logout (or a new login) ends it, so a copy of
-/// it cannot log anyone back in.
-pub(crate) fn retire(req: &HttpRequest, state: &RequestSession) {
-    let session = state.session();
-    if !session.config().revocation.is_enabled() {
-        return;
-    }
-    if let Some(Verified {
-        id: Some(id), exp, ..
-    }) = verify(req, session)
-    {
-        // Denied for as long as it verifies; `as` saturates, so no `exp` can panic here.
-        let left = Duration::from_secs((exp - session.config().now()).ceil() as u64);
-        let ttl = left.saturating_add(session.config().lifetimes.leeway);
-        state.retire(id.jti, ttl);
+/// when `dict`'s request writes its revocations: a logout (or a new login) ends it, so a
+/// copy of it cannot log anyone back in.
+pub(crate) fn retire(req: &HttpRequest, dict: &SessionDict) {
+    if let Some((token, _)) = verify(req, &ext::config_of(dict)) {
+        ext::retire_side_token(dict, &token);
     }
 }
 
-/// Verifies `req`'s remember cookie, without asking the revocation store.
-fn verify(req: &HttpRequest, session: &Session) -> Option<Verified> {
-    let token = find_cookie(req.headers(), COOKIE)?;
-    let config = session.config();
-    // The session's own lifetimes do not apply: the token is not a session, and its `exp`
-    // (required below) is its whole lifetime.
-    let lifetimes = Lifetimes {
-        leeway: config.lifetimes.leeway,
-        ..Lifetimes::default()
+/// Verifies `req`'s remember cookie, without asking the revocation store: the side token,
+/// and its user id.
+fn verify(req: &HttpRequest, session: &Session) -> Option<(SideToken, Value)> {
+    let mut token = ext::verify_side_token(req, session, COOKIE, PURPOSE, true)?;
+    let refuse = |why: &str| {
+        tracing::debug!(
+            reason = "malformed_claim",
+            "ignoring the remember cookie: {why}"
+        )
     };
-    let verified = config
-        .codec
-        .decode(token)
-        .map_err(|rejection| rejection.to_string());
-    let checked = verified.and_then(|(payload, _)| {
-        let (entries, registered) =
-            Entries::load(payload).map_err(|err| Rejection::Json("payload", err).to_string())?;
-        let times = lifetimes
-            .check(&registered, config.now())
-            .map_err(|rejection| rejection.to_string())?;
-        let Some(exp) = times.exp else {
-            return Err(String::from("it has no `exp`"));
-        };
-        let mut claims = entries.into_map();
-        // Microdot writes `days` into every remember token; a session token signed with the
-        // same key lacks it, so it cannot pass for one.
-        if !claims.get("days").is_some_and(Value::is_u64) {
-            return Err(String::from("it has no whole number of `days`"));
-        }
-        // Under a store, a token without an id could never be revoked (one issued before
-        // the store was configured, or by Microdot): refused, as session tokens are.
-        let id = if config.revocation.is_enabled() {
-            match TokenId::take(&mut claims) {
-                Ok(Some(id)) => Some(id),
-                Ok(None) => {
-                    return Err(String::from("it has no `jti`, so it could not be revoked"));
-                }
-                Err(why) => return Err(why.to_owned()),
-            }
-        } else {
+    // Microdot writes `days` into every remember token; a session token signed with the
+    // same key lacks it, so it cannot pass for one.
+    if !token.claims.get("days").is_some_and(Value::is_u64) {
+        refuse("it has no whole number of `days`");
+        return None;
+    }
+    if let Some(other) = token
+        .claims
+        .keys()
+        .find(|key| !KNOWN_CLAIMS.contains(&key.as_str()))
+    {
+        refuse(&format!(
+            "it carries `{other}`, which no remember cookie has"
+        ));
+        return None;
+    }
+    match token.claims.remove("user_id") {
+        Some(Value::Null) | None => {
+            refuse("it has no `user_id`");
             None
-        };
-        match claims.remove("user_id") {
-            Some(Value::Null) | None => Err(String::from("it has no `user_id`")),
-            Some(user_id) => Ok(Verified { user_id, id, exp }),
         }
-    });
-    checked
-        .inspect_err(|why| tracing::debug!("ignoring the remember cookie: {why}"))
-        .ok()
+        Some(user_id) => Some((token, user_id)),
+    }
 }

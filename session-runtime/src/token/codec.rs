@@ -8,10 +8,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use serde_json::Value;
 
+#[cfg(feature = "encrypted")]
+use super::jwe::{self, Jwe};
+use super::keys::{KeyRing, VerifiedBy};
+use super::{MAX_INCOMING_TOKEN, Rejection, decode_object, typ_and_kid};
 use crate::error::SessionError;
-use crate::jwe::{self, Jwe};
-use crate::keys::{KeyRing, VerifiedBy};
-use crate::token::{MAX_INCOMING_TOKEN, Rejection, decode_object, typ_and_kid};
 
 /// Signs and verifies session tokens.
 #[derive(Clone)]
@@ -24,6 +25,7 @@ pub(crate) struct Codec {
     /// with the key id each names: a token carrying one needs no header parsing.
     known_headers: Vec<(String, Option<String>)>,
     /// Set by `Session::encrypted`: tokens are then JWE, not JWS.
+    #[cfg(feature = "encrypted")]
     encryption: Option<Jwe>,
 }
 
@@ -51,11 +53,13 @@ impl Codec {
             keys,
             header_segment,
             known_headers,
+            #[cfg(feature = "encrypted")]
             encryption: None,
         }
     }
 
     /// This codec, encrypting its tokens with keys derived from its secrets.
+    #[cfg(feature = "encrypted")]
     pub(crate) fn encrypted(mut self) -> Result<Self, SessionError> {
         self.encryption = Some(Jwe::new(&self.keys)?);
         Ok(self)
@@ -64,18 +68,22 @@ impl Codec {
     /// A codec for `keys` that encrypts if this one does.
     pub(crate) fn rekeyed(&self, keys: KeyRing) -> Result<Self, SessionError> {
         let codec = Self::new(keys);
-        match self.encryption {
-            Some(_) => codec.encrypted(),
-            None => Ok(codec),
+        if self.is_encrypted() {
+            #[cfg(feature = "encrypted")]
+            return codec.encrypted();
         }
+        Ok(codec)
     }
 
     pub(crate) fn is_encrypted(&self) -> bool {
-        self.encryption.is_some()
+        #[cfg(feature = "encrypted")]
+        return self.encryption.is_some();
+        #[cfg(not(feature = "encrypted"))]
+        false
     }
 
     /// Encrypts `claims` with a caller-chosen IV, for the known-answer tests only.
-    #[cfg(feature = "__internals")]
+    #[cfg(all(feature = "__internals", feature = "encrypted"))]
     pub(crate) fn encrypt_with_iv(
         &self,
         claims: &impl Serialize,
@@ -94,6 +102,7 @@ impl Codec {
     /// Encodes `claims` as a signed token.
     pub(crate) fn encode(&self, claims: &impl Serialize) -> Result<String, SessionError> {
         let payload = claims_json(claims)?;
+        #[cfg(feature = "encrypted")]
         if let Some(jwe) = &self.encryption {
             return jwe.encrypt(payload, jwe::random_iv()?);
         }
@@ -111,6 +120,7 @@ impl Codec {
     /// Verifies (or, for an encrypted config, decrypts) `token` and returns its payload,
     /// JSON not yet parsed, and the key that verified it.
     pub(crate) fn decode(&self, token: &str) -> Result<(Box<[u8]>, VerifiedBy), Rejection> {
+        #[cfg(feature = "encrypted")]
         if let Some(jwe) = &self.encryption {
             return jwe.decrypt(token);
         }

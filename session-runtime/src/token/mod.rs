@@ -1,5 +1,18 @@
-//! What signed (JWS) and encrypted (JWE) tokens share: the incoming size limit, the
-//! reasons a cookie is rejected, and the header checks.
+//! The token core: keys, claims and the token id, the payload, JWS and JWE, lifetimes and
+//! the clock, and the one pipeline every token takes. Nothing here knows actix-web, so
+//! another framework's adapter could use it unchanged.
+//!
+//! This file holds what signed (JWS) and encrypted (JWE) tokens share: the incoming size
+//! limit, the reasons a cookie is rejected, and the header checks.
+
+pub(crate) mod claims;
+pub(crate) mod clock;
+pub(crate) mod codec;
+#[cfg(feature = "encrypted")]
+pub(crate) mod jwe;
+pub(crate) mod keys;
+pub(crate) mod payload;
+pub(crate) mod pipeline;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -22,9 +35,13 @@ pub(crate) enum Rejection {
     UnknownKid,
     Signature,
     /// An encrypted token's framing is wrong (see `jwe`).
+    #[cfg(feature = "encrypted")]
     Encrypted(&'static str),
+    #[cfg(feature = "encrypted")]
     Decryption,
-    Claims(crate::claims::ClaimRejection),
+    Claims(claims::ClaimRejection),
+    /// A side token (it carries `_purpose`) offered as a session.
+    Purpose,
 }
 
 impl Rejection {
@@ -38,9 +55,12 @@ impl Rejection {
             Self::TokenType(_) => "wrong_typ",
             Self::UnknownKid => "unknown_kid",
             Self::Signature => "bad_signature",
+            #[cfg(feature = "encrypted")]
             Self::Encrypted(_) => "malformed",
+            #[cfg(feature = "encrypted")]
             Self::Decryption => "undecryptable",
             Self::Claims(rejection) => rejection.reason(),
+            Self::Purpose => "wrong_purpose",
         }
     }
 }
@@ -60,9 +80,12 @@ impl std::fmt::Display for Rejection {
             Self::Header(what) => write!(f, "unacceptable header: {what}"),
             Self::UnknownKid => f.write_str("the header's `kid` names no configured key"),
             Self::Signature => f.write_str("no configured key verifies the signature"),
+            #[cfg(feature = "encrypted")]
             Self::Encrypted(what) => write!(f, "not an acceptable encrypted token: {what}"),
+            #[cfg(feature = "encrypted")]
             Self::Decryption => f.write_str("no configured key decrypts the token"),
             Self::Claims(rejection) => rejection.fmt(f),
+            Self::Purpose => f.write_str("it is a side token (it has `_purpose`), not a session"),
         }
     }
 }

@@ -20,7 +20,7 @@ const MIN_SWEEP: usize = 64;
 ///
 /// ```
 /// use std::time::Duration;
-/// use jwt_session::{MemoryStore, Session};
+/// use jwt_session::{Session, revocation::MemoryStore};
 ///
 /// let session = Session::new([7u8; 32])
 ///     .max_age(Duration::from_secs(3600))
@@ -46,7 +46,7 @@ impl MemoryStore {
     /// An empty deny-list.
     ///
     /// ```
-    /// let store = jwt_session::MemoryStore::new();
+    /// let store = jwt_session::revocation::MemoryStore::new();
     /// assert_eq!(store.len(), 0);
     /// ```
     #[must_use]
@@ -59,12 +59,12 @@ impl MemoryStore {
     /// ```
     /// # actix_web::rt::System::new().block_on(async {
     /// use std::time::Duration;
-    /// use jwt_session::{MemoryStore, RevocationStore};
+    /// use jwt_session::{revocation::{MemoryStore, RevocationStore}};
     ///
     /// let store = MemoryStore::new();
     /// store.revoke_token("some-token-id", Duration::from_secs(60)).await?;
     /// assert_eq!(store.len(), 1);
-    /// # Ok::<(), jwt_session::StoreError>(())
+    /// # Ok::<(), jwt_session::revocation::StoreError>(())
     /// # }).unwrap();
     /// ```
     #[must_use]
@@ -76,7 +76,7 @@ impl MemoryStore {
     /// Whether no entry is held.
     ///
     /// ```
-    /// assert!(jwt_session::MemoryStore::new().is_empty());
+    /// assert!(jwt_session::revocation::MemoryStore::new().is_empty());
     /// ```
     #[must_use]
     pub fn is_empty(&self) -> bool {

@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use crate::claims::{MANAGED, RegisteredClaims, registered_name};
+use super::claims::{MANAGED, RegisteredClaims, registered_name};
 
 /// The session's entries: the verified payload until something needs the map, then the map
 /// without the managed claims (which loading took out and checked).

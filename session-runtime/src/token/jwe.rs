@@ -14,9 +14,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
 use serde_json::Value;
 
+use super::keys::{KeyRing, VerifiedBy};
+use super::{MAX_INCOMING_TOKEN, Rejection, decode_object, typ_and_kid};
 use crate::error::SessionError;
-use crate::keys::{KeyRing, VerifiedBy};
-use crate::token::{MAX_INCOMING_TOKEN, Rejection, decode_object, typ_and_kid};
 
 /// The HKDF-SHA256 `info` that turns a session secret into its content key. Part of the
 /// wire format: other languages derive the same key with it (see the README).

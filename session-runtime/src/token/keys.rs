@@ -212,6 +212,7 @@ impl KeyRing {
 
     /// The secrets of an HMAC ring with their key ids, current first (for deriving the
     /// content keys of encrypted sessions).
+    #[cfg(feature = "encrypted")]
     pub(crate) fn secrets(&self) -> Result<impl Iterator<Item = (&str, &[u8])>, SessionError> {
         if self.algorithm.family() != AlgorithmFamily::Hmac {
             return Err(SessionError::KeyMismatch(

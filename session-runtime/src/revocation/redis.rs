@@ -24,7 +24,7 @@ const DEFAULT_PREFIX: &str = "jwt-session:";
 ///
 /// ```
 /// use std::time::Duration;
-/// use jwt_session::{RedisStore, Session};
+/// use jwt_session::{Session, revocation::RedisStore};
 ///
 /// let store = RedisStore::open("redis://127.0.0.1:6379/")?.prefix("shop:sessions:");
 /// let session = Session::new([7u8; 32])
@@ -32,7 +32,7 @@ const DEFAULT_PREFIX: &str = "jwt-session:";
 ///     .revocation(store)
 ///     .user_claim("username");
 /// # drop(session);
-/// # Ok::<(), jwt_session::StoreError>(())
+/// # Ok::<(), jwt_session::revocation::StoreError>(())
 /// ```
 #[derive(Clone)]
 pub struct RedisStore {
@@ -51,7 +51,7 @@ impl RedisStore {
     /// When `url` is not a Redis URL.
     ///
     /// ```
-    /// assert!(jwt_session::RedisStore::open("http://example.com").is_err());
+    /// assert!(jwt_session::revocation::RedisStore::open("http://example.com").is_err());
     /// ```
     pub fn open(url: &str) -> Result<Self, StoreError> {
         Ok(Self {
@@ -65,9 +65,9 @@ impl RedisStore {
     /// between apps whose sessions must not revoke each other's.
     ///
     /// ```
-    /// let store = jwt_session::RedisStore::open("redis://127.0.0.1/")?.prefix("app-a:");
+    /// let store = jwt_session::revocation::RedisStore::open("redis://127.0.0.1/")?.prefix("app-a:");
     /// # drop(store);
-    /// # Ok::<(), jwt_session::StoreError>(())
+    /// # Ok::<(), jwt_session::revocation::StoreError>(())
     /// ```
     #[must_use]
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {

@@ -1,8 +1,13 @@
-//! `TestClock`: the time a `Session` reads, which tests can move by hand.
+//! The time a config reads: the system clock, or with the `test-util` feature a
+//! `TestClock` that tests move by hand.
 
+#[cfg(feature = "test-util")]
 use std::sync::Arc;
+#[cfg(feature = "test-util")]
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+#[cfg(feature = "test-util")]
+use std::time::Duration;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A clock for tests, so that expiry, idle re-issue and absolute timeouts can be tested
 /// without sleeping. Give it to [`Session::clock`](crate::Session::clock); every clone
@@ -12,7 +17,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// ```
 /// use std::time::Duration;
 /// use actix_web::{App, HttpResponse, test, web};
-/// use jwt_session::{Session, SessionDict, SessionError, TestClock, with_session};
+/// use jwt_session::test::TestClock;
+/// use jwt_session::{Session, SessionDict, SessionError, with_session};
 ///
 /// #[with_session]
 /// async fn login(mut session: SessionDict) -> Result<HttpResponse, SessionError> {
@@ -48,12 +54,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// assert_eq!(test::call_and_read_body(&app, req).await, "");
 /// # });
 /// ```
+#[cfg(feature = "test-util")]
 #[derive(Clone, Debug)]
 pub struct TestClock {
     /// Microseconds since the Unix epoch.
     micros: Arc<AtomicU64>,
 }
 
+#[cfg(feature = "test-util")]
 impl TestClock {
     /// A clock that starts at the current time and stands still until moved.
     #[must_use]
@@ -66,7 +74,7 @@ impl TestClock {
     /// ```
     /// use std::time::{Duration, UNIX_EPOCH};
     ///
-    /// let clock = jwt_session::TestClock::at(UNIX_EPOCH + Duration::from_secs(1_000));
+    /// let clock = jwt_session::test::TestClock::at(UNIX_EPOCH + Duration::from_secs(1_000));
     /// assert_eq!(clock.now(), UNIX_EPOCH + Duration::from_secs(1_000));
     /// ```
     #[must_use]
@@ -83,7 +91,7 @@ impl TestClock {
     /// ```
     /// use std::time::Duration;
     ///
-    /// let clock = jwt_session::TestClock::new();
+    /// let clock = jwt_session::test::TestClock::new();
     /// let before = clock.now();
     /// clock.advance(Duration::from_secs(90));
     /// assert_eq!(clock.now().duration_since(before).unwrap(), Duration::from_secs(90));
@@ -98,7 +106,7 @@ impl TestClock {
     /// ```
     /// use std::time::{Duration, UNIX_EPOCH};
     ///
-    /// let clock = jwt_session::TestClock::new();
+    /// let clock = jwt_session::test::TestClock::new();
     /// clock.set(UNIX_EPOCH + Duration::from_secs(5));
     /// assert_eq!(clock.now(), UNIX_EPOCH + Duration::from_secs(5));
     /// ```
@@ -112,7 +120,7 @@ impl TestClock {
     /// The time the clock shows.
     ///
     /// ```
-    /// let clock = jwt_session::TestClock::new();
+    /// let clock = jwt_session::test::TestClock::new();
     /// assert_eq!(clock.now(), clock.clone().now(), "clones share one time");
     /// ```
     #[must_use]
@@ -121,16 +129,56 @@ impl TestClock {
     }
 }
 
+#[cfg(feature = "test-util")]
 impl Default for TestClock {
     fn default() -> Self {
         Self::new()
     }
 }
 
-/// Seconds since the Unix epoch on `clock`, or on the system clock without one.
-pub(crate) fn unix_now(clock: Option<&TestClock>) -> f64 {
-    clock
-        .map_or_else(SystemTime::now, TestClock::now)
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |since| since.as_secs_f64())
+/// The clock of a config: the system's, unless a test set a [`TestClock`].
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Clock {
+    #[cfg(feature = "test-util")]
+    test: Option<TestClock>,
+}
+
+impl Clock {
+    /// A clock that reads `test` instead of the system clock.
+    #[cfg(feature = "test-util")]
+    pub(crate) fn test(test: TestClock) -> Self {
+        Self { test: Some(test) }
+    }
+
+    fn now_time(&self) -> SystemTime {
+        #[cfg(feature = "test-util")]
+        if let Some(test) = &self.test {
+            return test.now();
+        }
+        SystemTime::now()
+    }
+
+    /// Seconds since the Unix epoch.
+    pub(crate) fn now(&self) -> f64 {
+        self.now_time()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |since| since.as_secs_f64())
+    }
+
+    /// Milliseconds since the Unix epoch.
+    pub(crate) fn now_ms(&self) -> u64 {
+        self.now_time()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |since| {
+                u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+            })
+    }
+
+    /// Whether time moves on its own (a test clock only moves when told).
+    pub(crate) fn is_real(&self) -> bool {
+        #[cfg(feature = "test-util")]
+        return self.test.is_none();
+        #[cfg(not(feature = "test-util"))]
+        true
+    }
 }

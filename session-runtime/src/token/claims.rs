@@ -6,10 +6,18 @@
 
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
-use crate::revocation::TokenId;
+/// Marks a side token (a token a layer issues with the session's keys, not a session), with
+/// what it is for. A session carrying it is refused, so neither can stand in for the other.
+pub(crate) const PURPOSE: &str = "_purpose";
+
+const PURPOSE_REASON: &str = "jwt-session reserves it to mark tokens that are not sessions \
+    (a remember-me cookie, say): a session carrying it is refused; store the value under \
+    another key";
 
 /// Carries the time the session began, for `Session::absolute_timeout`.
 pub(crate) const SESSION_START: &str = "session_start";
@@ -43,6 +51,9 @@ const AUDIENCE: &str = "PyJWT, and so Microdot, rejects every token carrying `au
 pub(crate) fn insert_problem(key: &str, value: &Value) -> Option<&'static str> {
     if MANAGED.contains(&key) {
         return Some(MANAGED_REASON);
+    }
+    if key == PURPOSE {
+        return Some(PURPOSE_REASON);
     }
     type_problem(key, value)
 }
@@ -309,6 +320,66 @@ impl Serialize for SessionClaims<'_> {
     }
 }
 
+/// The claim holding the millisecond a token id was minted, so that
+/// `revoke_user` can tell tokens issued just before
+/// the call from a login just after it, within the same second.
+pub(crate) const JTI_MS: &str = "jti_ms";
+
+/// A token's id and the millisecond it was minted (absent on a peer's token that carries
+/// only `jti`: then any `revoke_user` of its user denies it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct TokenId {
+    pub(crate) jti: String,
+    pub(crate) minted_ms: Option<u64>,
+}
+
+impl TokenId {
+    /// 128 random bits, base64url (22 characters), minted at `now_ms` (Unix milliseconds,
+    /// from the config's clock).
+    pub(crate) fn fresh(now_ms: u64) -> Self {
+        let mut bytes = [0u8; 16];
+        // The OS RNG failing leaves no safe way to mint ids; getrandom documents it as
+        // practically unreachable on supported platforms.
+        getrandom::getrandom(&mut bytes).expect("the OS random number generator failed");
+        Self {
+            jti: URL_SAFE_NO_PAD.encode(bytes),
+            minted_ms: Some(now_ms),
+        }
+    }
+
+    /// Writes `jti` and `jti_ms` into a token's claims: the one writer of both.
+    pub(crate) fn write_claims<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
+        map.serialize_entry("jti", &self.jti)?;
+        if let Some(minted_ms) = self.minted_ms {
+            map.serialize_entry(JTI_MS, &minted_ms)?;
+        }
+        Ok(())
+    }
+
+    /// Takes `jti` and `jti_ms` out of a verified payload. `Ok(None)` when there is no
+    /// `jti`; an error when either has the wrong type.
+    pub(crate) fn take(data: &mut Map<String, Value>) -> Result<Option<Self>, &'static str> {
+        let minted_ms = match data.remove(JTI_MS) {
+            None => None,
+            Some(value) => Some(value.as_u64().ok_or("`jti_ms` is not a whole number")?),
+        };
+        match data.remove("jti") {
+            None => Ok(None),
+            Some(Value::String(jti)) if !jti.is_empty() => Ok(Some(Self { jti, minted_ms })),
+            Some(_) => Err("`jti` is not a non-empty string"),
+        }
+    }
+}
+
+/// `{"jti", "jti_ms"}`, for `#[serde(flatten)]` into a token's claims.
+impl Serialize for TokenId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        self.write_claims(&mut map)?;
+        map.end()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -539,5 +610,42 @@ mod tests {
             "a token without iat gets one"
         );
         assert!(!Lifetimes::default().wants_refresh(Times::default(), NOW));
+    }
+
+    #[test]
+    fn fresh_ids_are_22_base64url_characters_and_distinct() {
+        let (a, b) = (
+            TokenId::fresh(1_700_000_000_001),
+            TokenId::fresh(1_700_000_000_001),
+        );
+        assert_eq!(a.jti.len(), 22);
+        assert!(
+            a.jti
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        );
+        assert_ne!(a.jti, b.jti);
+        assert_eq!(a.minted_ms, Some(1_700_000_000_001));
+    }
+
+    #[test]
+    fn ids_are_taken_out_of_the_payload_and_checked() {
+        let mut data = json!({"jti": "abc", "jti_ms": 5, "user": "ann"});
+        let data = data.as_object_mut().unwrap();
+        let id = TokenId::take(data).unwrap().unwrap();
+        assert_eq!((id.jti.as_str(), id.minted_ms), ("abc", Some(5)));
+        assert_eq!(data.len(), 1);
+        for bad in [
+            json!({"jti": 1}),
+            json!({"jti": ""}),
+            json!({"jti": "a", "jti_ms": -1}),
+            json!({"jti": "a", "jti_ms": "5"}),
+        ] {
+            assert!(
+                TokenId::take(&mut bad.as_object().unwrap().clone()).is_err(),
+                "{bad}"
+            );
+        }
+        assert_eq!(TokenId::take(&mut Map::new()), Ok(None));
     }
 }

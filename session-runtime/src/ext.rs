@@ -1,0 +1,224 @@
+//! The seam: everything a layer built on sessions may use beyond the public API.
+//!
+//! **The rule.** A layer (today `login/` and `csrf.rs`; tomorrow any other) imports public
+//! items by their root paths (`crate::Session`, `crate::SessionDict`, `crate::SessionError`)
+//! and everything else from this module, nothing more. `scripts/layers.sh` checks it in CI.
+//! So the core keeps no hooks for any one layer: a layer that needs a new power adds a
+//! function here, named for what it does, not for who calls it.
+//!
+//! What a layer may do through it:
+//! - read a request cookie ([`request_cookie`]) and merge a `Vary` token ([`add_vary`]);
+//! - issue and verify a **side token**: a token of its own, signed (or encrypted) with the
+//!   session's keys through the same pipeline as sessions, carrying a `_purpose` marker
+//!   that sessions refuse ([`issue_side_token`], [`verify_side_token`]);
+//! - judge a side token against the revocation store ([`judge_side_token`]) and retire it
+//!   when the session's response is settled ([`retire_side_token`]);
+//! - offer entries for the response, written unless the handler decides the cookie itself
+//!   ([`offer_entries`]);
+//! - set how long `revoke_user` entries live at least ([`set_user_entry_floor`]).
+
+use std::time::Duration;
+
+use actix_web::HttpRequest;
+use actix_web::http::header::HeaderValue;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::config::Session;
+use crate::cookie::find_cookie;
+use crate::dict::SessionDict;
+use crate::error::SessionError;
+#[cfg(feature = "csrf")]
+pub(crate) use crate::response::add_vary;
+use crate::revocation::policy::{Verdict, user_key};
+use crate::token::claims::{Lifetimes, PURPOSE, TokenId};
+
+/// The value of the request cookie called `name`, parsed as the session cookie is.
+pub(crate) fn request_cookie<'r>(req: &'r HttpRequest, name: &str) -> Option<&'r str> {
+    find_cookie(req.headers(), name)
+}
+
+/// The claims a side token carries besides the layer's own: its purpose, its times and,
+/// under a revocation store, its id.
+#[derive(Serialize)]
+struct SideClaims<'a, C> {
+    #[serde(flatten)]
+    own: &'a C,
+    #[serde(rename = "_purpose")]
+    purpose: &'a str,
+    exp: u64,
+    iat: u64,
+    #[serde(flatten)]
+    id: Option<TokenId>,
+}
+
+/// The `Set-Cookie` value of a side token: `claims` plus `_purpose`, `iat`, `exp` (now plus
+/// `lifetime`) and, under a revocation store, a token id; signed or encrypted as the
+/// session is, in a cookie called `cookie_name` with the session cookie's attributes, and
+/// size checked after encoding.
+pub(crate) fn issue_side_token(
+    session: &Session,
+    cookie_name: &str,
+    purpose: &str,
+    claims: &impl Serialize,
+    lifetime: Duration,
+) -> Result<HeaderValue, SessionError> {
+    let config = session.config();
+    let now = config.now() as u64;
+    let claims = SideClaims {
+        own: claims,
+        purpose,
+        exp: now.saturating_add(lifetime.as_secs()),
+        iat: now,
+        id: config
+            .revocation
+            .is_enabled()
+            .then(|| TokenId::fresh(config.clock.now_ms())),
+    };
+    let token = config.rules().issue(&claims)?;
+    config
+        .cookie
+        .renamed(cookie_name)
+        .set_cookie(&token, Some(lifetime))
+}
+
+/// The `Set-Cookie` value that makes the browser forget the side-token cookie `cookie_name`.
+pub(crate) fn side_token_removal(session: &Session, cookie_name: &str) -> HeaderValue {
+    session.config().cookie.renamed(cookie_name).removal()
+}
+
+/// A side token that verified.
+pub(crate) struct SideToken {
+    /// The layer's own claims: `_purpose`, the times and the id are taken out.
+    pub(crate) claims: Map<String, Value>,
+    /// Under a revocation store, its id (required there); `None` without a store.
+    pub(crate) id: Option<TokenId>,
+    /// Its `exp`, in Unix seconds.
+    pub(crate) exp: f64,
+}
+
+/// The request's side token in cookie `cookie_name`, when it verifies under the session's
+/// keys and pinned algorithm, its `exp` (required) has not passed, and its `_purpose` is
+/// `purpose` (or absent, for a peer's token, when `purpose_optional`). Under a revocation
+/// store it also needs a `jti`; the store is not asked here ([`judge_side_token`]).
+/// A rejection is logged at debug level with the same `reason` vocabulary as sessions.
+pub(crate) fn verify_side_token(
+    req: &HttpRequest,
+    session: &Session,
+    cookie_name: &str,
+    purpose: &str,
+    purpose_optional: bool,
+) -> Option<SideToken> {
+    let token = request_cookie(req, cookie_name)?;
+    let config = session.config();
+    // The session's own lifetimes do not apply: the token is not a session, and its `exp`
+    // (required below) is its whole lifetime.
+    let lifetimes = Lifetimes {
+        leeway: config.lifetimes.leeway,
+        ..Lifetimes::default()
+    };
+    let rules = crate::token::pipeline::TokenRules {
+        lifetimes: &lifetimes,
+        ..config.rules()
+    };
+    let rejected = |reason: &'static str, why: &str| {
+        tracing::debug!(reason, "ignoring the {cookie_name} cookie: {why}");
+    };
+    let verified = match rules.verify(token, config.now()) {
+        Ok(verified) => verified,
+        Err(rejection) => {
+            rejected(rejection.reason(), &rejection.to_string());
+            return None;
+        }
+    };
+    let Some(exp) = verified.times.exp else {
+        rejected("missing_claim", "it has no `exp`");
+        return None;
+    };
+    if config.revocation.is_enabled() && verified.id.is_none() {
+        rejected("unrevocable", "it has no `jti`, so it could not be revoked");
+        return None;
+    }
+    let mut claims = verified.data.into_map();
+    match claims.remove(PURPOSE) {
+        Some(Value::String(found)) if found == purpose => {}
+        None if purpose_optional => {}
+        _ => {
+            rejected("wrong_purpose", &format!("it is not a `{purpose}` token"));
+            return None;
+        }
+    }
+    Some(SideToken {
+        claims,
+        id: verified.id,
+        exp,
+    })
+}
+
+/// The revocation store's verdict on a side token of `user` (the user's key is that of
+/// `revoke_user`: a string, or an integer in decimal). Without a store, valid.
+pub(crate) async fn judge_side_token(
+    session: &Session,
+    token: &SideToken,
+    user: Option<&Value>,
+) -> SideVerdict {
+    let Some(id) = &token.id else {
+        return SideVerdict::Valid;
+    };
+    let user = user.and_then(user_key);
+    match session.config().revocation.judge(id, user.as_deref()).await {
+        Verdict::Valid => SideVerdict::Valid,
+        Verdict::Revoked(why) => SideVerdict::Revoked(why),
+        Verdict::Unavailable => SideVerdict::Unavailable,
+    }
+}
+
+/// The verdict on a side token: [`judge_side_token`].
+pub(crate) enum SideVerdict {
+    Valid,
+    Revoked(&'static str),
+    /// The store failed and the config fails closed.
+    Unavailable,
+}
+
+/// The session entry `revoke_user` files this config's sessions under, if any.
+pub(crate) fn user_claim(session: &Session) -> Option<&str> {
+    session.config().revocation.user_claim.as_deref()
+}
+
+/// The config `dict` was loaded under.
+pub(crate) fn config_of(dict: &SessionDict) -> Session {
+    dict.request_state().session().clone()
+}
+
+/// Has `token` denied when the response of `dict`'s request is settled (a logout, or a
+/// new login that replaces it), for as long as it verifies.
+pub(crate) fn retire_side_token(dict: &SessionDict, token: &SideToken) {
+    let state = dict.request_state();
+    let config = state.session().config();
+    if let Some(id) = &token.id {
+        // `as` saturates, so no `exp` can panic here.
+        let left = Duration::from_secs((token.exp - config.now()).ceil() as u64);
+        state.retire(id.jti.clone(), left.saturating_add(config.lifetimes.leeway));
+    }
+}
+
+/// Offers `dict`'s entries for the response, as a re-issue is: written unless the request
+/// decides the session cookie itself, since any save, delete or autosave replaces it. For
+/// changes a layer makes on the app's behalf (a login restored from a side token), which
+/// must never cost the handler its own changes.
+pub(crate) fn offer_entries(dict: &mut SessionDict) {
+    let data = dict.take_data();
+    dict.request_state().offer(data);
+}
+
+/// Sets the least a `revoke_user` entry lives, so that it outlives the side tokens of a
+/// user that a layer issues.
+pub(crate) fn set_user_entry_floor(session: Session, floor: Duration) -> Session {
+    session.with(|config| config.revocation.user_entry_floor = floor)
+}
+
+/// The least a `revoke_user` entry lives.
+pub(crate) fn user_entry_floor(session: &Session) -> Duration {
+    session.config().revocation.user_entry_floor
+}

@@ -1,0 +1,210 @@
+//! Loading a request's session: the cookie through the token pipeline, then the
+//! revocation check, into the request's [`RequestSession`].
+
+use std::sync::Arc;
+
+use actix_web::HttpRequest;
+#[cfg(feature = "__internals")]
+use actix_web::http::header::HeaderValue;
+#[cfg(any(feature = "test-util", feature = "__internals"))]
+use serde_json::{Map, Value};
+
+use crate::config::Session;
+use crate::cookie::find_cookie;
+use crate::error::SessionError;
+use crate::revocation::policy::Verdict;
+use crate::state::{Pending, RequestSession};
+use crate::token::keys::VerifiedBy;
+use crate::token::payload::Entries;
+use crate::token::pipeline::Verified;
+
+/// What loading found in the request, once every check is done.
+enum Found {
+    NoCookie,
+    Accepted(Verified),
+    /// Verification failed.
+    Invalid,
+    /// Verified, but revoked, unrevocable (no `jti` or `exp`) or not checkable now.
+    Denied {
+        clear: bool,
+    },
+}
+
+/// The first, synchronous step of a load.
+pub(crate) enum LoadStart {
+    Done(Entries, Arc<RequestSession>),
+    /// A verified token that the revocation store must clear first.
+    Check(StoreCheck),
+}
+
+/// A verified token, with an id and an expiry, waiting for its revocation check.
+pub(crate) struct StoreCheck {
+    session: Session,
+    loaded: Verified,
+}
+
+/// Loads the session of `req` under `session`, as far as it can without waiting: every
+/// load under one config in one request shares one state, so a response carries one cookie
+/// per config however many handles exist; loads under different configs never share
+/// anything. Only a verified cookie under a revocation store that must be awaited needs
+/// [`StoreCheck::finish`]; a request without a cookie never touches the store.
+pub(crate) fn start_load(req: &HttpRequest, session: &Session) -> Result<LoadStart, SessionError> {
+    if let Some(state) = RequestSession::existing(req, session) {
+        return Ok(LoadStart::Done(state.current_data(req), state));
+    }
+    session.check()?;
+    let config = session.config();
+    let found = match find_cookie(req.headers(), &config.cookie.name) {
+        None => Found::NoCookie,
+        Some(token) => match session.config().verify(token) {
+            Ok(loaded) if !config.revocation.is_enabled() => Found::Accepted(loaded),
+            Ok(loaded) => match (&loaded.id, loaded.times.exp) {
+                (Some(id), Some(_)) => {
+                    let user = config.revocation.user_of(loaded.data.map());
+                    match config.revocation.check_now(id, user.as_deref()) {
+                        Some(verdict) => found_after(session, loaded, verdict),
+                        None => {
+                            return Ok(LoadStart::Check(StoreCheck {
+                                session: session.clone(),
+                                loaded,
+                            }));
+                        }
+                    }
+                }
+                (id, _) => {
+                    let missing = if id.is_none() { "jti" } else { "exp" };
+                    tracing::debug!(
+                        reason = "unrevocable",
+                        "ignoring session cookie: it has no `{missing}`, so it could not be revoked"
+                    );
+                    Found::Denied {
+                        clear: config.clear_invalid,
+                    }
+                }
+            },
+            Err(rejection) => {
+                tracing::debug!(
+                    reason = rejection.reason(),
+                    "ignoring session cookie: {rejection}"
+                );
+                Found::Invalid
+            }
+        },
+    };
+    let (data, state) = settle_load(req, session, found);
+    Ok(LoadStart::Done(data, state))
+}
+
+impl StoreCheck {
+    /// Asks the store, then finishes the load as [`start_load`] would have.
+    pub(crate) async fn finish(self, req: &HttpRequest) -> (Entries, Arc<RequestSession>) {
+        let revocation = &self.session.config().revocation;
+        let verdict = match &self.loaded.id {
+            Some(id) => {
+                let user = revocation.user_of(self.loaded.data.map());
+                revocation.check(id, user.as_deref()).await
+            }
+            None => Verdict::Revoked("no token id"),
+        };
+        // Another load of this config may have finished while this one waited.
+        if let Some(state) = RequestSession::existing(req, &self.session) {
+            return (state.current_data(req), state);
+        }
+        let found = found_after(&self.session, self.loaded, verdict);
+        settle_load(req, &self.session, found)
+    }
+}
+
+/// What loading found, once the store has judged a verified token.
+fn found_after(session: &Session, loaded: Verified, verdict: Verdict) -> Found {
+    match verdict {
+        Verdict::Valid => Found::Accepted(loaded),
+        Verdict::Revoked(why) => {
+            tracing::debug!(reason = "revoked", "ignoring session cookie: {why}");
+            Found::Denied {
+                clear: session.config().clear_invalid,
+            }
+        }
+        // Not known to be revoked: leave the cookie, it works again once the store does.
+        Verdict::Unavailable => Found::Denied { clear: false },
+    }
+}
+
+/// Records the request's state for `session` from what loading found.
+fn settle_load(
+    req: &HttpRequest,
+    session: &Session,
+    found: Found,
+) -> (Entries, Arc<RequestSession>) {
+    let rejected = |clear: bool| {
+        if clear {
+            Pending::Delete
+        } else {
+            Pending::Untouched
+        }
+    };
+    let (loaded, pending, denied) = match found {
+        Found::NoCookie => (None, Pending::Untouched, false),
+        Found::Accepted(loaded) => {
+            let pending = initial_pending(session, &loaded);
+            (Some(loaded), pending, false)
+        }
+        Found::Invalid => (None, rejected(session.config().clear_invalid), false),
+        Found::Denied { clear } => (None, rejected(clear), true),
+    };
+    let (data, times, id) = match loaded {
+        Some(loaded) => (loaded.data, loaded.times, loaded.id),
+        None => Default::default(),
+    };
+    let state = RequestSession::register(req, session, times, id, pending, denied);
+    (data, state)
+}
+
+/// The entries of `token` when it is a valid session under `session` now (signature and
+/// lifetimes; the revocation store is not asked).
+#[cfg(any(feature = "test-util", feature = "__internals"))]
+pub(crate) fn verified_data(session: &Session, token: &str) -> Option<Map<String, Value>> {
+    session
+        .config()
+        .verify(token)
+        .ok()
+        .map(|loaded| loaded.data.into_map())
+}
+
+/// Re-signs a session verified by a previous key, or refreshes one past half its idle window.
+fn initial_pending(session: &Session, loaded: &Verified) -> Pending {
+    let config = session.config();
+    let rotate = loaded.verified_by == VerifiedBy::Previous;
+    let refresh = config.lifetimes.wants_refresh(loaded.times, config.now());
+    if config.codec.keys().can_sign() && (rotate || refresh) {
+        tracing::debug!(rotate, refresh, "re-issuing the session cookie");
+        Pending::Reissue {
+            data: loaded.data.clone(),
+            refresh,
+        }
+    } else {
+        Pending::Untouched
+    }
+}
+
+#[cfg(feature = "__internals")]
+pub(crate) fn verify_now(session: &Session, token: &str) -> bool {
+    session.config().verify(token).is_ok()
+}
+
+/// The `Set-Cookie` a response to a request carrying `token` sends without any save, or
+/// `None` when the token is rejected or needs no re-issue.
+#[cfg(feature = "__internals")]
+pub(crate) fn reissue_now(
+    session: &Session,
+    token: &str,
+) -> Option<Result<HeaderValue, SessionError>> {
+    let loaded = session.config().verify(token).ok()?;
+    match initial_pending(session, &loaded) {
+        Pending::Reissue { data, refresh } => {
+            let state = RequestSession::detached(session, loaded.times, loaded.id);
+            Some(state.reissue(data.map(), refresh))
+        }
+        _ => None,
+    }
+}

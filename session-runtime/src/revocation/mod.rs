@@ -1,0 +1,129 @@
+//! Revocation: a small deny-list, written only by logouts, that a signed cookie is checked
+//! against. Part of the token core: nothing here knows actix-web.
+//!
+//! [`RevocationStore`] is the seam to a backend; `policy` is how a config talks to a store
+//! (one bounded round trip per read, failures logged, rate-limited); `memory` and `redis`
+//! are the stores shipped.
+
+use std::future::Future;
+use std::time::Duration;
+
+pub use crate::error::StoreError;
+pub use memory::MemoryStore;
+#[cfg(feature = "redis")]
+pub use redis::RedisStore;
+
+mod memory;
+pub(crate) mod policy;
+#[cfg(feature = "redis")]
+mod redis;
+
+/// A deny-list of token ids and users: where logouts are written and every read with a
+/// session cookie is checked. [`MemoryStore`] (one process) and
+/// `RedisStore` (feature `redis`, many instances) implement it.
+///
+/// # Writing another store
+///
+/// Three calls, each one round trip to your backend (and an optional fourth, below):
+///
+/// - [`lookup`](RevocationStore::lookup) answers, for one token id and (optionally) one
+///   user, whether that id was revoked and since when that user was. Read both in one
+///   round trip (a pipeline, `MGET`, one `SELECT .. WHERE key IN (..)`): it runs on every
+///   request that carries a session cookie.
+/// - [`revoke_token`](RevocationStore::revoke_token) stores the id for `ttl`.
+/// - [`revoke_user`](RevocationStore::revoke_user) stores `at_ms` for the user for `ttl`;
+///   keep the larger value if one is already there.
+///
+/// A store that can answer reads without waiting (in memory) also implements
+/// [`lookup_now`](RevocationStore::lookup_now), so a read costs no future and no timer.
+///
+/// Entries may be dropped once their `ttl` has passed: the tokens they deny have expired by
+/// then. Return an error rather than guess when the backend cannot answer; the session
+/// config bounds every call with its timeout and treats errors as "revoked" (fail closed)
+/// unless configured otherwise. The futures must be `Send`.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::Mutex;
+/// use std::time::Duration;
+/// use jwt_session::Session;
+/// use jwt_session::revocation::{Lookup, RevocationStore, StoreError};
+///
+/// /// A toy store that never forgets (a real one honours `ttl`).
+/// #[derive(Default)]
+/// struct Forever {
+///     tokens: Mutex<Vec<String>>,
+///     users: Mutex<HashMap<String, u64>>,
+/// }
+///
+/// impl RevocationStore for Forever {
+///     async fn lookup(&self, jti: &str, user: Option<&str>) -> Result<Lookup, StoreError> {
+///         Ok(Lookup {
+///             token_revoked: self.tokens.lock().unwrap().iter().any(|t| t == jti),
+///             user_revoked_at_ms: user.and_then(|u| self.users.lock().unwrap().get(u).copied()),
+///         })
+///     }
+///     async fn revoke_token(&self, jti: &str, _ttl: Duration) -> Result<(), StoreError> {
+///         self.tokens.lock().unwrap().push(jti.to_owned());
+///         Ok(())
+///     }
+///     async fn revoke_user(&self, user: &str, at_ms: u64, _ttl: Duration) -> Result<(), StoreError> {
+///         let mut users = self.users.lock().unwrap();
+///         let entry = users.entry(user.to_owned()).or_default();
+///         *entry = (*entry).max(at_ms);
+///         Ok(())
+///     }
+/// }
+///
+/// let session = Session::new([7u8; 32])
+///     .max_age(Duration::from_secs(3600))
+///     .revocation(Forever::default());
+/// # drop(session);
+/// ```
+pub trait RevocationStore: Send + Sync + 'static {
+    /// Whether the token id `jti` is revoked, and the latest `revoke_user` time of `user`
+    /// (Unix milliseconds), in one round trip.
+    fn lookup(
+        &self,
+        jti: &str,
+        user: Option<&str>,
+    ) -> impl Future<Output = Result<Lookup, StoreError>> + Send;
+
+    /// [`lookup`](RevocationStore::lookup) for a store that can answer without waiting,
+    /// such as one in memory: `Some(answer)` lets the request skip the async machinery (a
+    /// boxed future and a timer) entirely. The default, `None`, means "await `lookup`".
+    fn lookup_now(&self, jti: &str, user: Option<&str>) -> Option<Result<Lookup, StoreError>> {
+        let _ = (jti, user);
+        None
+    }
+
+    /// Denies the token id `jti` for `ttl`.
+    fn revoke_token(
+        &self,
+        jti: &str,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Denies every token of `user` minted at or before `at_ms` (Unix milliseconds), for `ttl`.
+    fn revoke_user(
+        &self,
+        user: &str,
+        at_ms: u64,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// What a store knows about one token id and one user: the answer of
+/// [`RevocationStore::lookup`].
+///
+/// ```
+/// let nothing_known = jwt_session::revocation::Lookup::default();
+/// assert!(!nothing_known.token_revoked && nothing_known.user_revoked_at_ms.is_none());
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Lookup {
+    /// The token id was revoked (a logout, or a `renew()` that replaced it).
+    pub token_revoked: bool,
+    /// The time of the user's latest `revoke_user`, in Unix milliseconds.
+    pub user_revoked_at_ms: Option<u64>,
+}

@@ -1,0 +1,61 @@
+//! The one path every token of the library takes, sessions and side tokens (a layer's
+//! remember cookie) alike: verify is decode → entries → lifetimes → token id, and issue is
+//! claims → encode. Making the cookie (and its size check) is the adapter's job.
+
+use serde::Serialize;
+
+use super::Rejection;
+use super::claims::{ClaimRejection, Lifetimes, Times, TokenId};
+use super::codec::Codec;
+use super::keys::VerifiedBy;
+use super::payload::Entries;
+use crate::error::SessionError;
+
+/// The rules a token is verified and issued under: the keys (in `codec`), the lifetimes,
+/// and whether tokens carry an id (under a revocation store).
+pub(crate) struct TokenRules<'a> {
+    pub(crate) codec: &'a Codec,
+    pub(crate) lifetimes: &'a Lifetimes,
+    /// Take `jti`/`jti_ms` out of the entries into [`Verified::id`].
+    pub(crate) with_id: bool,
+}
+
+/// A token's verified content: its entries, its managed claims and, with ids, its id.
+pub(crate) struct Verified {
+    pub(crate) data: Entries,
+    pub(crate) times: Times,
+    pub(crate) verified_by: VerifiedBy,
+    pub(crate) id: Option<TokenId>,
+}
+
+impl TokenRules<'_> {
+    /// Verifies `token` at `now` (Unix seconds): signature or decryption, then the claims.
+    pub(crate) fn verify(&self, token: &str, now: f64) -> Result<Verified, Rejection> {
+        let (payload, verified_by) = self.codec.decode(token)?;
+        let (mut data, claims) =
+            Entries::load(payload).map_err(|err| Rejection::Json("payload", err))?;
+        let times = self
+            .lifetimes
+            .check(&claims, now)
+            .map_err(Rejection::Claims)?;
+        let id = if self.with_id {
+            // The token id is taken out of the entries: with ids the payload is parsed.
+            TokenId::take(data.map_mut()).map_err(|reason| {
+                Rejection::Claims(ClaimRejection::Malformed { key: "jti", reason })
+            })?
+        } else {
+            None
+        };
+        Ok(Verified {
+            data,
+            times,
+            verified_by,
+            id,
+        })
+    }
+
+    /// Signs (or encrypts) `claims` as a token.
+    pub(crate) fn issue(&self, claims: &impl Serialize) -> Result<String, SessionError> {
+        self.codec.encode(claims)
+    }
+}
