@@ -89,6 +89,18 @@ impl Config {
         self.clock.now()
     }
 
+    /// The rules browsers enforce on the cookie's attributes: the builder panics on them
+    /// (the actix convention for a config) and [`Session::check`] reports them.
+    fn check_cookie(&self) -> Result<(), SessionError> {
+        match self.cookie.browser_problem() {
+            Some(problem) => Err(SessionError::CookieRule {
+                cookie: self.cookie.name.clone(),
+                problem,
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// A session token's verified content now, through the token pipeline.
     pub(crate) fn verify(&self, token: &str) -> Result<Verified, Rejection> {
         let verified = self.rules().verify(token, self.now())?;
@@ -736,14 +748,15 @@ impl Session {
         self.with(|config| config.revocation.fail_open = fail_open)
     }
 
-    /// Checks the settings that depend on each other, which the builder cannot check
-    /// since its calls may come in any order: today, that a revocation store comes with a
-    /// lifetime. Every session request checks this too (a 500 and an error log when it
-    /// fails); call it at start-up to fail early.
+    /// Checks every rule a config can know about, in one place: the cookie rules browsers
+    /// enforce (which the builder also panics on, the actix convention), and the settings
+    /// that depend on each other, which the builder cannot check since its calls may come
+    /// in any order (a revocation store needs a lifetime). Every session request checks
+    /// this too (a 500 and an error log when it fails); call it at start-up to fail early.
     ///
     /// # Errors
     ///
-    /// [`SessionError::RevocationNeedsLifetime`].
+    /// [`SessionError::CookieRule`] and [`SessionError::RevocationNeedsLifetime`].
     ///
     /// ```
     /// use std::time::Duration;
@@ -756,6 +769,7 @@ impl Session {
     /// ```
     pub fn check(&self) -> Result<(), SessionError> {
         let config = self.config();
+        config.check_cookie()?;
         if config.revocation.is_enabled() && !config.lifetimes.is_configured() {
             return Err(SessionError::RevocationNeedsLifetime);
         }
@@ -836,8 +850,8 @@ impl Session {
     fn with_cookie(self, change: impl FnOnce(&mut CookieSettings)) -> Self {
         self.with(|config| {
             change(&mut config.cookie);
-            if let Some(problem) = config.cookie.browser_problem() {
-                panic!("Session: cookie {:?}: {problem}", config.cookie.name);
+            if let Err(err) = config.check_cookie() {
+                panic!("Session: {err}");
             }
             config.cookie.refresh();
         })

@@ -133,6 +133,16 @@ pub enum SessionError {
     #[error("the session cookie is not a valid header value")]
     InvalidHeader(#[source] Box<dyn StdError + Send + Sync>),
 
+    /// The cookie attributes break a rule browsers enforce by dropping the cookie silently
+    /// (the `__Host-`/`__Secure-` prefixes, `Partitioned`).
+    #[error("session cookie {cookie:?}: {problem}")]
+    CookieRule {
+        /// The cookie's name.
+        cookie: String,
+        /// The rule broken, and the fix.
+        problem: &'static str,
+    },
+
     /// A key does not fit the algorithm, or an option does not fit the kind of key.
     #[error("session key configuration: {0}")]
     KeyMismatch(&'static str),

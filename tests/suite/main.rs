@@ -20,6 +20,7 @@ mod examples;
 mod hardening;
 mod hygiene;
 mod jwe_wire;
+mod layers;
 mod lifecycle;
 mod login;
 mod microdot_parity;
