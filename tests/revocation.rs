@@ -667,14 +667,16 @@ async fn revocation_needs_a_lifetime_in_any_builder_order() {
         StatusCode::INTERNAL_SERVER_ERROR,
         "refused at first use"
     );
-    // revoke_user needs a store and a user claim.
-    let no_claim = Session::new(SECRET)
-        .max_age(hour)
-        .revocation(MemoryStore::new());
+    // revoke_user needs a store; the user claim defaults to the logins' `_user_id`.
+    let no_store = Session::new(SECRET).max_age(hour);
     assert!(matches!(
-        no_claim.revoke_user("ann").await,
+        no_store.revoke_user("ann").await,
         Err(SessionError::NoRevocationStore)
     ));
+    let default_claim = Session::new(SECRET)
+        .max_age(hour)
+        .revocation(MemoryStore::new());
+    default_claim.revoke_user("ann").await.unwrap();
 }
 
 /// `Session::load` cannot await the store; `load_async` can; `jti` is managed.

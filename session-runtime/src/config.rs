@@ -120,6 +120,10 @@ impl Config {
     }
 }
 
+/// The session entry naming the user for `revoke_user` by default: the key Microdot's
+/// logins (and so `login_user`) write, so "log out everywhere" needs no configuration.
+const DEFAULT_USER_CLAIM: &str = "_user_id";
+
 /// Clock skew tolerated by default on `exp`, `nbf`, `iat` and the timeouts.
 const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
 
@@ -296,7 +300,7 @@ impl Session {
                 },
                 clear_invalid: false,
                 clock: Clock::default(),
-                revocation: Revocation::default(),
+                revocation: Revocation::with_user_claim(DEFAULT_USER_CLAIM),
             }),
         }
     }
@@ -703,7 +707,9 @@ impl Session {
     }
 
     /// Names the session entry that identifies the user (a string or an integer), for
-    /// [`Session::revoke_user`]. Without it, only single tokens can be revoked.
+    /// [`Session::revoke_user`]. The default is `_user_id`, the entry logins write, so
+    /// "log out everywhere" works with logins as they are; name your own entry when the app
+    /// keeps its user elsewhere.
     ///
     /// ```
     /// let session = jwt_session::Session::new([7u8; 32]).user_claim("username");

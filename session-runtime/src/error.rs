@@ -163,11 +163,12 @@ pub enum SessionError {
     )]
     RevocationNeedsLifetime,
 
-    /// [`Session::revoke_user`](crate::Session::revoke_user) on a config without a
-    /// revocation store or without a `user_claim`.
+    /// [`Session::revoke_user`](crate::Session::revoke_user) (or "log out everywhere") on a
+    /// config without a revocation store: nothing could reach the user's other sessions.
     #[error(
-        "revoke_user needs a revocation store and the claim naming the user: \
-         add .revocation(store).user_claim(\"username\") to the config"
+        "logging a user out everywhere needs a revocation store shared by every instance: \
+         add .revocation(MemoryStore::new()) (one process) or .revocation(RedisStore::open(url)?) \
+         (many) and a lifetime such as .max_age(..) to the config"
     )]
     NoRevocationStore,
 
@@ -182,6 +183,16 @@ pub enum SessionError {
          use `Session::load_async(&req).await` instead of `Session::load(&req)`"
     )]
     NeedsAsyncLoad,
+
+    /// [`Session::apply`](crate::Session::apply) on a response that logs a session out
+    /// (a `delete()` or a renewed save) under a revocation store that must be awaited
+    /// (Redis): the logout could not be recorded before the response, so it is refused.
+    #[error(
+        "this response logs a session out under a revocation store that must be awaited: \
+         use `Session::apply_async(&req, response).await` instead of `Session::apply`, so the \
+         old cookie is revoked before the response leaves"
+    )]
+    NeedsAsyncApply,
     /// An encrypted session could not be encrypted: the operating system's random number
     /// generator failed. Nothing is sent.
     #[error("the session could not be encrypted: {0}")]

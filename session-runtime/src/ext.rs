@@ -30,7 +30,7 @@ use crate::dict::SessionDict;
 use crate::error::SessionError;
 #[cfg(feature = "csrf")]
 pub(crate) use crate::response::add_vary;
-use crate::revocation::policy::{Verdict, user_key};
+use crate::revocation::policy::{self, Verdict};
 use crate::token::claims::{Lifetimes, PURPOSE, TokenId};
 
 /// The value of the request cookie called `name`, parsed as the session cookie is.
@@ -165,7 +165,7 @@ pub(crate) async fn judge_side_token(
     let Some(id) = &token.id else {
         return SideVerdict::Valid;
     };
-    let user = user.and_then(user_key);
+    let user = user.and_then(policy::user_key);
     match session.config().revocation.judge(id, user.as_deref()).await {
         Verdict::Valid => SideVerdict::Valid,
         Verdict::Revoked(why) => SideVerdict::Revoked(why),
@@ -179,6 +179,16 @@ pub(crate) enum SideVerdict {
     Revoked(&'static str),
     /// The store failed and the config fails closed.
     Unavailable,
+}
+
+/// Whether the config checks a revocation store.
+pub(crate) fn revocation_enabled(session: &Session) -> bool {
+    session.config().revocation.is_enabled()
+}
+
+/// The key `revoke_user` files `value` under: a string as it is, an integer in decimal.
+pub(crate) fn user_key(value: &Value) -> Option<String> {
+    policy::user_key(value).map(Into::into)
 }
 
 /// The session entry `revoke_user` files this config's sessions under, if any.

@@ -1,12 +1,12 @@
 //! Flash messages: set on one request, shown once on the next, kept in the session.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::dict::SessionDict;
 use crate::error::SessionError;
 
 /// The session key, and its shape, are Flask's: a list of `[category, message]` pairs.
-const FLASHES: &str = "_flashes";
+pub(crate) const FLASHES: &str = "_flashes";
 
 /// A message for the next page the user sees, set with [`SessionDict::flash`] and read
 /// with [`SessionDict::take_flashes`].
@@ -70,8 +70,8 @@ impl SessionDict {
         category: impl Into<String>,
         message: impl Into<String>,
     ) -> Result<(), SessionError> {
-        let mut pairs = self.flash_pairs();
-        pairs.push((category.into(), message.into()));
+        let mut pairs = pairs_of(self.get_value(FLASHES));
+        pairs.push(pair(category.into(), message.into()));
         self.insert(FLASHES, pairs)?;
         self.save_unless_autosave()
     }
@@ -103,25 +103,9 @@ impl SessionDict {
         if !self.contains_key(FLASHES) {
             return Ok(Vec::new());
         }
-        let pairs = self.flash_pairs();
-        self.remove(FLASHES);
+        let flashes = flashes_of(self.remove(FLASHES).as_ref());
         self.save_unless_autosave()?;
-        Ok(pairs
-            .into_iter()
-            .map(|(category, message)| Flash { category, message })
-            .collect())
-    }
-
-    /// The queued `[category, message]` pairs; a malformed entry (written by someone else)
-    /// is dropped rather than failing the page.
-    fn flash_pairs(&self) -> Vec<(String, String)> {
-        match self.get_value(FLASHES) {
-            Some(Value::Array(items)) => items
-                .iter()
-                .filter_map(|item| serde_json::from_value(item.clone()).ok())
-                .collect(),
-            _ => Vec::new(),
-        }
+        Ok(flashes)
     }
 
     fn save_unless_autosave(&self) -> Result<(), SessionError> {
@@ -131,4 +115,37 @@ impl SessionDict {
             self.save()
         }
     }
+}
+
+/// The stored pairs, `[category, message]` as Microdot writes them.
+fn pairs_of(stored: Option<&Value>) -> Vec<Value> {
+    match stored {
+        Some(Value::Array(items)) => items.clone(),
+        _ => Vec::new(),
+    }
+}
+
+fn pair(category: String, message: String) -> Value {
+    Value::Array(vec![Value::String(category), Value::String(message)])
+}
+
+/// The well-formed flashes among the stored pairs, oldest first.
+fn flashes_of(stored: Option<&Value>) -> Vec<Flash> {
+    pairs_of(stored)
+        .into_iter()
+        .filter_map(|item| serde_json::from_value::<(String, String)>(item).ok())
+        .map(|(category, message)| Flash { category, message })
+        .collect()
+}
+
+/// Adds a flash to a session map (a `TypedSession`'s other entries).
+pub(crate) fn push(entries: &mut Map<String, Value>, category: String, message: String) {
+    let mut pairs = pairs_of(entries.get(FLASHES));
+    pairs.push(pair(category, message));
+    entries.insert(FLASHES.to_owned(), Value::Array(pairs));
+}
+
+/// Takes the flashes out of a session map.
+pub(crate) fn take(entries: &mut Map<String, Value>) -> Vec<Flash> {
+    flashes_of(entries.remove(FLASHES).as_ref())
 }

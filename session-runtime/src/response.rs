@@ -23,7 +23,13 @@ impl ResponseError for SessionError {
 pub(crate) fn finish<B>(state: &RequestSession, mut response: HttpResponse<B>) -> HttpResponse<B> {
     add_vary_cookie(response.headers_mut());
     // Nothing to do when `#[with_session]` or `Session::apply_async` settled already.
-    state.settle_in_background();
+    if let Err(err) = state.settle_now() {
+        // A logout that is not recorded must not look done: the old cookie stays valid, so
+        // the response says so and changes no cookie.
+        tracing::error!("{}", err.report());
+        *response.status_mut() = actix_web::http::StatusCode::INTERNAL_SERVER_ERROR;
+        return response;
+    }
     let pending = state.take_pending();
     if matches!(pending, Pending::Untouched) {
         return response;

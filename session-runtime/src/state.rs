@@ -46,6 +46,9 @@ struct Outcome {
     fresh_id: Option<TokenId>,
     /// The request's token was already sent to the revocation store.
     revoked_loaded: bool,
+    /// Entries a layer offered on the app's behalf (a login restored from a side token):
+    /// kept by any save that does not start a new session.
+    offered: Option<Map<String, Value>>,
     /// Ids of other tokens this request retired (a layer's side token), each with how long
     /// it must stay denied, not yet sent to the store.
     retired: Vec<(String, Duration)>,
@@ -59,6 +62,7 @@ impl Outcome {
             renewed: false,
             fresh_id: None,
             revoked_loaded: false,
+            offered: None,
             retired: Vec::new(),
         }
     }
@@ -199,9 +203,20 @@ impl RequestSession {
                 reason,
             });
         }
-        let (renewed, id) = {
+        let (renewed, id, offered) = {
             let mut outcome = self.outcome();
-            (outcome.renewed, self.id_for_save(&mut outcome))
+            let offered = outcome.offered.clone().filter(|_| !outcome.renewed);
+            (outcome.renewed, self.id_for_save(&mut outcome), offered)
+        };
+        // A login restored in this request survives the handler's own save.
+        let merged;
+        let data = match offered {
+            Some(mut offered) => {
+                offered.extend(data.iter().map(|(key, value)| (key.clone(), value.clone())));
+                merged = offered;
+                &merged
+            }
+            None => data,
         };
         let (token, set_cookie) = self.encode(data, self.times_for_save(renewed), id.as_ref())?;
         let mut outcome = self.outcome();
@@ -261,11 +276,32 @@ impl RequestSession {
     #[cfg_attr(not(feature = "login"), allow(dead_code))]
     pub(crate) fn offer(&self, data: Map<String, Value>) {
         let mut outcome = self.outcome();
+        outcome.offered = Some(data.clone());
         if !outcome.decided {
             outcome.pending = Pending::Reissue {
                 data: Entries::Parsed(data),
                 refresh: true,
             };
+        }
+    }
+
+    /// The entries this request has written or offered so far (a save's snapshot, a
+    /// delete's nothing, a layer's offer), or `None` when it has not touched them: what a
+    /// partial save (a `TypedSession`, a view of some entries) must build on.
+    pub(crate) fn latest_entries(&self) -> Option<Map<String, Value>> {
+        let outcome = self.outcome();
+        match &outcome.pending {
+            Pending::Save { token, .. } => {
+                let token = token.clone();
+                drop(outcome);
+                self.session
+                    .config()
+                    .verify(&token)
+                    .ok()
+                    .map(|saved| saved.data.into_map())
+            }
+            Pending::Delete => Some(Map::new()),
+            Pending::Untouched | Pending::Reissue { .. } => outcome.offered.clone(),
         }
     }
 
@@ -303,22 +339,28 @@ impl RequestSession {
         revoke_all(&self.session, self.take_revocations()).await;
     }
 
-    /// [`settle`](Self::settle) for a response built synchronously (`Session::apply`): the
-    /// revocations are written in the background, soon after the response.
-    pub(crate) fn settle_in_background(&self) {
-        let owed = self.take_revocations();
-        if owed.is_empty() {
-            return;
+    /// [`settle`](Self::settle) for a response built synchronously (`Session::apply`),
+    /// where the store can record without waiting. When it cannot, nothing is reported as
+    /// done: [`SessionError::NeedsAsyncApply`], and what is still owed stays owed (a later
+    /// `apply_async` writes it).
+    pub(crate) fn settle_now(&self) -> Result<(), SessionError> {
+        let revocation = &self.session.config().revocation;
+        let mut owed = self.take_revocations().into_iter();
+        while let Some((jti, ttl)) = owed.next() {
+            if !revocation.revoke_token_now(&jti, ttl) {
+                let mut outcome = self.outcome();
+                if self.loaded_id.as_ref().is_some_and(|id| id.jti == jti) {
+                    outcome.revoked_loaded = false;
+                } else {
+                    outcome.retired.push((jti, ttl));
+                }
+                outcome.retired.extend(
+                    owed.filter(|(jti, _)| self.loaded_id.as_ref().is_none_or(|id| id.jti != *jti)),
+                );
+                return Err(SessionError::NeedsAsyncApply);
+            }
         }
-        let session = self.session.clone();
-        let write = async move { revoke_all(&session, owed).await };
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => drop(runtime.spawn(write)),
-            Err(_) => tracing::warn!(
-                "a logged-out token could not be revoked: no async runtime to write it from; \
-                 use Session::apply_async"
-            ),
-        }
+        Ok(())
     }
 
     /// The managed claims of a save now: a renewed session starts afresh.

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::dict::SessionDict;
 use crate::error::SessionError;
+use crate::flash::{self, Flash};
 use crate::state::RequestSession;
 use crate::token::claims::insert_problem;
 
@@ -31,7 +32,18 @@ impl<T: Serialize + DeserializeOwned + Default> SessionData for T {}
 ///
 /// It derefs to `T`. [`save`](TypedSession::save) and [`delete`](TypedSession::delete)
 /// behave as `SessionDict`'s. The wire format does not change: `T`'s fields are the claims,
-/// so a Microdot app reads a typed session as a dict. A cookie whose payload does not fit
+/// so a Microdot app reads a typed session as a dict.
+///
+/// # A view, not the whole session
+///
+/// `T` owns the session entries named by its fields, as serde names them (after
+/// `rename`, and including `alias`es); a save replaces exactly those and keeps every other
+/// entry: the login's `_user_id` and `_fresh`, the flash messages, and what other handlers
+/// or another `T` stored. A field that serializes to nothing (an `Option` with
+/// `skip_serializing_if`) removes its entry. A `T` that names no fields of its own (a map,
+/// or a struct with `#[serde(flatten)]`) owns every entry it serializes, and only those.
+/// [`flash`](TypedSession::flash) and [`take_flashes`](TypedSession::take_flashes) work as
+/// on a `SessionDict`. A cookie whose payload does not fit
 /// `T` gives `T::default()`, and the mismatch is logged at debug level (see below how
 /// `#[serde(default)]` keeps older cookies readable). Dropping it sends nothing, except
 /// under `#[with_session(autosave)]` (see its [`Drop`] impl below).
@@ -118,30 +130,40 @@ impl<T: Serialize + DeserializeOwned + Default> SessionData for T {}
 // not `SessionData` fails once, where the session is filled, and not at every mention.
 pub struct TypedSession<T> {
     value: T,
+    /// Every entry the session had at load: a save keeps those `T` does not own.
+    rest: Map<String, Value>,
+    /// `flash`/`take_flashes` changed the flashes in `rest`, which a save then writes.
+    flashes_changed: bool,
     request: Arc<RequestSession>,
     modified: bool,
     autosave: bool,
-    /// `claims_of::<T>`, captured where `T: SessionData` is known, so that `Drop` (which
-    /// cannot carry a bound the struct lacks) can autosave.
-    claims: fn(&T) -> Result<Map<String, Value>, SessionError>,
+    /// [`entries`](Self::entries), captured where `T: SessionData` is known, so that `Drop`
+    /// (which cannot carry a bound the struct lacks) can autosave.
+    entries_of: fn(&Self) -> Result<Map<String, Value>, SessionError>,
 }
 
 impl<T: SessionData> TypedSession<T> {
     pub(crate) fn from_dict(mut dict: SessionDict, autosave: bool) -> Self {
         let request = dict.request_state();
-        let value = T::deserialize(Value::Object(dict.take_data())).unwrap_or_else(|err| {
+        let loaded = Value::Object(dict.take_data());
+        let value = T::deserialize(&loaded).unwrap_or_else(|err| {
             tracing::debug!(
                 "the session does not fit {}, using its default: {err}",
                 std::any::type_name::<T>()
             );
             T::default()
         });
+        let Value::Object(rest) = loaded else {
+            unreachable!("built as an object above")
+        };
         Self {
             value,
+            rest,
+            flashes_changed: false,
             request,
             modified: false,
             autosave,
-            claims: claims_of::<T>,
+            entries_of: Self::entries,
         }
     }
 
@@ -174,7 +196,103 @@ impl<T: SessionData> TypedSession<T> {
     /// # });
     /// ```
     pub fn save(&self) -> Result<(), SessionError> {
-        self.request.save(&(self.claims)(&self.value)?)
+        self.request.save(&self.entries()?)
+    }
+
+    /// The whole session a save writes: `T`'s entries over the others.
+    fn entries(&self) -> Result<Map<String, Value>, SessionError> {
+        let own = claims_of(&self.value)?;
+        // What this request already wrote or offered (a login, another handle) is newer
+        // than what was loaded.
+        let mut entries = self
+            .request
+            .latest_entries()
+            .unwrap_or_else(|| self.rest.clone());
+        for field in owned_fields::<T>() {
+            entries.remove(*field);
+        }
+        if self.flashes_changed {
+            match self.rest.get(flash::FLASHES) {
+                Some(flashes) => entries.insert(flash::FLASHES.to_owned(), flashes.clone()),
+                None => entries.remove(flash::FLASHES),
+            };
+        }
+        entries.extend(own);
+        Ok(entries)
+    }
+
+    /// Adds a flash message, as [`SessionDict::flash`] does: saved at once, or at the end of
+    /// the request under `#[with_session(autosave)]`.
+    ///
+    /// # Errors
+    ///
+    /// As [`save`](TypedSession::save).
+    ///
+    /// ```
+    /// use actix_web::{App, HttpResponse, post, test};
+    /// use jwt_session::{Session, SessionError, TypedSession, with_session};
+    ///
+    /// #[derive(serde::Serialize, serde::Deserialize, Default)]
+    /// struct Cart {
+    ///     items: Vec<String>,
+    /// }
+    ///
+    /// #[post("/add")]
+    /// #[with_session]
+    /// async fn add(mut cart: TypedSession<Cart>) -> Result<HttpResponse, SessionError> {
+    ///     cart.items.push("tea".into());
+    ///     cart.flash("info", "Added tea")?;
+    ///     Ok(HttpResponse::Ok().finish())
+    /// }
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let session = Session::new([7u8; 32]);
+    /// let app = test::init_service(App::new().app_data(session.clone()).service(add)).await;
+    /// let res = test::call_service(&app, test::TestRequest::post().uri("/add").to_request()).await;
+    /// let expected = serde_json::json!({"items": ["tea"], "_flashes": [["info", "Added tea"]]});
+    /// assert_eq!(
+    ///     session.session_set_by(res.response()),
+    ///     jwt_session::test::ResponseSession::Saved(expected.as_object().unwrap().clone()),
+    /// );
+    /// # });
+    /// ```
+    pub fn flash(
+        &mut self,
+        category: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Result<(), SessionError> {
+        flash::push(&mut self.rest, category.into(), message.into());
+        self.after_flash_change()
+    }
+
+    /// Takes the flash messages, oldest first, as [`SessionDict::take_flashes`] does.
+    ///
+    /// # Errors
+    ///
+    /// As [`save`](TypedSession::save).
+    ///
+    /// ```
+    /// # use jwt_session::{SessionError, TypedSession};
+    /// # #[derive(serde::Serialize, serde::Deserialize, Default)] struct Page;
+    /// fn render(mut page: TypedSession<Page>) -> Result<String, SessionError> {
+    ///     let flashes = page.take_flashes()?;
+    ///     Ok(flashes.iter().map(|f| format!("{}: {}", f.category, f.message)).collect())
+    /// }
+    /// # let _ = render;
+    /// ```
+    pub fn take_flashes(&mut self) -> Result<Vec<Flash>, SessionError> {
+        let flashes = flash::take(&mut self.rest);
+        if !flashes.is_empty() {
+            self.after_flash_change()?;
+        }
+        Ok(flashes)
+    }
+
+    /// Saves a flash change now, or marks it for autosave.
+    fn after_flash_change(&mut self) -> Result<(), SessionError> {
+        self.modified = true;
+        self.flashes_changed = true;
+        if self.autosave { Ok(()) } else { self.save() }
     }
 }
 
@@ -316,8 +434,8 @@ impl<T> DerefMut for TypedSession<T> {
 impl<T> Drop for TypedSession<T> {
     fn drop(&mut self) {
         if self.autosave && self.modified {
-            match (self.claims)(&self.value) {
-                Ok(claims) => self.request.autosave(&claims),
+            match (self.entries_of)(self) {
+                Ok(entries) => self.request.autosave(&entries),
                 Err(err) => tracing::error!(
                     "autosave of the modified session failed, the change is not sent: {err}"
                 ),
@@ -330,4 +448,43 @@ impl<T: fmt::Debug> fmt::Debug for TypedSession<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.value.fmt(f)
     }
+}
+
+/// The entry names `T` reads its fields from, as serde's derive names them (after `rename`,
+/// with `alias`es): asked of `T::deserialize` through a deserializer that only records the
+/// field list of a struct. Empty for a map or a struct with `#[serde(flatten)]`, which
+/// serde reads as a map: those own only what they serialize.
+fn owned_fields<T: SessionData>() -> &'static [&'static str] {
+    struct FieldNames(Option<&'static [&'static str]>);
+
+    impl<'de> serde::Deserializer<'de> for &mut FieldNames {
+        type Error = serde::de::value::Error;
+
+        fn deserialize_struct<V: serde::de::Visitor<'de>>(
+            self,
+            _name: &'static str,
+            fields: &'static [&'static str],
+            _visitor: V,
+        ) -> Result<V::Value, Self::Error> {
+            self.0 = Some(fields);
+            Err(serde::de::Error::custom("field names recorded"))
+        }
+
+        fn deserialize_any<V: serde::de::Visitor<'de>>(
+            self,
+            _visitor: V,
+        ) -> Result<V::Value, Self::Error> {
+            Err(serde::de::Error::custom("not a struct"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+
+    let mut names = FieldNames(None);
+    let _ = T::deserialize(&mut names);
+    names.0.unwrap_or_default()
 }

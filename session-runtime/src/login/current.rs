@@ -178,6 +178,18 @@ pub async fn login_user<U: LoginUser>(
     // A new session: one planted before the login (fixation) is not carried over.
     session.renew();
     let id = user.id();
+    // Django's rule: the entries of another user's session are not handed to this one; an
+    // anonymous session's (a cart) are kept.
+    let id_value = serde_json::to_value(&id).map_err(|source| SessionError::Serialize {
+        key: USER_ID.to_owned(),
+        source,
+    })?;
+    if session
+        .get_value(USER_ID)
+        .is_some_and(|previous| *previous != id_value)
+    {
+        session.clear();
+    }
     session.insert(USER_ID, &id)?;
     session.insert(FRESH, true)?;
     session.save()?;
@@ -215,8 +227,10 @@ pub async fn login_user<U: LoginUser>(
     Ok(response)
 }
 
-/// Logs the user out and writes the outcome onto `response`: `_user_id` and `_fresh` leave
-/// the session, which is [renewed](SessionDict::renew) and saved, and the remember cookie is
+/// Logs the user out and writes the outcome onto `response`: the session is cleared (every
+/// entry: on a shared browser the next user sees nothing of this one; see
+/// [`logout_user_keep_data`] to keep the app's entries), [renewed](SessionDict::renew) and
+/// saved, and the remember cookie is
 /// cleared (and under a [revocation store](Session::revocation), revoked). Microdot's
 /// `logout_user`. The rest of the request sees no current user.
 ///
@@ -247,11 +261,109 @@ pub async fn logout_user<B>(
     req: &HttpRequest,
     response: HttpResponse<B>,
 ) -> Result<HttpResponse<B>, SessionError> {
+    log_out(req, response, Keep::Nothing).await
+}
+
+/// [`logout_user`], keeping the session's entries other than the login's (`_user_id`,
+/// `_fresh`): Flask-Login's `logout_user`, for apps whose cart should survive a logout.
+/// On a shared browser the next user then sees those entries: prefer `logout_user` unless
+/// they hold nothing personal.
+///
+/// # Errors
+///
+/// As [`logout_user`].
+///
+/// ```
+/// use actix_web::{HttpRequest, HttpResponse};
+/// use jwt_session::SessionError;
+/// use jwt_session::login::logout_user_keep_data;
+///
+/// async fn log_out(req: HttpRequest) -> Result<HttpResponse, SessionError> {
+///     logout_user_keep_data(&req, HttpResponse::SeeOther().insert_header(("location", "/")).finish()).await
+/// }
+/// # drop(actix_web::web::post().to(log_out));
+/// ```
+pub async fn logout_user_keep_data<B>(
+    req: &HttpRequest,
+    response: HttpResponse<B>,
+) -> Result<HttpResponse<B>, SessionError> {
+    log_out(req, response, Keep::AppEntries).await
+}
+
+/// Logs the current user out on every device: every session and remember cookie of the
+/// user, on every instance sharing the [revocation store](Session::revocation), minted
+/// before the call, is rejected from now on ([`Session::revoke_user`]); then this browser is
+/// logged out as by [`logout_user`]. Use it for "log out everywhere" and after a password
+/// change. An anonymous request is simply logged out.
+///
+/// The user claim is `_user_id` by default under a store, so no other configuration is
+/// needed.
+///
+/// # Errors
+///
+/// [`SessionError::NoRevocationStore`] without a revocation store (nothing could reach the
+/// other devices), [`SessionError::Store`] when the store fails, and as [`logout_user`].
+///
+/// ```
+/// use std::time::Duration;
+/// use actix_web::{App, HttpRequest, HttpResponse, test, web};
+/// use jwt_session::revocation::MemoryStore;
+/// use jwt_session::login::logout_everywhere;
+/// use jwt_session::{Session, SessionError};
+///
+/// async fn everywhere(req: HttpRequest) -> Result<HttpResponse, SessionError> {
+///     logout_everywhere(&req, HttpResponse::SeeOther().insert_header(("location", "/")).finish()).await
+/// }
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let session = Session::new([7u8; 32])
+///     .max_age(Duration::from_secs(3600))
+///     .revocation(MemoryStore::new());
+/// let app = test::init_service(
+///     App::new().app_data(session).route("/everywhere", web::post().to(everywhere)),
+/// ).await;
+/// let res = test::call_service(&app, test::TestRequest::post().uri("/everywhere").to_request()).await;
+/// assert_eq!(res.status(), 303);
+/// # });
+/// ```
+pub async fn logout_everywhere<B>(
+    req: &HttpRequest,
+    response: HttpResponse<B>,
+) -> Result<HttpResponse<B>, SessionError> {
+    let session = Session::load_async(req).await?;
+    let config = ext::config_of(&session);
+    if !ext::revocation_enabled(&config) {
+        return Err(SessionError::NoRevocationStore);
+    }
+    if let Some(user) = session.get_value(USER_ID).and_then(ext::user_key) {
+        config.revoke_user(&user).await?;
+    }
+    drop(session);
+    log_out(req, response, Keep::Nothing).await
+}
+
+/// What a logout keeps of the session.
+enum Keep {
+    Nothing,
+    /// Everything but the login's own entries.
+    AppEntries,
+}
+
+async fn log_out<B>(
+    req: &HttpRequest,
+    response: HttpResponse<B>,
+    keep: Keep,
+) -> Result<HttpResponse<B>, SessionError> {
     let mut session = Session::load_async(req).await?;
     // The logged-out session is a new one, as at login: nothing of the login carries over.
     session.renew();
-    session.remove(USER_ID);
-    session.remove(FRESH);
+    match keep {
+        Keep::Nothing => session.clear(),
+        Keep::AppEntries => {
+            session.remove(USER_ID);
+            session.remove(FRESH);
+        }
+    }
     session.save()?;
     // Cleared is not enough: a copy of the remember cookie must not log the user back in.
     remember::retire(req, &session);

@@ -14,7 +14,9 @@ mod redirect;
 mod remember;
 
 pub use config::{Login, LoginUser};
-pub use current::{current_user, login_user, logout_user};
+pub use current::{
+    current_user, login_user, logout_everywhere, logout_user, logout_user_keep_data,
+};
 pub use extract::{CurrentUser, FreshLogin, LoggedIn, LoginRedirect};
 pub use remember::Remember;
 

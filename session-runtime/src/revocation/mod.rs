@@ -97,6 +97,15 @@ pub trait RevocationStore: Send + Sync + 'static {
         None
     }
 
+    /// [`revoke_token`](RevocationStore::revoke_token) for a store that can record without
+    /// waiting, such as one in memory: `Some(result)` lets a synchronous logout
+    /// ([`Session::apply`](crate::Session::apply)) finish before its response. The default,
+    /// `None`, means "await `revoke_token`", which a synchronous path refuses to skip.
+    fn revoke_token_now(&self, jti: &str, ttl: Duration) -> Option<Result<(), StoreError>> {
+        let _ = (jti, ttl);
+        None
+    }
+
     /// Denies the token id `jti` for `ttl`.
     fn revoke_token(
         &self,

@@ -29,6 +29,7 @@ trait ErasedStore: Send + Sync {
     fn lookup<'a>(&'a self, jti: &'a str, user: Option<&'a str>) -> StoreFuture<'a, Lookup>;
     fn lookup_now(&self, jti: &str, user: Option<&str>) -> Option<Result<Lookup, StoreError>>;
     fn revoke_token<'a>(&'a self, jti: &'a str, ttl: Duration) -> StoreFuture<'a, ()>;
+    fn revoke_token_now(&self, jti: &str, ttl: Duration) -> Option<Result<(), StoreError>>;
     fn revoke_user<'a>(&'a self, user: &'a str, at_ms: u64, ttl: Duration) -> StoreFuture<'a, ()>;
 }
 
@@ -41,6 +42,9 @@ impl<S: RevocationStore> ErasedStore for S {
     }
     fn revoke_token<'a>(&'a self, jti: &'a str, ttl: Duration) -> StoreFuture<'a, ()> {
         Box::pin(RevocationStore::revoke_token(self, jti, ttl))
+    }
+    fn revoke_token_now(&self, jti: &str, ttl: Duration) -> Option<Result<(), StoreError>> {
+        RevocationStore::revoke_token_now(self, jti, ttl)
     }
     fn revoke_user<'a>(&'a self, user: &'a str, at_ms: u64, ttl: Duration) -> StoreFuture<'a, ()> {
         Box::pin(RevocationStore::revoke_user(self, user, at_ms, ttl))
@@ -111,6 +115,14 @@ pub(crate) enum Verdict {
 }
 
 impl Revocation {
+    /// No store yet, and `claim` naming the user for `revoke_user`.
+    pub(crate) fn with_user_claim(claim: &str) -> Self {
+        Self {
+            user_claim: Some(claim.to_owned()),
+            ..Self::default()
+        }
+    }
+
     pub(crate) fn set_store(&mut self, store: impl RevocationStore) {
         self.store = Some(Arc::new(store));
     }
@@ -174,6 +186,22 @@ impl Revocation {
 
     /// Denies `jti` for the longest lifetime `ttl`; failures are logged, since the
     /// response that logs out cannot wait for a store that does not answer.
+    /// [`revoke_token`](Self::revoke_token) without waiting, for a synchronous logout:
+    /// `false` when the store must be awaited, and nothing was written.
+    pub(crate) fn revoke_token_now(&self, jti: &str, ttl: Duration) -> bool {
+        let Some(store) = &self.store else {
+            return true;
+        };
+        match store.revoke_token_now(jti, ttl) {
+            Some(Ok(())) => true,
+            Some(Err(err)) => {
+                self.warn(&err, "a logged-out token could not be revoked");
+                true
+            }
+            None => false,
+        }
+    }
+
     pub(crate) async fn revoke_token(&self, jti: &str, ttl: Duration) {
         let Some(store) = &self.store else { return };
         if let Err(err) = self.bounded(store.revoke_token(jti, ttl)).await {
