@@ -867,10 +867,7 @@ async fn logins_work_under_an_awaited_store() {
         .value()
         .to_owned();
     assert_ne!(jti_of(&first), jti_of(&second));
-    // login_user and logout_user are synchronous: they write the revocation in the
-    // background, right after the response.
-    let written = || actix_web::rt::time::sleep(Duration::from_millis(50));
-    written().await;
+    // login_user and logout_user revoke before they return: no yield is needed.
     assert_ne!(send(&app, me_with(&first)).await.status(), StatusCode::OK);
     assert_eq!(
         test::read_body(send(&app, me_with(&second)).await).await,
@@ -879,7 +876,6 @@ async fn logins_work_under_an_awaited_store() {
 
     // Logging out revokes the token the request came with.
     post_ok(&app, "/logout", Some(&second)).await;
-    written().await;
     assert_ne!(send(&app, me_with(&second)).await.status(), StatusCode::OK);
 
     // revoke_user on the login's `_user_id`.
@@ -970,12 +966,6 @@ mod remembered {
         String::from_utf8(test::read_body(res).await.to_vec()).unwrap()
     }
 
-    /// `login_user` and `logout_user` are synchronous: they write revocations in the
-    /// background, right after the response.
-    async fn written() {
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-    }
-
     async fn remember_suite<S: RevocationStore + Clone>(store: S) {
         let app = test::init_service(app_with(login_config(
             store.clone(),
@@ -1001,7 +991,6 @@ mod remembered {
         .await;
         assert_eq!(res.status(), StatusCode::OK);
         assert_eq!(cookie_of(&res, "_remember").as_deref(), Some(""), "cleared");
-        written().await;
         assert_eq!(
             restored(&app, &ann).await,
             "anonymous",
@@ -1037,7 +1026,6 @@ mod remembered {
         )
         .await;
         let carol_2 = cookie_of(&res, "_remember").unwrap();
-        written().await;
         assert_eq!(
             restored(&app, &carol).await,
             "anonymous",
@@ -1070,7 +1058,6 @@ mod remembered {
             )),
         )
         .await;
-        written().await;
         actix_web::rt::time::sleep(Duration::from_millis(1100)).await;
         assert_eq!(restored(&short, &erin).await, "anonymous");
 

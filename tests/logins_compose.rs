@@ -1,0 +1,524 @@
+//! Logins that compose (issue 19): one notes app using `TypedSession` + `LoggedIn` +
+//! `FreshLogin` + flash + autosave + `logout_everywhere` + a `from_fn` middleware, run over
+//! HTTP once per store (none, `MemoryStore`, an async-only store, a real `redis-server`) and
+//! once encrypted. Every step asserts on the very next request, without yielding: logins and
+//! logouts finish before their response leaves.
+
+mod common;
+
+use std::time::Duration;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
+use actix_web::http::{StatusCode, header};
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{App, HttpRequest, HttpResponse, test, web};
+use jwt_session::login::{
+    FreshLogin, LoggedIn, Login, LoginUser, Remember, login_user, logout_everywhere, logout_user,
+    logout_user_keep_data,
+};
+use jwt_session::revocation::{Lookup, MemoryStore, RedisStore, RevocationStore, StoreError};
+use jwt_session::{Session, SessionDict, SessionError, TypedSession, with_session};
+use serde::{Deserialize, Serialize};
+
+use common::SECRET;
+use common::jar::Jar;
+use common::redis_server::RedisServer;
+
+#[derive(Clone)]
+struct User(String);
+
+impl LoginUser for User {
+    type Id = String;
+    fn id(&self) -> String {
+        self.0.clone()
+    }
+}
+
+/// The app's typed view: its own entries, one renamed and one that disappears when `None`.
+#[derive(Serialize, Deserialize, Default, Debug)]
+#[serde(default)]
+struct Notes {
+    notes: Vec<String>,
+    #[serde(rename = "t", skip_serializing_if = "Option::is_none")]
+    title: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Query {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    remember: bool,
+}
+
+async fn sign_in(req: HttpRequest, q: web::Query<Query>) -> Result<HttpResponse, SessionError> {
+    login_user(&req, &User(q.name.clone()), Remember::from(q.remember)).await
+}
+
+/// The user, their notes and the flashes, shown once.
+#[with_session]
+async fn show(
+    user: LoggedIn<User>,
+    mut notes: TypedSession<Notes>,
+) -> Result<String, SessionError> {
+    let flashes: Vec<String> = notes
+        .take_flashes()?
+        .into_iter()
+        .map(|flash| flash.message)
+        .collect();
+    Ok(format!(
+        "{} {:?} {:?} {:?}",
+        user.0.0, notes.notes, notes.title, flashes
+    ))
+}
+
+#[with_session(autosave)]
+async fn add(
+    _user: LoggedIn<User>,
+    q: web::Query<Query>,
+    mut notes: TypedSession<Notes>,
+) -> Result<HttpResponse, SessionError> {
+    notes.notes.push(q.text.clone());
+    notes.title = (!q.text.is_empty()).then(|| q.text.clone());
+    notes.flash("info", format!("added {}", q.text))?;
+    Ok(HttpResponse::Ok().finish())
+}
+
+/// Clears the title: its entry must leave the session.
+#[with_session]
+async fn untitle(mut notes: TypedSession<Notes>) -> Result<HttpResponse, SessionError> {
+    notes.title = None;
+    notes.save()?;
+    Ok(HttpResponse::Ok().finish())
+}
+
+async fn fresh(user: FreshLogin<User>) -> String {
+    format!("fresh {}", user.0.0)
+}
+
+async fn sign_out(req: HttpRequest) -> Result<HttpResponse, SessionError> {
+    logout_user(&req, HttpResponse::Ok().finish()).await
+}
+
+async fn sign_out_keep(req: HttpRequest) -> Result<HttpResponse, SessionError> {
+    logout_user_keep_data(&req, HttpResponse::Ok().finish()).await
+}
+
+async fn everywhere(req: HttpRequest) -> Result<HttpResponse, SessionError> {
+    logout_everywhere(&req, HttpResponse::Ok().finish()).await
+}
+
+/// A middleware that logs out whoever calls `/mw-logout`.
+#[with_session]
+async fn logout_middleware(
+    session: SessionDict,
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if req.path() == "/mw-logout" {
+        session.delete();
+    }
+    next.call(req).await
+}
+
+fn notes_app(
+    session: Session,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .wrap(from_fn(logout_middleware))
+        .app_data(session)
+        .app_data(Login::new(|id: String| async move { Some(User(id)) }))
+        .route("/login", web::post().to(sign_in))
+        .route("/notes", web::get().to(show))
+        .route("/add", web::post().to(add))
+        .route("/untitle", web::post().to(untitle))
+        .route("/fresh", web::get().to(fresh))
+        .route("/logout", web::post().to(sign_out))
+        .route("/logout-keep", web::post().to(sign_out_keep))
+        .route("/everywhere", web::post().to(everywhere))
+        .route("/mw-logout", web::post().to(HttpResponse::Ok))
+}
+
+/// One browser: its jar, and the app.
+struct Browser<'a, S> {
+    app: &'a S,
+    jar: Jar,
+}
+
+impl<'a, S, B> Browser<'a, S>
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    fn new(app: &'a S) -> Self {
+        Self {
+            app,
+            jar: Jar::default(),
+        }
+    }
+
+    async fn send(&mut self, req: test::TestRequest) -> (StatusCode, String) {
+        let req = match self.jar.header_for("/") {
+            Some(cookies) => req.insert_header((header::COOKIE, cookies)),
+            None => req,
+        };
+        let res = test::call_service(self.app, req.to_request()).await;
+        self.jar.update_from(res.headers());
+        let status = res.status();
+        let body = test::read_body(res).await;
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    async fn post(&mut self, uri: &str) -> StatusCode {
+        self.send(test::TestRequest::post().uri(uri)).await.0
+    }
+
+    async fn get(&mut self, uri: &str) -> (StatusCode, String) {
+        self.send(test::TestRequest::get().uri(uri)).await
+    }
+
+    /// What a thief holding a copy of this browser's cookies gets from `uri` now.
+    fn copy(&self) -> Option<String> {
+        self.jar.header_for("/")
+    }
+}
+
+async fn replay<S, B>(app: &S, cookies: &Option<String>, uri: &str) -> StatusCode
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    let mut req = test::TestRequest::get().uri(uri);
+    if let Some(cookies) = cookies {
+        req = req.insert_header((header::COOKIE, cookies.clone()));
+    }
+    test::call_service(app, req.to_request()).await.status()
+}
+
+/// The whole story under `session`. `revocable`: the config has a store, so copies of
+/// logged-out cookies must be refused and `logout_everywhere` must work.
+async fn notes_story(session: Session, revocable: bool) {
+    let app = test::init_service(notes_app(session)).await;
+    let mut ann = Browser::new(&app);
+
+    // A typed save under a login keeps the login, renames its field, flashes once.
+    assert_eq!(ann.post("/login?name=ann").await, StatusCode::SEE_OTHER);
+    assert_eq!(ann.post("/add?text=milk").await, StatusCode::OK);
+    assert_eq!(
+        ann.get("/notes").await,
+        (
+            StatusCode::OK,
+            r#"ann ["milk"] Some("milk") ["added milk"]"#.into()
+        ),
+        "the typed save kept `_user_id`, and the flash shows"
+    );
+    assert_eq!(
+        ann.get("/notes").await.1,
+        r#"ann ["milk"] Some("milk") []"#,
+        "a flash shows once"
+    );
+    assert_eq!(
+        ann.get("/fresh").await,
+        (StatusCode::OK, "fresh ann".into())
+    );
+    // A field that serializes to nothing removes its entry, and only that one.
+    assert_eq!(ann.post("/untitle").await, StatusCode::OK);
+    assert_eq!(ann.get("/notes").await.1, r#"ann ["milk"] None []"#);
+
+    // A second user on the same browser sees nothing of the first (Django's rule).
+    let before_bob = ann.copy();
+    assert_eq!(ann.post("/login?name=bob").await, StatusCode::SEE_OTHER);
+    assert_eq!(ann.get("/notes").await.1, "bob [] None []");
+    if revocable {
+        assert_eq!(
+            replay(&app, &before_bob, "/notes").await,
+            StatusCode::FOUND,
+            "the session the login replaced is revoked at once"
+        );
+    }
+
+    // Logout clears everything; the copy taken before is refused on the very next request.
+    assert_eq!(ann.post("/add?text=eggs").await, StatusCode::OK);
+    let before_logout = ann.copy();
+    assert_eq!(ann.post("/logout").await, StatusCode::OK);
+    assert_eq!(ann.get("/notes").await.0, StatusCode::FOUND);
+    assert_eq!(ann.post("/login?name=bob").await, StatusCode::SEE_OTHER);
+    assert_eq!(
+        ann.get("/notes").await.1,
+        "bob [] None []",
+        "logout_user dropped the notes"
+    );
+    if revocable {
+        assert_eq!(
+            replay(&app, &before_logout, "/notes").await,
+            StatusCode::FOUND
+        );
+    }
+
+    // `logout_user_keep_data` keeps the app's entries, not the login.
+    assert_eq!(ann.post("/add?text=tea").await, StatusCode::OK);
+    assert_eq!(ann.post("/logout-keep").await, StatusCode::OK);
+    assert_eq!(ann.get("/notes").await.0, StatusCode::FOUND);
+    assert_eq!(ann.post("/login?name=bob").await, StatusCode::SEE_OTHER);
+    assert_eq!(
+        ann.get("/notes").await.1,
+        r#"bob ["tea"] Some("tea") ["added tea"]"#,
+        "an anonymous session's entries (the flash too) survive the login"
+    );
+
+    // A `from_fn` middleware that deletes: the copy is refused at once.
+    let before_middleware = ann.copy();
+    assert_eq!(ann.post("/mw-logout").await, StatusCode::OK);
+    assert_eq!(ann.get("/notes").await.0, StatusCode::FOUND);
+    if revocable {
+        assert_eq!(
+            replay(&app, &before_middleware, "/notes").await,
+            StatusCode::FOUND
+        );
+    }
+
+    // Remember-me: a restored login is not fresh, and survives the handler's typed save.
+    assert_eq!(
+        ann.post("/login?name=cyd&remember=true").await,
+        StatusCode::SEE_OTHER
+    );
+    ann.jar.remove("session");
+    assert_eq!(ann.post("/add?text=jam").await, StatusCode::OK);
+    ann.jar.remove("_remember");
+    assert_eq!(
+        ann.get("/notes").await.1,
+        r#"cyd ["jam"] Some("jam") ["added jam"]"#,
+        "the restored login was kept by the autosave"
+    );
+    assert_eq!(ann.get("/fresh").await.0, StatusCode::FOUND);
+
+    // Log out everywhere: every device of the user, at once.
+    let mut phone = Browser::new(&app);
+    let mut laptop = Browser::new(&app);
+    assert_eq!(
+        phone.post("/login?name=dan&remember=true").await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(laptop.post("/login?name=dan").await, StatusCode::SEE_OTHER);
+    let phone_copy = phone.copy();
+    let status = laptop.post("/everywhere").await;
+    if revocable {
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(laptop.get("/notes").await.0, StatusCode::FOUND);
+        assert_eq!(
+            phone.get("/notes").await.0,
+            StatusCode::FOUND,
+            "the other device"
+        );
+        assert_eq!(
+            replay(&app, &phone_copy, "/notes").await,
+            StatusCode::FOUND,
+            "and its remember cookie"
+        );
+        // A login right after works.
+        assert_eq!(phone.post("/login?name=dan").await, StatusCode::SEE_OTHER);
+        assert_eq!(phone.get("/notes").await.0, StatusCode::OK);
+    } else {
+        assert_eq!(
+            status,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "no store: nothing could reach the other devices, and it says so"
+        );
+        assert_eq!(phone.get("/notes").await.0, StatusCode::OK);
+    }
+}
+
+fn base() -> Session {
+    Session::new(SECRET).max_age(Duration::from_secs(3600))
+}
+
+/// A `MemoryStore` reachable only through the async paths, as a networked store is.
+#[derive(Clone, Default)]
+struct AsyncOnly(MemoryStore);
+
+impl RevocationStore for AsyncOnly {
+    async fn lookup(&self, jti: &str, user: Option<&str>) -> Result<Lookup, StoreError> {
+        actix_web::rt::task::yield_now().await;
+        self.0.lookup(jti, user).await
+    }
+    async fn revoke_token(&self, jti: &str, ttl: Duration) -> Result<(), StoreError> {
+        actix_web::rt::task::yield_now().await;
+        self.0.revoke_token(jti, ttl).await
+    }
+    async fn revoke_user(&self, user: &str, at_ms: u64, ttl: Duration) -> Result<(), StoreError> {
+        self.0.revoke_user(user, at_ms, ttl).await
+    }
+}
+
+#[actix_web::test]
+async fn without_a_store() {
+    notes_story(base(), false).await;
+}
+
+#[actix_web::test]
+async fn under_a_memory_store() {
+    notes_story(base().revocation(MemoryStore::new()), true).await;
+}
+
+#[actix_web::test]
+async fn under_an_async_only_store() {
+    notes_story(base().revocation(AsyncOnly::default()), true).await;
+}
+
+#[actix_web::test]
+async fn under_redis() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    notes_story(
+        base().revocation(RedisStore::open(&redis.url()).unwrap()),
+        true,
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn encrypted_under_a_memory_store() {
+    notes_story(base().encrypted().revocation(MemoryStore::new()), true).await;
+}
+
+/// `Session::apply` cannot wait for a store that must be awaited: a logout through it is
+/// refused (a 500, the cookie unchanged and still valid) rather than reported done;
+/// `apply_async` does it.
+#[actix_web::test]
+async fn a_sync_logout_under_an_awaited_store_is_refused_not_faked() {
+    async fn sync_logout(req: HttpRequest) -> Result<HttpResponse, SessionError> {
+        Session::load_async(&req).await?.delete();
+        Ok(Session::apply(&req, HttpResponse::Ok().finish()))
+    }
+    async fn async_logout(req: HttpRequest) -> Result<HttpResponse, SessionError> {
+        Session::load_async(&req).await?.delete();
+        Ok(Session::apply_async(&req, HttpResponse::Ok().finish()).await)
+    }
+    // No `#[with_session]` middleware here: it would settle the logout asynchronously.
+    let plain = |session: Session| {
+        App::new()
+            .app_data(session)
+            .app_data(Login::new(|id: String| async move { Some(User(id)) }))
+            .route("/login", web::post().to(sign_in))
+            .route("/notes", web::get().to(show))
+            .route("/sync-logout", web::post().to(sync_logout))
+            .route("/async-logout", web::post().to(async_logout))
+    };
+    let app = test::init_service(plain(base().revocation(AsyncOnly::default()))).await;
+    let mut ann = Browser::new(&app);
+    assert_eq!(ann.post("/login?name=ann").await, StatusCode::SEE_OTHER);
+    let copy = ann.copy();
+    let res = test::call_service(
+        &app,
+        test::TestRequest::post()
+            .uri("/sync-logout")
+            .insert_header((header::COOKIE, copy.clone().unwrap()))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        res.headers().get(header::SET_COOKIE).is_none(),
+        "no cookie change"
+    );
+    assert_eq!(
+        replay(&app, &copy, "/notes").await,
+        StatusCode::OK,
+        "not logged out"
+    );
+
+    assert_eq!(ann.post("/async-logout").await, StatusCode::OK);
+    assert_eq!(replay(&app, &copy, "/notes").await, StatusCode::FOUND);
+
+    // Under a store that records at once, the sync path works.
+    let memory_app = test::init_service(plain(base().revocation(MemoryStore::new()))).await;
+    let mut bob = Browser::new(&memory_app);
+    assert_eq!(bob.post("/login?name=bob").await, StatusCode::SEE_OTHER);
+    let copy = bob.copy();
+    assert_eq!(bob.post("/sync-logout").await, StatusCode::OK);
+    assert_eq!(
+        replay(&memory_app, &copy, "/notes").await,
+        StatusCode::FOUND
+    );
+}
+
+/// How `TypedSession` claims its entries: by serde's field names (rename and alias
+/// included), keeping every other entry; a map owns only what it serializes.
+#[actix_web::test]
+async fn a_typed_session_is_a_view() {
+    #[derive(Serialize, Deserialize, Default)]
+    #[serde(default)]
+    struct Prefs {
+        #[serde(rename = "theme_name", alias = "theme")]
+        theme: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        lang: Option<String>,
+    }
+    #[with_session]
+    async fn set_prefs(mut prefs: TypedSession<Prefs>) -> Result<HttpResponse, SessionError> {
+        prefs.theme = "dark".into();
+        prefs.lang = None;
+        prefs.save()?;
+        Ok(HttpResponse::Ok().finish())
+    }
+    #[with_session]
+    async fn set_map(
+        mut map: TypedSession<std::collections::BTreeMap<String, String>>,
+    ) -> Result<HttpResponse, SessionError> {
+        map.insert("k".into(), "v".into());
+        map.save()?;
+        Ok(HttpResponse::Ok().finish())
+    }
+    let session = Session::new(SECRET);
+    let app = test::init_service(
+        App::new()
+            .app_data(session.clone())
+            .route("/prefs", web::post().to(set_prefs))
+            .route("/map", web::post().to(set_map)),
+    )
+    .await;
+    let cookie = session
+        .test_cookie(&serde_json::json!({
+            "_user_id": "ann", "_fresh": true, "theme": "light", "lang": "fr", "cart": [1, 2]
+        }))
+        .unwrap();
+    let saved = |uri: &'static str| {
+        let cookie = cookie.clone();
+        let session = session.clone();
+        let app = &app;
+        async move {
+            let req = test::TestRequest::post()
+                .uri(uri)
+                .cookie(cookie)
+                .to_request();
+            let res = test::call_service(app, req).await;
+            match session.session_set_by(res.response()) {
+                jwt_session::test::ResponseSession::Saved(map) => serde_json::Value::Object(map),
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    assert_eq!(
+        saved("/prefs").await,
+        serde_json::json!({"_user_id": "ann", "_fresh": true, "theme_name": "dark", "cart": [1, 2]}),
+        "the renamed field replaced its alias, `None` removed `lang`, the rest is kept"
+    );
+    // A map reads every entry it can (strings) and owns only what it writes back.
+    assert_eq!(
+        saved("/map").await,
+        serde_json::json!({
+            "_user_id": "ann", "_fresh": true, "theme": "light", "lang": "fr", "cart": [1, 2], "k": "v"
+        }),
+    );
+}
