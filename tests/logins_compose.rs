@@ -522,3 +522,38 @@ async fn a_typed_session_is_a_view() {
         }),
     );
 }
+
+/// The new-user flow of the README, end to end: log in, add a note, see the flash once,
+/// reach the fresh-login page, log out everywhere, and an idle session expiring on the
+/// test clock (past the idle timeout and the default 30 s leeway).
+#[actix_web::test]
+async fn the_new_user_flow_with_an_idle_timeout() {
+    use jwt_session::test::TestClock;
+
+    let clock = TestClock::new();
+    let session = Session::new(SECRET)
+        .idle_timeout(Duration::from_secs(600))
+        .absolute_timeout(Duration::from_secs(8 * 3600))
+        .revocation(MemoryStore::new())
+        .clock(clock.clone());
+    let app = test::init_service(notes_app(session)).await;
+    let mut ann = Browser::new(&app);
+    assert_eq!(ann.post("/login?name=ann").await, StatusCode::SEE_OTHER);
+    assert_eq!(ann.post("/add?text=milk").await, StatusCode::OK);
+    assert!(ann.get("/notes").await.1.ends_with(r#"["added milk"]"#));
+    assert!(ann.get("/notes").await.1.ends_with("[]"));
+    assert_eq!(ann.get("/fresh").await.0, StatusCode::OK);
+
+    // Active use keeps the session alive: each visit past half the window re-issues it.
+    for _ in 0..3 {
+        clock.advance(Duration::from_secs(400));
+        assert_eq!(ann.get("/notes").await.0, StatusCode::OK);
+    }
+    // Idle past the timeout and the leeway: logged out.
+    clock.advance(Duration::from_secs(600 + 31));
+    assert_eq!(ann.get("/notes").await.0, StatusCode::FOUND);
+
+    assert_eq!(ann.post("/login?name=ann").await, StatusCode::SEE_OTHER);
+    assert_eq!(ann.post("/everywhere").await, StatusCode::OK);
+    assert_eq!(ann.get("/notes").await.0, StatusCode::FOUND);
+}
