@@ -557,3 +557,37 @@ async fn the_new_user_flow_with_an_idle_timeout() {
     assert_eq!(ann.post("/everywhere").await, StatusCode::OK);
     assert_eq!(ann.get("/notes").await.0, StatusCode::FOUND);
 }
+
+/// A session cookie is never a remember cookie: one holding Microdot's `user_id` and `days`
+/// next to anything else is refused as `_remember`; Microdot's own shape is honoured.
+#[actix_web::test]
+async fn a_session_cannot_pass_for_a_remember_cookie() {
+    let session = base();
+    let app = test::init_service(notes_app(session.clone())).await;
+    let remember_with = |claims: serde_json::Value| {
+        let token = session.test_cookie(&claims).unwrap().value().to_owned();
+        test::TestRequest::get()
+            .uri("/notes")
+            .insert_header((header::COOKIE, format!("_remember={token}")))
+    };
+    let status = |req: test::TestRequest| {
+        let app = &app;
+        async move { test::call_service(app, req.to_request()).await.status() }
+    };
+    assert_eq!(
+        status(remember_with(serde_json::json!({"user_id": "ann", "days": 30, "cart": [1]}))).await,
+        StatusCode::FOUND,
+        "a session with extra entries"
+    );
+    assert_eq!(
+        status(remember_with(serde_json::json!({"user_id": "ann", "days": 30, "_user_id": "ann"})))
+            .await,
+        StatusCode::FOUND,
+        "a logged-in session that also holds user_id and days"
+    );
+    assert_eq!(
+        status(remember_with(serde_json::json!({"user_id": "ann", "days": 30}))).await,
+        StatusCode::OK,
+        "Microdot's remember token shape"
+    );
+}
