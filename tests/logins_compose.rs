@@ -14,26 +14,16 @@ use actix_web::http::{StatusCode, header};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpRequest, HttpResponse, test, web};
 use jwt_session::login::{
-    FreshLogin, LoggedIn, Login, LoginUser, Remember, login_user, logout_everywhere, logout_user,
+    FreshLogin, LoggedIn, Login, Remember, login_user, logout_everywhere, logout_user,
     logout_user_keep_data,
 };
 use jwt_session::revocation::{Lookup, MemoryStore, RedisStore, RevocationStore, StoreError};
 use jwt_session::{Session, SessionDict, SessionError, TypedSession, with_session};
 use serde::{Deserialize, Serialize};
 
-use common::SECRET;
 use common::jar::Jar;
 use common::redis_server::RedisServer;
-
-#[derive(Clone)]
-struct User(String);
-
-impl LoginUser for User {
-    type Id = String;
-    fn id(&self) -> String {
-        self.0.clone()
-    }
-}
+use common::{SECRET, User};
 
 /// The app's typed view: its own entries, one renamed and one that disappears when `None`.
 #[derive(Serialize, Deserialize, Default, Debug)]
@@ -575,18 +565,26 @@ async fn a_session_cannot_pass_for_a_remember_cookie() {
         async move { test::call_service(app, req.to_request()).await.status() }
     };
     assert_eq!(
-        status(remember_with(serde_json::json!({"user_id": "ann", "days": 30, "cart": [1]}))).await,
+        status(remember_with(
+            serde_json::json!({"user_id": "ann", "days": 30, "cart": [1]})
+        ))
+        .await,
         StatusCode::FOUND,
         "a session with extra entries"
     );
     assert_eq!(
-        status(remember_with(serde_json::json!({"user_id": "ann", "days": 30, "_user_id": "ann"})))
-            .await,
+        status(remember_with(
+            serde_json::json!({"user_id": "ann", "days": 30, "_user_id": "ann"})
+        ))
+        .await,
         StatusCode::FOUND,
         "a logged-in session that also holds user_id and days"
     );
     assert_eq!(
-        status(remember_with(serde_json::json!({"user_id": "ann", "days": 30}))).await,
+        status(remember_with(
+            serde_json::json!({"user_id": "ann", "days": 30})
+        ))
+        .await,
         StatusCode::OK,
         "Microdot's remember token shape"
     );

@@ -19,6 +19,17 @@ use jwt_session::{Session, SessionDict, SessionError, with_session};
 
 pub const SECRET: &str = "test secret: at least thirty-two bytes long";
 
+/// A user of the login tests: its id is its name.
+#[derive(Clone, Debug)]
+pub struct User(pub String);
+
+impl jwt_session::login::LoginUser for User {
+    type Id = String;
+    fn id(&self) -> String {
+        self.0.clone()
+    }
+}
+
 pub fn session() -> Session {
     Session::new(SECRET)
 }

@@ -22,17 +22,7 @@ use jwt_session::{
 };
 use serde_json::json;
 
-use crate::common::{SECRET, parts_of, read_session, set_cookies};
-
-#[derive(Clone)]
-struct User(String);
-
-impl LoginUser for User {
-    type Id = String;
-    fn id(&self) -> String {
-        self.0.clone()
-    }
-}
+use crate::common::{SECRET, User, parts_of, read_session, set_cookies};
 
 async fn log_in(req: HttpRequest) -> Result<HttpResponse, SessionError> {
     let days = req.query_string().parse::<u32>().unwrap_or(0);
