@@ -589,3 +589,35 @@ async fn a_session_cannot_pass_for_a_remember_cookie() {
         "Microdot's remember token shape"
     );
 }
+
+/// A load after a login was restored from the remember cookie, in the same request, sees
+/// the restored login.
+#[actix_web::test]
+async fn a_second_load_sees_a_restored_login() {
+    async fn who(
+        req: HttpRequest,
+        user: jwt_session::login::CurrentUser<User>,
+    ) -> Result<String, SessionError> {
+        let dict = Session::load_async(&req).await?;
+        Ok(format!(
+            "{:?} {:?}",
+            user.0.map(|user| user.0),
+            dict.get::<String>("_user_id")?
+        ))
+    }
+    let app = test::init_service(
+        App::new()
+            .app_data(base())
+            .app_data(Login::new(|id: String| async move { Some(User(id)) }))
+            .route("/login", web::post().to(sign_in))
+            .route("/who", web::get().to(who)),
+    )
+    .await;
+    let mut ann = Browser::new(&app);
+    assert_eq!(
+        ann.post("/login?name=ann&remember=true").await,
+        StatusCode::SEE_OTHER
+    );
+    ann.jar.remove("session");
+    assert_eq!(ann.get("/who").await.1, r#"Some("ann") Some("ann")"#);
+}

@@ -410,9 +410,12 @@ impl RequestSession {
     /// The data a second load in this request sees: the last saved snapshot, nothing after a
     /// delete or a denied cookie, or else the request's cookie.
     pub(crate) fn current_data(&self, req: &HttpRequest) -> Entries {
-        let cookie = match &self.outcome().pending {
+        let outcome = self.outcome();
+        let cookie = match &outcome.pending {
             Pending::Save { token, .. } => token.clone(),
             Pending::Delete => return Entries::default(),
+            // A layer's offer (a restored login) is what this request's session holds now.
+            Pending::Reissue { data, .. } if outcome.offered.is_some() => return data.clone(),
             Pending::Untouched | Pending::Reissue { .. } if self.denied => {
                 return Entries::default();
             }
@@ -423,6 +426,7 @@ impl RequestSession {
                 }
             }
         };
+        drop(outcome);
         self.session
             .config()
             .verify(&cookie)
