@@ -1,4 +1,6 @@
-//! Microdot's login example, ported: a form login, a "Hello <name>!" page and a logout button.
+//! Microdot's login example, ported: a form login, a "Hello <name>!" page and a logout button,
+//! with CSRF protection and session lifetimes (30 minutes idle, 12 hours at most), which
+//! Microdot's example leaves out.
 //!
 //! ```text
 //! cargo run --example login
@@ -7,8 +9,10 @@
 //! sessions across restarts, `PORT` to serve on another port, and `INSECURE_COOKIE=1` if
 //! your browser refuses `Secure` cookies over plain http.
 
+use std::time::Duration;
+
 use actix_web::{HttpResponse, Responder, get, post, web};
-use jwt_session::{SessionDict, SessionError, with_session};
+use jwt_session::{Session, SessionDict, SessionError, csrf::Csrf, with_session};
 
 #[path = "common/mod.rs"]
 pub mod common;
@@ -59,9 +63,23 @@ async fn logout(session: SessionDict) -> impl Responder {
     redirect("/")
 }
 
-/// Registers the example's routes; shared by `main` and the test suite.
+/// Registers the example's routes behind CSRF protection (a cross-site form must not log
+/// the browser in); shared by `main` and the test suite.
 pub fn routes(config: &mut web::ServiceConfig) {
-    config.service(index).service(login).service(logout);
+    config.service(
+        web::scope("")
+            .wrap(Csrf::new())
+            .service(index)
+            .service(login)
+            .service(logout),
+    );
+}
+
+/// The example's lifetimes over `base`: a session ends after 30 idle minutes and 12 hours
+/// at most, so a copied cookie does not work forever.
+pub fn session(base: Session) -> Session {
+    base.idle_timeout(Duration::from_secs(30 * 60))
+        .absolute_timeout(Duration::from_secs(12 * 3600))
 }
 
 #[allow(dead_code)] // the test suite includes this file for its routes only
@@ -70,5 +88,6 @@ async fn main() -> std::io::Result<()> {
     tracing_subscriber::fmt()
         .with_max_level(tracing::Level::INFO)
         .init();
-    common::serve("login", common::session_from_env_or_exit(), routes).await
+    let session = session(common::session_from_env_or_exit());
+    common::serve("login", session, routes).await
 }

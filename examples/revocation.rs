@@ -1,5 +1,6 @@
 //! Logout that really logs out: a login page with "log out" (this session, dead on every
-//! instance at once) and "log out everywhere" (every session of the user).
+//! instance at once) and "log out everywhere" (every session of the user), behind CSRF
+//! protection.
 //!
 //! ```text
 //! cargo run --example revocation                       # deny-list in memory
@@ -14,6 +15,7 @@ use std::time::Duration;
 use actix_web::{HttpRequest, HttpResponse, Responder, get, post, web};
 use jwt_session::{
     Session, SessionDict, SessionError,
+    csrf::Csrf,
     revocation::{MemoryStore, RedisStore},
     with_session,
 };
@@ -88,13 +90,17 @@ async fn logout_everywhere(
     Ok(redirect("/"))
 }
 
-/// Registers the example's routes; shared by `main` and the test suite.
+/// Registers the example's routes behind CSRF protection (a cross-site form must not log
+/// the browser in as the attacker); shared by `main` and the test suite.
 pub fn routes(config: &mut web::ServiceConfig) {
-    config
-        .service(index)
-        .service(login)
-        .service(logout)
-        .service(logout_everywhere);
+    config.service(
+        web::scope("")
+            .wrap(Csrf::new())
+            .service(index)
+            .service(login)
+            .service(logout)
+            .service(logout_everywhere),
+    );
 }
 
 /// The example's config over `base`: one hour sessions, revocation in `REDIS_URL`'s Redis

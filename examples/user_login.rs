@@ -1,5 +1,6 @@
 //! Microdot's `examples/login/login.py`, ported: user logins with a remember-me cookie,
-//! a page that needs a fresh login, flash messages and CSRF protection.
+//! a page that needs a fresh login, flash messages, CSRF protection and session lifetimes
+//! (30 minutes idle, 12 hours at most).
 //!
 //! ```text
 //! cargo run --example user_login
@@ -9,10 +10,12 @@
 //! them with a Microdot app using the same secret), `PORT` to serve on another port, and
 //! `INSECURE_COOKIE=1` if your browser refuses `Secure` cookies over plain http.
 
+use std::time::Duration;
+
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use jwt_session::{
-    SessionDict, SessionError,
+    Session, SessionDict, SessionError,
     csrf::Csrf,
     login::{FreshLogin, LoggedIn, Login, LoginUser, login_user, logout_user},
     with_session,
@@ -68,6 +71,14 @@ fn check_credentials(username: &str, password: &str) -> Option<User> {
             .is_ok()
     });
     user.filter(|_| matches).cloned()
+}
+
+/// The example's lifetimes over `base`: a session ends after 30 idle minutes and 12 hours
+/// at most, so a copied cookie does not work forever (remember-me logs the user back in,
+/// not fresh).
+pub fn session(base: Session) -> Session {
+    base.idle_timeout(Duration::from_secs(30 * 60))
+        .absolute_timeout(Duration::from_secs(12 * 3600))
 }
 
 /// The login settings: `/login` is the login page, and ids are looked up in `USERS`.
@@ -179,5 +190,6 @@ async fn main() -> std::io::Result<()> {
     tracing_subscriber::fmt()
         .with_max_level(tracing::Level::INFO)
         .init();
-    common::serve("user_login", common::session_from_env_or_exit(), routes).await
+    let session = session(common::session_from_env_or_exit());
+    common::serve("user_login", session, routes).await
 }

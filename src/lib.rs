@@ -33,6 +33,9 @@
 //! }
 //!
 //! # actix_web::rt::System::new().block_on(async {
+//! // Shows the library's log (`tracing`): why a cookie was refused, and the fix for a
+//! // misconfiguration, which also goes to stderr when no subscriber is installed.
+//! tracing_subscriber::fmt::init();
 //! // In a real app the secret comes from the environment: at least 32 random bytes.
 //! let session = Session::new("an example secret of at least 32 bytes");
 //! let app = test::init_service(App::new().app_data(session).service(login).service(index)).await;
@@ -246,7 +249,7 @@ mod readme_quick_start {
         let quick_start = block("## Quick start", "rust,no_run");
         assert_eq!(
             crates_used(quick_start),
-            ["actix_web", "jwt_session", "serde"],
+            ["actix_web", "jwt_session", "serde", "tracing_subscriber"],
             "the scan finds the crates"
         );
         let blocks = rust_blocks();

@@ -398,3 +398,47 @@ async fn user_login_remember_me_fresh_logout_and_csrf_in_chromium() {
 
     client.close().await.unwrap();
 }
+
+/// A `next` whose dot segments resolve to `//evil.example` falls back to the default page:
+/// Chromium ends on this origin, on `/`, never on a path that starts with `//`.
+#[actix_web::test]
+async fn dot_segment_next_values_stay_on_the_site_in_chromium() {
+    let Some((_server, _driver, client, base)) = launch("user_login").await else {
+        return;
+    };
+    // Raw query values, as in a link; the app decodes the query once.
+    let cases = [
+        ("/.//evil.example", "/"),
+        ("/a/..//evil.example", "/"),
+        ("/%2e%2e/%2e%2e//evil.example", "/"),
+        ("/%252E%252E/%252e%252e//evil.example", "/"),
+        ("/.%2f/evil.example", "/"),
+        ("/./%5Cevil.example", "/"),
+        // A same-site `next` with dot segments still leads there, resolved.
+        ("/a/./../fresh", "/fresh"),
+    ];
+    for (next, expected) in cases {
+        client.delete_all_cookies().await.unwrap();
+        client
+            .goto(&format!("{base}/login?next={next}"))
+            .await
+            .unwrap();
+        submit_credentials(&client, "susan", "hello", false).await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let url = loop {
+            let url = client.current_url().await.unwrap();
+            if !url.path().starts_with("/login") || Instant::now() > deadline {
+                break url;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert_eq!(
+            url.origin().ascii_serialization(),
+            base,
+            "next={next} left the site: {url}"
+        );
+        assert_eq!(url.path(), expected, "next={next}: {url}");
+        wait_for_heading(&client, |h| h == "Hello, susan!").await;
+    }
+    client.close().await.unwrap();
+}

@@ -13,7 +13,10 @@ pub(crate) const MIN_SECRET_LEN: usize = 32;
 ///
 /// It implements [`ResponseError`](actix_web::ResponseError), so `?` works in handlers: the client gets a bare
 /// `500 Internal Server Error` (no details, which could help an attacker) and the full
-/// message is logged with `tracing` at error level.
+/// message is logged with `tracing` at error level. A misconfiguration (no [`Session`](crate::Session)
+/// or `Login` app data, a revocation store without a lifetime, two configs) is also printed
+/// to stderr, once per kind, when no `tracing` subscriber is installed; in debug builds its
+/// body names the problem and the fix.
 ///
 /// ```
 /// use jwt_session::{Session, SessionError};

@@ -82,8 +82,9 @@ pub mod keys {
 }
 
 /// Helpers for an app's own tests, behind the `test-util` feature (enable it in
-/// `[dev-dependencies]`, as tokio's): a clock to move by hand, and the session a response
-/// set.
+/// `[dev-dependencies]`, as tokio's): a clock to move by hand, the session a response set,
+/// and a cookie jar that follows `Set-Cookie` across `actix_web::test` calls. The README's
+/// "Testing your app" walks through them together.
 ///
 /// ```
 /// use jwt_session::Session;
@@ -95,6 +96,6 @@ pub mod keys {
 /// ```
 #[cfg(feature = "test-util")]
 pub mod test {
-    pub use crate::testing::ResponseSession;
+    pub use crate::testing::{CookieJar, ResponseSession};
     pub use crate::token::clock::TestClock;
 }

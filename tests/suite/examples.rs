@@ -23,6 +23,14 @@ mod verify_only;
 #[path = "../../examples/revocation.rs"]
 mod revocation;
 
+#[allow(dead_code)]
+#[path = "../../examples/login.rs"]
+mod login;
+
+#[allow(dead_code)]
+#[path = "../../examples/user_login.rs"]
+mod user_login;
+
 use actix_web::http::StatusCode;
 use actix_web::{App, test};
 use jwt_session::Session;
@@ -234,5 +242,88 @@ async fn revocation_logs_out_for_real_and_everywhere() {
     assert!(
         get!(app, phone, "/").contains("Hello bob!"),
         "logging in again works"
+    );
+}
+
+/// For one example app: a cross-site login POST (`Sec-Fetch-Site`, or `Origin` alone as an
+/// older browser sends it) is refused with 403 and sets no cookie; a same-origin one logs in
+/// with a session cookie that has a `Max-Age` and whose token has an `exp`.
+macro_rules! assert_safe_to_copy {
+    ($example:literal, $app:expr, $uri:literal, $form:expr) => {{
+        let app = test::init_service($app).await;
+        let cross_site = [
+            vec![
+                ("sec-fetch-site", "cross-site"),
+                ("origin", "https://evil.example"),
+            ],
+            vec![("origin", "https://evil.example")],
+        ];
+        for headers in cross_site {
+            let mut req = test::TestRequest::post().uri($uri).set_form($form);
+            for header in &headers {
+                req = req.insert_header(*header);
+            }
+            let res = send(&app, req).await;
+            assert_eq!(
+                res.status(),
+                StatusCode::FORBIDDEN,
+                "{}: {headers:?}",
+                $example
+            );
+            assert!(crate::common::set_cookies(&res).is_empty(), "{}", $example);
+        }
+        let req = test::TestRequest::post()
+            .uri($uri)
+            .insert_header(("sec-fetch-site", "same-origin"))
+            .set_form($form);
+        let res = send(&app, req).await;
+        assert_eq!(
+            res.status(),
+            StatusCode::SEE_OTHER,
+            "{}: a same-origin login",
+            $example
+        );
+        let cookie = crate::common::session_cookie(&res);
+        let max_age = cookie.max_age().map(|age| age.whole_seconds());
+        assert!(
+            max_age.is_some_and(|age| age > 0),
+            "{}: Max-Age {max_age:?}",
+            $example
+        );
+        let claims = crate::common::parts_of(cookie.value()).1;
+        let exp = claims["exp"].as_u64();
+        let now = crate::common::unix_now();
+        assert!(
+            exp.is_some_and(|exp| exp > now),
+            "{}: claims {claims}",
+            $example
+        );
+    }};
+}
+
+#[actix_web::test]
+async fn every_login_example_refuses_cross_site_logins_and_sets_a_lifetime() {
+    assert_safe_to_copy!(
+        "login",
+        App::new()
+            .app_data(login::session(crate::common::session()))
+            .configure(login::routes),
+        "/",
+        [("username", "ann")]
+    );
+    assert_safe_to_copy!(
+        "user_login",
+        App::new()
+            .app_data(user_login::session(crate::common::session()))
+            .configure(user_login::routes),
+        "/login",
+        [("username", "susan"), ("password", "hello")]
+    );
+    let session = revocation::with_revocation(crate::common::session()).unwrap();
+    assert_safe_to_copy!(
+        "revocation",
+        App::new().app_data(session).configure(revocation::routes),
+        "/login",
+        [("username", "ann")]
     );
 }

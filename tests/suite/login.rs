@@ -570,6 +570,18 @@ async fn open_redirect_attempts_never_leave_the_site() {
         "%2F%09%2Fevil.example",
         "javascript:alert(1)",
         "evil.example",
+        // Dot segments: each resolves in a browser to the path `//evil.example`.
+        "/.//evil.example",
+        "/a/..//evil.example",
+        "/%2e%2e/%2e%2e//evil.example",
+        "/%252e%252e/%252e%252e//evil.example",
+        "/%252E%252E/%252E%252E//evil.example",
+        "/.%2f/evil.example",
+        "/.%252F/evil.example",
+        "/a/..%252f%252fevil.example",
+        "/./%5Cevil.example",
+        "/.%255C/evil.example",
+        "/a/..%255Cevil.example",
     ];
     for next in hostile {
         let uri = format!("/login?next={next}");
@@ -581,6 +593,10 @@ async fn open_redirect_attempts_never_leave_the_site() {
         ("/fresh", "/fresh"),
         ("%2Ffresh%3Fa%3D1", "/fresh?a=1"),
         ("/a%252Fb", "/a%2Fb"),
+        ("/orders?page=2", "/orders?page=2"),
+        ("/orders%3Fpage%3D2", "/orders?page=2"),
+        ("/a/./b", "/a/b"),
+        ("/a/%252E/b/..", "/a/"),
     ] {
         let uri = format!("/login?next={next}");
         let res = log_in(&app, &mut Jar::default(), &uri, ("susan", "hello"), false).await;

@@ -64,6 +64,12 @@ pub(crate) fn next_of(req: &HttpRequest) -> Option<String> {
 /// value must start with a single `/` and hold no backslash or control character (browsers
 /// drop tabs and newlines, so `/\t/evil` is `//evil`), through every round of
 /// percent-decoding, so `%2F%2Fevil.example` and `%252F%252F…` fail too.
+///
+/// Each round is checked after its dot segments are resolved, as a browser resolves them:
+/// `/.//evil.example` and `/a/..//evil.example` are the path `//evil.example`, which turns
+/// into another site as soon as anything redirects relative to it. The value returned is
+/// the resolved path (with the query and fragment as given), so the browser never sees a
+/// dot segment.
 pub(crate) fn safe_next(next: &str) -> Option<String> {
     let mut round = Cow::Borrowed(next);
     for _ in 0..DECODE_ROUNDS {
@@ -72,7 +78,9 @@ pub(crate) fn safe_next(next: &str) -> Option<String> {
         }
         let decoded = percent_decode_str(&round).decode_utf8_lossy().into_owned();
         if decoded == round {
-            return Some(utf8_percent_encode(next, LOCATION).to_string());
+            let (path, rest) = split_path(next);
+            let resolved = remove_dot_segments(path) + rest;
+            return Some(utf8_percent_encode(&resolved, LOCATION).to_string());
         }
         round = Cow::Owned(decoded);
     }
@@ -80,11 +88,52 @@ pub(crate) fn safe_next(next: &str) -> Option<String> {
     None
 }
 
-fn is_local_path(path: &str) -> bool {
-    let mut chars = path.chars();
-    chars.next() == Some('/')
-        && !matches!(chars.next(), Some('/' | '\\'))
-        && !path.chars().any(|c| c == '\\' || c.is_control())
+/// Whether `target` stays a path on this site once a browser resolves it.
+fn is_local_path(target: &str) -> bool {
+    if !target.starts_with('/') || target.chars().any(|c| c == '\\' || c.is_control()) {
+        return false;
+    }
+    let (path, _) = split_path(target);
+    !remove_dot_segments(path).starts_with("//")
+}
+
+/// The path of `target`, and its query and fragment (from the first `?` or `#`).
+fn split_path(target: &str) -> (&str, &str) {
+    target.split_at(target.find(['?', '#']).unwrap_or(target.len()))
+}
+
+/// RFC 3986 §5.2.4 on an absolute path, with the dot segments browsers also recognise
+/// percent-encoded (`%2e`, the WHATWG URL standard), so that no encoding hides one.
+fn remove_dot_segments(path: &str) -> String {
+    let Some(segments) = path.strip_prefix('/') else {
+        return path.to_owned();
+    };
+    let segments: Vec<&str> = segments.split('/').collect();
+    let mut kept: Vec<&str> = Vec::with_capacity(segments.len());
+    for (i, segment) in segments.iter().enumerate() {
+        let last = i + 1 == segments.len();
+        let dots = dot_segment(segment);
+        if dots == Some(2) {
+            kept.pop();
+        }
+        match dots {
+            // `/a/.` and `/a/b/..` resolve to a directory: `/a/`.
+            Some(_) if last => kept.push(""),
+            Some(_) => {}
+            None => kept.push(segment),
+        }
+    }
+    format!("/{}", kept.join("/"))
+}
+
+/// `Some(1)` for `.`, `Some(2)` for `..`, either spelled with `%2e` in any case.
+fn dot_segment(segment: &str) -> Option<u8> {
+    let lower = segment.to_ascii_lowercase();
+    match lower.as_str() {
+        "." | "%2e" => Some(1),
+        ".." | ".%2e" | "%2e." | "%2e%2e" => Some(2),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -126,6 +175,56 @@ mod tests {
             "/%25252525252F",
         ] {
             assert_eq!(safe_next(next), None, "{next:?}");
+        }
+    }
+
+    #[test]
+    fn dot_segments_that_resolve_to_another_site_are_refused() {
+        for next in [
+            "/.//evil.example",
+            "/a/..//evil.example",
+            "/%2e%2e/%2e%2e//evil.example",
+            "/%2E%2E/%2E%2E//evil.example",
+            "/%2e%2E/.%2e/%2E.//evil.example",
+            "/%2e//evil.example",
+            "/..//evil.example",
+            "/a/b/../..//evil.example",
+            "/a/../..//evil.example?x=1",
+            "/.//evil.example#top",
+            "/.%2f/evil.example",
+            "/.%2F%2Fevil.example",
+            "/a/..%2f%2fevil.example",
+            "/%2e%2f/evil.example",
+            "/%252e%252e/%252e%252e//evil.example",
+            "/%252e%252f%252fevil.example",
+            "/./\\evil.example",
+            "/.%5C/evil.example",
+            "/a/..%5Cevil.example",
+            "/.%255C/evil.example",
+        ] {
+            assert_eq!(safe_next(next), None, "{next:?}");
+        }
+    }
+
+    #[test]
+    fn dot_segments_that_stay_on_the_site_resolve_to_the_path() {
+        for (next, location) in [
+            ("/orders?page=2", "/orders?page=2"),
+            ("/a/./b", "/a/b"),
+            ("/a/../b", "/b"),
+            ("/a/%2E%2e/b", "/b"),
+            ("/../../b", "/b"),
+            ("/a/b/..", "/a/"),
+            ("/a/.", "/a/"),
+            ("/.", "/"),
+            ("/..", "/"),
+            ("/a/..?next=//x", "/?next=//x"),
+            ("/a/b#../..//x", "/a/b#../..//x"),
+            ("/...", "/..."),
+            ("/.a/..b", "/.a/..b"),
+            ("/a//b", "/a//b"),
+        ] {
+            assert_eq!(safe_next(next).as_deref(), Some(location), "{next:?}");
         }
     }
 }
