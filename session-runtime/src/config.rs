@@ -819,7 +819,9 @@ impl Session {
         }
         // Longer-lived tokens of the user (remember cookies) must stay denied as long as
         // they live, whichever process issued them.
-        let floor = revocation.user_entry_floor + self.config().lifetimes.leeway;
+        let floor = revocation
+            .user_entry_floor
+            .saturating_add(self.config().lifetimes.leeway);
         let config = self.config();
         revocation
             .revoke_user(user, self.revocation_ttl().max(floor), &config.clock)
@@ -835,7 +837,7 @@ impl Session {
             .flatten()
             .max()
             .unwrap_or_default()
-            + lifetimes.leeway
+            .saturating_add(lifetimes.leeway)
     }
 
     pub(crate) fn config(&self) -> &Config {

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::de::DeserializeOwned;
 use serde::{Serialize, Serializer};
@@ -47,6 +48,9 @@ pub struct SessionDict {
     /// A loaded session stays unparsed until a method needs more than one lookup.
     data: Entries,
     request: Arc<RequestSession>,
+    /// The request's session generation this handle holds: its saves are refused once
+    /// another handle replaced the session (a login or a logout in the same request).
+    generation: AtomicU64,
     /// Set by every mutating method, for `#[with_session(autosave)]`.
     modified: bool,
     autosave: bool,
@@ -56,6 +60,7 @@ impl SessionDict {
     pub(crate) fn new(data: Entries, request: Arc<RequestSession>) -> Self {
         Self {
             data,
+            generation: AtomicU64::new(request.generation()),
             request,
             modified: false,
             autosave: false,
@@ -369,7 +374,8 @@ impl SessionDict {
     /// # });
     /// ```
     pub fn save(&self) -> Result<(), SessionError> {
-        self.request.save(self.data.map())
+        self.request
+            .save_from(self.generation.load(Ordering::Relaxed), self.data.map())
     }
 
     /// Starts a new session: the next save writes a fresh session, as if no cookie had come
@@ -399,7 +405,8 @@ impl SessionDict {
     /// ```
     pub fn renew(&mut self) {
         self.modified = true;
-        self.request.renew();
+        self.generation
+            .store(self.request.renew(), Ordering::Relaxed);
     }
 
     /// Schedules the removal of the session cookie: the browser forgets the session.
@@ -424,7 +431,8 @@ impl SessionDict {
     /// # });
     /// ```
     pub fn delete(&self) {
-        self.request.delete();
+        self.generation
+            .store(self.request.delete(), Ordering::Relaxed);
     }
 }
 
@@ -468,7 +476,8 @@ impl SessionDict {
 impl Drop for SessionDict {
     fn drop(&mut self) {
         if self.autosave && self.modified {
-            self.request.autosave(self.data.map());
+            self.request
+                .autosave(self.generation.load(Ordering::Relaxed), self.data.map());
         }
     }
 }

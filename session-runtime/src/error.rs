@@ -196,6 +196,17 @@ pub enum SessionError {
          old cookie is revoked before the response leaves"
     )]
     NeedsAsyncApply,
+
+    /// A save through a session handle loaded before the session was replaced in the same
+    /// request (by `login_user`, `logout_user`, or another handle's `renew()`/`delete()`):
+    /// what the handle holds belongs to the old session, so saving it could undo a logout.
+    #[error(
+        "this session handle was loaded before the session was replaced in this request \
+         (a login, a logout, or renew()/delete() on another handle); saving it could bring \
+         the old session back, so it is refused: load the session again \
+         (Session::load_async(&req).await) after the login or logout, and save that"
+    )]
+    SessionReplaced,
     /// An encrypted session could not be encrypted: the operating system's random number
     /// generator failed. Nothing is sent.
     #[error("the session could not be encrypted: {0}")]

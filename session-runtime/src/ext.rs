@@ -33,6 +33,11 @@ pub(crate) use crate::response::add_vary;
 use crate::revocation::policy::{self, Verdict};
 use crate::token::claims::{Lifetimes, PURPOSE, TokenId};
 
+/// The name of the session cookie of `session`.
+pub(crate) fn session_cookie_name(session: &Session) -> &str {
+    &session.config().cookie.name
+}
+
 /// The value of the request cookie called `name`, parsed as the session cookie is.
 pub(crate) fn request_cookie<'r>(req: &'r HttpRequest, name: &str) -> Option<&'r str> {
     find_cookie(req.headers(), name)
@@ -214,18 +219,36 @@ pub(crate) fn retire_side_token(dict: &SessionDict, token: &SideToken) {
 }
 
 /// Offers `dict`'s entries for the response, as a re-issue is: written unless the request
-/// decides the session cookie itself, since any save, delete or autosave replaces it. For
-/// changes a layer makes on the app's behalf (a login restored from a side token), which
-/// must never cost the handler its own changes.
-pub(crate) fn offer_entries(dict: &mut SessionDict) {
+/// decides the session cookie itself. For changes a layer makes on the app's behalf (a
+/// login restored from a side token), which must never cost the handler its own changes:
+/// the entries named `added` are kept by the handler's saves in this request (unless it
+/// starts a new session), the others are the handler's to change. The session is minted as
+/// of `from`, the side token it comes from, so what revoked that token revokes it too.
+pub(crate) fn offer_entries(dict: &mut SessionDict, added: &[&str], from: Option<&SideToken>) {
     let data = dict.take_data();
-    dict.request_state().offer(data);
+    let added = data
+        .iter()
+        .filter(|(key, _)| added.contains(&key.as_str()))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    let minted_ms = from.and_then(|token| token.id.as_ref()?.minted_ms);
+    dict.request_state().offer(data, added, minted_ms);
 }
 
 /// Sets the least a `revoke_user` entry lives, so that it outlives the side tokens of a
 /// user that a layer issues.
 pub(crate) fn set_user_entry_floor(session: Session, floor: Duration) -> Session {
     session.with(|config| config.revocation.user_entry_floor = floor)
+}
+
+/// The config's clock skew tolerance.
+pub(crate) fn leeway(session: &Session) -> Duration {
+    session.config().lifetimes.leeway
+}
+
+/// Now on the config's clock, in Unix seconds.
+pub(crate) fn now(session: &Session) -> f64 {
+    session.config().now()
 }
 
 /// The least a `revoke_user` entry lives.

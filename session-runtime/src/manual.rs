@@ -161,8 +161,8 @@ impl Session {
 
     /// [`Session::apply`], after writing the revocations the request owes (its token, when
     /// it called `delete()` or saved after `renew()`) to the revocation store, so the
-    /// logged-out cookie is dead everywhere before the response leaves. `apply` writes them
-    /// too, but in the background, soon after the response.
+    /// logged-out cookie is dead everywhere before the response leaves. `apply` can only
+    /// record them where the store answers at once (`MemoryStore`).
     ///
     /// ```
     /// use actix_web::{HttpRequest, HttpResponse};
@@ -185,6 +185,13 @@ impl Session {
     /// and the cookie scheduled by `save()` or `delete()` (none on a 5xx or error response).
     /// Without a load for `req`, `response` is returned unchanged. This is what
     /// `#[with_session]` does after the handler returns; call it once per response.
+    ///
+    /// A response that logs a session out (a `delete()`, or a save after `renew()`) owes
+    /// the revocation store the old token. `apply` records it at once where the store can
+    /// ([`MemoryStore`](crate::revocation::MemoryStore)); under a store that must be awaited
+    /// (Redis) it cannot, so rather than report a logout that did not happen, the response
+    /// becomes a 500 with no cookie change and [`SessionError::NeedsAsyncApply`] is logged:
+    /// use [`Session::apply_async`] there.
     ///
     /// ```
     /// use actix_web::{App, HttpRequest, HttpResponse, test, web};

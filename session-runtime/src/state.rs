@@ -25,7 +25,6 @@ pub(crate) enum Pending {
         refresh: bool,
     },
     Save {
-        token: String,
         set_cookie: HeaderValue,
     },
     Delete,
@@ -46,15 +45,31 @@ struct Outcome {
     fresh_id: Option<TokenId>,
     /// The request's token was already sent to the revocation store.
     revoked_loaded: bool,
-    /// Entries a layer offered on the app's behalf (a login restored from a side token):
-    /// kept by any save that does not start a new session.
-    offered: Option<Map<String, Value>>,
+    /// The whole session a layer offered on the app's behalf (a login restored from a side
+    /// token), and the entries of it the layer added, which any save that does not start a
+    /// new session keeps.
+    offered: Option<(Map<String, Value>, Map<String, Value>)>,
+    /// What this request last wrote, kept after the response took its pending change, so
+    /// that a later load or partial save builds on it and not on the request's cookie.
+    written: Written,
+    /// Bumped by every `renew()` and `delete()`: a handle loaded before can no longer save,
+    /// since what it holds belongs to the session that was replaced (a logout, a login).
+    generation: u64,
     /// Ids of other tokens this request retired (a layer's side token), each with how long
     /// it must stay denied, not yet sent to the store.
     retired: Vec<(String, Duration)>,
 }
 
 impl Outcome {
+    /// `renew()` or `delete()`: the next save starts a new session, with a new token id.
+    fn replace_session(&mut self) -> u64 {
+        self.renewed = true;
+        // An id minted for an offer (a restored login) belongs to the replaced session.
+        self.fresh_id = None;
+        self.generation += 1;
+        self.generation
+    }
+
     fn new(pending: Pending) -> Self {
         Self {
             pending,
@@ -63,9 +78,18 @@ impl Outcome {
             fresh_id: None,
             revoked_loaded: false,
             offered: None,
+            written: Written::Nothing,
+            generation: 0,
             retired: Vec::new(),
         }
     }
+}
+
+/// What a request wrote of the session so far.
+enum Written {
+    Nothing,
+    Token(String),
+    Deleted,
 }
 
 pub(crate) struct RequestSession {
@@ -192,6 +216,24 @@ impl RequestSession {
         std::mem::replace(&mut self.outcome().pending, Pending::Untouched)
     }
 
+    /// The generation handles loaded now belong to (see `Outcome::generation`).
+    pub(crate) fn generation(&self) -> u64 {
+        self.outcome().generation
+    }
+
+    /// [`save`](Self::save) for a handle loaded in `generation`: refused once the session it
+    /// was loaded from has been replaced in this request.
+    pub(crate) fn save_from(
+        &self,
+        generation: u64,
+        data: &Map<String, Value>,
+    ) -> Result<(), SessionError> {
+        if generation != self.generation() {
+            return Err(SessionError::SessionReplaced);
+        }
+        self.save(data)
+    }
+
     /// Encodes `data` now (a snapshot, as in Microdot) and schedules it for the response.
     pub(crate) fn save(&self, data: &Map<String, Value>) -> Result<(), SessionError> {
         if let Some((key, reason)) = data
@@ -203,24 +245,32 @@ impl RequestSession {
                 reason,
             });
         }
-        let (renewed, id, offered) = {
+        let (renewed, id, added) = {
             let mut outcome = self.outcome();
-            let offered = outcome.offered.clone().filter(|_| !outcome.renewed);
-            (outcome.renewed, self.id_for_save(&mut outcome), offered)
+            let added = match &outcome.offered {
+                Some((_, added)) if !outcome.renewed => Some(added.clone()),
+                _ => None,
+            };
+            (outcome.renewed, self.id_for_save(&mut outcome), added)
         };
-        // A login restored in this request survives the handler's own save.
+        // A login restored in this request survives the handler's own save: the entries
+        // the layer added, where the handler's data has none of its own.
         let merged;
-        let data = match offered {
-            Some(mut offered) => {
-                offered.extend(data.iter().map(|(key, value)| (key.clone(), value.clone())));
-                merged = offered;
+        let data = match added {
+            Some(added) if added.keys().any(|key| !data.contains_key(key)) => {
+                let mut with_login = data.clone();
+                for (key, value) in added {
+                    with_login.entry(key).or_insert(value);
+                }
+                merged = with_login;
                 &merged
             }
-            None => data,
+            _ => data,
         };
         let (token, set_cookie) = self.encode(data, self.times_for_save(renewed), id.as_ref())?;
         let mut outcome = self.outcome();
-        outcome.pending = Pending::Save { token, set_cookie };
+        outcome.written = Written::Token(token);
+        outcome.pending = Pending::Save { set_cookie };
         outcome.decided = true;
         Ok(())
     }
@@ -245,38 +295,53 @@ impl RequestSession {
     /// `#[with_session(autosave)]`: saves `data` unless a `save()`, `delete()` or earlier
     /// autosave already decided this request's cookie. Runs on drop, so a failure can only
     /// be logged.
-    pub(crate) fn autosave(&self, data: &Map<String, Value>) {
+    pub(crate) fn autosave(&self, generation: u64, data: &Map<String, Value>) {
         if self.outcome().decided {
             tracing::debug!("autosave skipped: this request already decided the session cookie");
             return;
         }
-        if let Err(err) = self.save(data) {
+        if let Err(err) = self.save_from(generation, data) {
             tracing::error!(
                 "autosave of the modified session failed, the change is not sent: {err}"
             );
         }
     }
 
-    pub(crate) fn delete(&self) {
+    /// Schedules the cookie's removal; returns the new generation.
+    pub(crate) fn delete(&self) -> u64 {
         let mut outcome = self.outcome();
         outcome.pending = Pending::Delete;
+        outcome.written = Written::Deleted;
         outcome.decided = true;
-        outcome.renewed = true;
+        outcome.replace_session()
     }
 
-    /// Makes the next save start a new session (see `SessionDict::renew`).
-    pub(crate) fn renew(&self) {
-        self.outcome().renewed = true;
+    /// Makes the next save start a new session (see `SessionDict::renew`); returns the new
+    /// generation.
+    pub(crate) fn renew(&self) -> u64 {
+        self.outcome().replace_session()
     }
 
     /// Schedules `data` as a re-issue is scheduled: written unless this request decides the
     /// cookie, since any save, delete or autosave replaces it. For changes the library makes
     /// on the app's behalf (a login restored from the remember cookie), which must never
     /// cost the handler its own changes.
+    /// `added` are the entries of `data` the layer added, which later saves keep;
+    /// `minted_ms`, when the offer comes from a side token, its minting time, which the
+    /// offered session inherits so that a `revoke_user` covering the side token covers it.
     #[cfg_attr(not(feature = "login"), allow(dead_code))]
-    pub(crate) fn offer(&self, data: Map<String, Value>) {
+    pub(crate) fn offer(
+        &self,
+        data: Map<String, Value>,
+        added: Map<String, Value>,
+        minted_ms: Option<u64>,
+    ) {
         let mut outcome = self.outcome();
-        outcome.offered = Some(data.clone());
+        outcome.offered = Some((data.clone(), added));
+        if let Some(minted_ms) = minted_ms.filter(|_| self.session.config().revocation.is_enabled())
+        {
+            outcome.fresh_id = Some(TokenId::fresh(minted_ms));
+        }
         if !outcome.decided {
             outcome.pending = Pending::Reissue {
                 data: Entries::Parsed(data),
@@ -290,8 +355,8 @@ impl RequestSession {
     /// partial save (a `TypedSession`, a view of some entries) must build on.
     pub(crate) fn latest_entries(&self) -> Option<Map<String, Value>> {
         let outcome = self.outcome();
-        match &outcome.pending {
-            Pending::Save { token, .. } => {
+        match &outcome.written {
+            Written::Token(token) => {
                 let token = token.clone();
                 drop(outcome);
                 self.session
@@ -300,8 +365,8 @@ impl RequestSession {
                     .ok()
                     .map(|saved| saved.data.into_map())
             }
-            Pending::Delete => Some(Map::new()),
-            Pending::Untouched | Pending::Reissue { .. } => outcome.offered.clone(),
+            Written::Deleted => Some(Map::new()),
+            Written::Nothing => outcome.offered.as_ref().map(|(data, _)| data.clone()),
         }
     }
 
@@ -345,22 +410,24 @@ impl RequestSession {
     /// `apply_async` writes it).
     pub(crate) fn settle_now(&self) -> Result<(), SessionError> {
         let revocation = &self.session.config().revocation;
-        let mut owed = self.take_revocations().into_iter();
-        while let Some((jti, ttl)) = owed.next() {
-            if !revocation.revoke_token_now(&jti, ttl) {
-                let mut outcome = self.outcome();
-                if self.loaded_id.as_ref().is_some_and(|id| id.jti == jti) {
-                    outcome.revoked_loaded = false;
-                } else {
-                    outcome.retired.push((jti, ttl));
-                }
-                outcome.retired.extend(
-                    owed.filter(|(jti, _)| self.loaded_id.as_ref().is_none_or(|id| id.jti != *jti)),
-                );
-                return Err(SessionError::NeedsAsyncApply);
+        let owed = self.take_revocations();
+        let Some(failed) = owed
+            .iter()
+            .position(|(jti, ttl)| !revocation.revoke_token_now(jti, *ttl))
+        else {
+            return Ok(());
+        };
+        // What was not written stays owed: the loaded id through its flag, the others as
+        // retired ids.
+        let mut outcome = self.outcome();
+        for (jti, ttl) in owed.into_iter().skip(failed) {
+            if self.loaded_id.as_ref().is_some_and(|id| id.jti == jti) {
+                outcome.revoked_loaded = false;
+            } else {
+                outcome.retired.push((jti, ttl));
             }
         }
-        Ok(())
+        Err(SessionError::NeedsAsyncApply)
     }
 
     /// The managed claims of a save now: a renewed session starts afresh.
@@ -411,15 +478,13 @@ impl RequestSession {
     /// delete or a denied cookie, or else the request's cookie.
     pub(crate) fn current_data(&self, req: &HttpRequest) -> Entries {
         let outcome = self.outcome();
-        let cookie = match &outcome.pending {
-            Pending::Save { token, .. } => token.clone(),
-            Pending::Delete => return Entries::default(),
+        let cookie = match (&outcome.written, &outcome.offered) {
+            (Written::Token(token), _) => token.clone(),
+            (Written::Deleted, _) => return Entries::default(),
             // A layer's offer (a restored login) is what this request's session holds now.
-            Pending::Reissue { data, .. } if outcome.offered.is_some() => return data.clone(),
-            Pending::Untouched | Pending::Reissue { .. } if self.denied => {
-                return Entries::default();
-            }
-            Pending::Untouched | Pending::Reissue { .. } => {
+            (Written::Nothing, Some((data, _))) => return Entries::Parsed(data.clone()),
+            (Written::Nothing, None) if self.denied => return Entries::default(),
+            (Written::Nothing, None) => {
                 match find_cookie(req.headers(), &self.session.config().cookie.name) {
                     Some(cookie) => cookie.to_owned(),
                     None => return Entries::default(),

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -41,7 +42,8 @@ impl<T: Serialize + DeserializeOwned + Default> SessionData for T {}
 /// entry: the login's `_user_id` and `_fresh`, the flash messages, and what other handlers
 /// or another `T` stored. A field that serializes to nothing (an `Option` with
 /// `skip_serializing_if`) removes its entry. A `T` that names no fields of its own (a map,
-/// or a struct with `#[serde(flatten)]`) owns every entry it serializes, and only those.
+/// or a struct with `#[serde(flatten)]`) owns the entries it held when loaded and those it
+/// serializes: one it drops leaves the session, the others stay.
 /// [`flash`](TypedSession::flash) and [`take_flashes`](TypedSession::take_flashes) work as
 /// on a `SessionDict`. A cookie whose payload does not fit
 /// `T` gives `T::default()`, and the mismatch is logged at debug level (see below how
@@ -134,7 +136,12 @@ pub struct TypedSession<T> {
     rest: Map<String, Value>,
     /// `flash`/`take_flashes` changed the flashes in `rest`, which a save then writes.
     flashes_changed: bool,
+    /// For a `T` without a field list (a map, a struct with `#[serde(flatten)]`): the
+    /// entries it held at load, which it owns, so that one it drops leaves the session.
+    loaded_keys: Vec<String>,
     request: Arc<RequestSession>,
+    /// As `SessionDict`'s: saves are refused once the session was replaced in this request.
+    generation: AtomicU64,
     modified: bool,
     autosave: bool,
     /// [`entries`](Self::entries), captured where `T: SessionData` is known, so that `Drop`
@@ -156,10 +163,19 @@ impl<T: SessionData> TypedSession<T> {
         let Value::Object(rest) = loaded else {
             unreachable!("built as an object above")
         };
+        let loaded_keys = if owned_fields::<T>().is_empty() {
+            claims_of(&value)
+                .map(|claims| claims.into_iter().map(|(key, _)| key).collect())
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         Self {
             value,
             rest,
             flashes_changed: false,
+            loaded_keys,
+            generation: AtomicU64::new(request.generation()),
             request,
             modified: false,
             autosave,
@@ -196,7 +212,8 @@ impl<T: SessionData> TypedSession<T> {
     /// # });
     /// ```
     pub fn save(&self) -> Result<(), SessionError> {
-        self.request.save(&self.entries()?)
+        self.request
+            .save_from(self.generation.load(Ordering::Relaxed), &self.entries()?)
     }
 
     /// The whole session a save writes: `T`'s entries over the others.
@@ -210,6 +227,9 @@ impl<T: SessionData> TypedSession<T> {
             .unwrap_or_else(|| self.rest.clone());
         for field in owned_fields::<T>() {
             entries.remove(*field);
+        }
+        for key in &self.loaded_keys {
+            entries.remove(key);
         }
         if self.flashes_changed {
             match self.rest.get(flash::FLASHES) {
@@ -322,7 +342,8 @@ impl<T> TypedSession<T> {
     /// ```
     pub fn renew(&mut self) {
         self.modified = true;
-        self.request.renew();
+        self.generation
+            .store(self.request.renew(), Ordering::Relaxed);
     }
 
     /// Schedules the removal of the session cookie, as [`SessionDict::delete`].
@@ -344,7 +365,8 @@ impl<T> TypedSession<T> {
     /// # });
     /// ```
     pub fn delete(&self) {
-        self.request.delete();
+        self.generation
+            .store(self.request.delete(), Ordering::Relaxed);
     }
 }
 
@@ -435,7 +457,9 @@ impl<T> Drop for TypedSession<T> {
     fn drop(&mut self) {
         if self.autosave && self.modified {
             match (self.entries_of)(self) {
-                Ok(entries) => self.request.autosave(&entries),
+                Ok(entries) => self
+                    .request
+                    .autosave(self.generation.load(Ordering::Relaxed), &entries),
                 Err(err) => tracing::error!(
                     "autosave of the modified session failed, the change is not sent: {err}"
                 ),

@@ -28,8 +28,10 @@ struct LoggedOut;
 /// `exp` enforced, and under a [revocation store](Session::revocation) a `jti` the store
 /// does not deny), the login is restored from it: the session with `_user_id` and
 /// `_fresh = false` goes out with the response of a `#[with_session]` handler (or one passed
-/// through [`Session::apply`]), unless the handler decides the session cookie itself (a
-/// save, delete or autosave wins, and the next request restores the login again).
+/// through [`Session::apply`]). A save by the handler in the same request keeps the
+/// restored `_user_id` and `_fresh` and decides the rest; a delete or a new login replaces
+/// it. The restored session counts as minted when the remember cookie was, so a
+/// `revoke_user` that denies the cookie denies it too.
 ///
 /// # Errors
 ///
@@ -90,24 +92,25 @@ async fn load_user<U: LoginUser>(
     login: &Login<U>,
 ) -> Option<U> {
     let (id, restored) = match session.get_value(USER_ID) {
-        Some(id) => (id.clone(), false),
+        Some(id) => (id.clone(), None),
         None => {
-            let id = remember::user_id(req, &ext::config_of(&session)).await?;
-            (id, true)
+            let (id, token) = remember::user_id(req, &ext::config_of(&session)).await?;
+            (id, Some(token))
         }
     };
     let typed = serde_json::from_value::<U::Id>(id.clone())
         .inspect_err(|err| tracing::debug!("the logged-in user id {id} is unusable: {err}"))
         .ok()?;
     let user = (login.loader)(typed).await?;
-    if restored {
+    if let Some(token) = restored {
         // Offered only once the loader knows the user, so a stale remember cookie writes
-        // nothing; and only offered, so a handler that saves its own session wins.
+        // nothing; and only offered, so the handler's own save keeps the login but decides
+        // the rest.
         match session
             .insert(USER_ID, id)
             .and_then(|()| session.insert(FRESH, false))
         {
-            Ok(()) => ext::offer_entries(&mut session),
+            Ok(()) => ext::offer_entries(&mut session, &[USER_ID, FRESH], Some(&token)),
             Err(err) => {
                 tracing::warn!("cannot keep the login restored from the remember cookie: {err}")
             }
@@ -199,7 +202,7 @@ pub async fn login_user<U: LoginUser>(
     let config = ext::config_of(&session);
     let remember_cookie = match remember.into().days() {
         Some(days) => Some(remember::issue(&config, &id, days)?),
-        None if remember::present(req) => Some(remember::removal(&config)),
+        None if remember::present(req, &config) => Some(remember::removal(&config)),
         None => None,
     };
 
@@ -296,8 +299,10 @@ pub async fn logout_user_keep_data<B>(
 /// logged out as by [`logout_user`]. Use it for "log out everywhere" and after a password
 /// change. An anonymous request is simply logged out.
 ///
-/// The user claim is `_user_id` by default under a store, so no other configuration is
-/// needed.
+/// The user is the session's [user claim](Session::user_claim) (`_user_id`, the login's
+/// key, by default, so no other configuration is needed), or the remember cookie's user when
+/// only that cookie is left. Remember cookies on other devices are reached when the user
+/// claim is `_user_id`, the only user they know.
 ///
 /// # Errors
 ///
@@ -335,7 +340,18 @@ pub async fn logout_everywhere<B>(
     if !ext::revocation_enabled(&config) {
         return Err(SessionError::NoRevocationStore);
     }
-    if let Some(user) = session.get_value(USER_ID).and_then(ext::user_key) {
+    // The user as `revoke_user` files them: the config's user claim (`_user_id` unless
+    // renamed). A login kept only by the remember cookie counts too, when that claim is the
+    // login's own key (the remember cookie knows no other).
+    let claim = ext::user_claim(&config).unwrap_or(USER_ID);
+    let user = match session.get_value(claim).and_then(ext::user_key) {
+        Some(user) => Some(user),
+        None if claim == USER_ID => remember::user_id(req, &config)
+            .await
+            .and_then(|(id, _)| ext::user_key(&id)),
+        None => None,
+    };
+    if let Some(user) = user {
         config.revoke_user(&user).await?;
     }
     drop(session);

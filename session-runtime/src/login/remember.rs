@@ -12,8 +12,27 @@ use super::USER_ID;
 use crate::ext::{self, SideToken, SideVerdict};
 use crate::{Session, SessionDict, SessionError};
 
-/// The cookie's name, as in Microdot.
-pub(crate) const COOKIE: &str = "_remember";
+/// The cookie's name, as in Microdot, unless the session cookie carries a name prefix.
+const COOKIE: &str = "_remember";
+
+/// The remember cookie's name under `session`: Microdot's `_remember`, or with the session
+/// cookie's `__Host-` or `__Secure-` prefix (`__Host-remember`), so that the defence the
+/// prefix gives the session cookie against a sibling subdomain planting one (cookie
+/// tossing) covers the remember cookie too.
+fn cookie_name(session: &Session) -> &'static str {
+    let session_cookie = ext::session_cookie_name(session).as_bytes();
+    let has_prefix = |prefix: &str| {
+        session_cookie.len() >= prefix.len()
+            && session_cookie[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+    };
+    if has_prefix("__Host-") {
+        "__Host-remember"
+    } else if has_prefix("__Secure-") {
+        "__Secure-remember"
+    } else {
+        COOKIE
+    }
+}
 
 /// The `_purpose` of the remember cookie's side token. Microdot's tokens have none, and are
 /// accepted without it.
@@ -117,7 +136,7 @@ pub(crate) fn issue(
     let days = u32::try_from(lifetime.as_secs() / SECONDS_PER_DAY).unwrap_or(days);
     ext::issue_side_token(
         session,
-        COOKIE,
+        cookie_name(session),
         PURPOSE,
         &Claims { user_id, days },
         lifetime,
@@ -126,12 +145,12 @@ pub(crate) fn issue(
 
 /// The `Set-Cookie` value that makes the browser forget the remember cookie.
 pub(crate) fn removal(session: &Session) -> HeaderValue {
-    ext::side_token_removal(session, COOKIE)
+    ext::side_token_removal(session, cookie_name(session))
 }
 
 /// Whether `req` carries a remember cookie at all.
-pub(crate) fn present(req: &HttpRequest) -> bool {
-    ext::request_cookie(req, COOKIE).is_some()
+pub(crate) fn present(req: &HttpRequest, session: &Session) -> bool {
+    ext::request_cookie(req, cookie_name(session)).is_some()
 }
 
 /// The user id of `req`'s remember cookie, when it verifies with the session's keys and
@@ -140,11 +159,11 @@ pub(crate) fn present(req: &HttpRequest) -> bool {
 /// id, or a `revoke_user` of its user since it was minted. Its user, for that check, is
 /// its `user_id`, the `_user_id` of the session it restores: `revoke_user` reaches it when
 /// the config names `_user_id` as its `user_claim`, as it reaches the sessions of logins.
-pub(crate) async fn user_id(req: &HttpRequest, session: &Session) -> Option<Value> {
+pub(crate) async fn user_id(req: &HttpRequest, session: &Session) -> Option<(Value, SideToken)> {
     let (token, user_id) = verify(req, session)?;
     let user = (ext::user_claim(session) == Some(USER_ID)).then_some(&user_id);
     match ext::judge_side_token(session, &token, user).await {
-        SideVerdict::Valid => Some(user_id),
+        SideVerdict::Valid => Some((user_id, token)),
         SideVerdict::Revoked(why) => {
             tracing::debug!(reason = "revoked", "ignoring the remember cookie: {why}");
             None
@@ -166,7 +185,7 @@ pub(crate) fn retire(req: &HttpRequest, dict: &SessionDict) {
 /// Verifies `req`'s remember cookie, without asking the revocation store: the side token,
 /// and its user id.
 fn verify(req: &HttpRequest, session: &Session) -> Option<(SideToken, Value)> {
-    let mut token = ext::verify_side_token(req, session, COOKIE, PURPOSE, true)?;
+    let mut token = ext::verify_side_token(req, session, cookie_name(session), PURPOSE, true)?;
     let refuse = |why: &str| {
         tracing::debug!(
             reason = "malformed_claim",
@@ -177,6 +196,13 @@ fn verify(req: &HttpRequest, session: &Session) -> Option<(SideToken, Value)> {
     // same key lacks it, so it cannot pass for one.
     if !token.claims.get("days").is_some_and(Value::is_u64) {
         refuse("it has no whole number of `days`");
+        return None;
+    }
+    // Under a store, `revoke_user` entries live as long as the horizon: a cookie that would
+    // outlive it (issued before the horizon was lowered) could outlive a revocation.
+    let horizon = ext::user_entry_floor(session).saturating_add(ext::leeway(session));
+    if ext::revocation_enabled(session) && token.exp - ext::now(session) > horizon.as_secs_f64() {
+        refuse("it lives longer than the remember horizon");
         return None;
     }
     if let Some(other) = token

@@ -137,7 +137,7 @@ impl RevocationStore for MemoryStore {
     /// Always records: writes never wait on a memory store.
     fn revoke_token_now(&self, jti: &str, ttl: Duration) -> Option<Result<(), StoreError>> {
         self.write(|entries, now| {
-            entries.tokens.insert(jti.to_owned(), now + ttl);
+            entries.tokens.insert(jti.to_owned(), expiry(now, ttl));
         });
         Some(Ok(()))
     }
@@ -151,11 +151,19 @@ impl RevocationStore for MemoryStore {
             let entry = entries
                 .users
                 .entry(user.to_owned())
-                .or_insert((at_ms, now + ttl));
-            *entry = (entry.0.max(at_ms), now + ttl);
+                .or_insert((at_ms, expiry(now, ttl)));
+            *entry = (entry.0.max(at_ms), entry.1.max(expiry(now, ttl)));
         });
         Ok(())
     }
+}
+
+/// When an entry written at `now` for `ttl` expires; a `ttl` past what `Instant` can hold
+/// never expires (within a hundred years).
+fn expiry(now: Instant, ttl: Duration) -> Instant {
+    now.checked_add(ttl)
+        .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 24 * 3600)))
+        .unwrap_or(now)
 }
 
 #[cfg(test)]
