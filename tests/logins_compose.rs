@@ -621,3 +621,248 @@ async fn a_second_load_sees_a_restored_login() {
     ann.jar.remove("session");
     assert_eq!(ann.get("/who").await.1, r#"Some("ann") Some("ann")"#);
 }
+
+// ------------------------------------------------ a review's findings (one test each)
+
+/// After a logout in the handler, a handle loaded before can't save the old session back
+/// (`SessionReplaced`), and a handle loaded after builds on the logged-out session: a
+/// "logged out" flash carries no login.
+#[actix_web::test]
+async fn a_save_after_logout_cannot_bring_the_login_back() {
+    #[with_session]
+    async fn out_then_stale_save(
+        req: HttpRequest,
+        session: SessionDict,
+    ) -> Result<HttpResponse, SessionError> {
+        let response = logout_user(&req, HttpResponse::Ok().finish()).await?;
+        session.save()?;
+        Ok(response)
+    }
+    async fn out_then_flash(req: HttpRequest) -> Result<HttpResponse, SessionError> {
+        let response = logout_user(&req, HttpResponse::Ok().finish()).await?;
+        let mut page = Session::load_typed_async::<Notes>(&req).await?;
+        page.flash("info", "logged out")?;
+        Ok(Session::apply_async(&req, response).await)
+    }
+    let session = base().revocation(MemoryStore::new());
+    let app = test::init_service(
+        notes_app(session.clone())
+            .route("/out-stale", web::post().to(out_then_stale_save))
+            .route("/out-flash", web::post().to(out_then_flash)),
+    )
+    .await;
+    let mut ann = Browser::new(&app);
+    assert_eq!(ann.post("/login?name=ann").await, StatusCode::SEE_OTHER);
+    let copy = ann.copy();
+    assert_eq!(
+        ann.post("/out-stale").await,
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    assert_eq!(
+        replay(&app, &copy, "/notes").await,
+        StatusCode::FOUND,
+        "still logged out"
+    );
+
+    assert_eq!(ann.post("/login?name=ann").await, StatusCode::SEE_OTHER);
+    let req = test::TestRequest::post()
+        .uri("/out-flash")
+        .insert_header((header::COOKIE, ann.copy().unwrap()));
+    let res = test::call_service(&app, req.to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let jwt_session::test::ResponseSession::Saved(saved) = session.session_set_by(res.response())
+    else {
+        panic!("the flash is saved");
+    };
+    assert_eq!(
+        serde_json::Value::Object(saved),
+        serde_json::json!({"_flashes": [["info", "logged out"]], "notes": []}),
+        "no `_user_id`: the flash builds on the logged-out session"
+    );
+}
+
+/// A login restored from A's remember cookie, then `login_user` for B, then a fresh load
+/// and a flash: the browser is B's.
+#[actix_web::test]
+async fn a_save_after_login_builds_on_the_new_user() {
+    async fn switch(
+        req: HttpRequest,
+        current: jwt_session::login::CurrentUser<User>,
+    ) -> Result<HttpResponse, SessionError> {
+        assert_eq!(current.0.map(|user| user.0).as_deref(), Some("ann"));
+        let response = login_user(&req, &User("bob".into()), Remember::No).await?;
+        let mut page = Session::load_typed_async::<Notes>(&req).await?;
+        page.flash("info", "welcome")?;
+        Ok(Session::apply_async(&req, response).await)
+    }
+    let app = test::init_service(
+        notes_app(base().revocation(MemoryStore::new())).route("/switch", web::post().to(switch)),
+    )
+    .await;
+    let mut browser = Browser::new(&app);
+    assert_eq!(
+        browser.post("/login?name=ann&remember=true").await,
+        StatusCode::SEE_OTHER
+    );
+    browser.jar.remove("session");
+    assert_eq!(browser.post("/switch").await, StatusCode::SEE_OTHER);
+    assert_eq!(browser.get("/notes").await.1, r#"bob [] None ["welcome"]"#);
+}
+
+/// A restored login keeps only what it added: an entry the handler removes stays removed.
+#[actix_web::test]
+async fn a_restored_login_does_not_undo_the_handlers_removals() {
+    #[with_session]
+    async fn consume(
+        _user: LoggedIn<User>,
+        mut session: SessionDict,
+    ) -> Result<HttpResponse, SessionError> {
+        let state = session.remove("oauth_state");
+        session.save()?;
+        Ok(HttpResponse::Ok().body(format!("{state:?}")))
+    }
+    #[with_session]
+    async fn plant(mut session: SessionDict) -> Result<HttpResponse, SessionError> {
+        session.insert("oauth_state", "once")?;
+        session.save()?;
+        Ok(HttpResponse::Ok().finish())
+    }
+    let app = test::init_service(
+        notes_app(base())
+            .route("/plant", web::post().to(plant))
+            .route("/consume", web::post().to(consume)),
+    )
+    .await;
+    let mut browser = Browser::new(&app);
+    assert_eq!(
+        browser.post("/login?name=ann&remember=true").await,
+        StatusCode::SEE_OTHER
+    );
+    // The session expires; an anonymous one holds the one-time state.
+    browser.jar.remove("session");
+    assert_eq!(browser.post("/plant").await, StatusCode::OK);
+    let (_, first) = browser
+        .send(test::TestRequest::post().uri("/consume"))
+        .await;
+    assert_eq!(first, r#"Some(String("once"))"#);
+    let (status, second) = browser
+        .send(test::TestRequest::post().uri("/consume"))
+        .await;
+    assert_eq!(
+        (status, second.as_str()),
+        (StatusCode::OK, "None"),
+        "consumed, still logged in"
+    );
+}
+
+/// `logout_everywhere` revokes the user as the config's `user_claim` names them, and
+/// reaches a login kept only by the remember cookie.
+#[actix_web::test]
+async fn logout_everywhere_follows_the_user_claim_and_the_remember_cookie() {
+    // A custom claim: the app keeps its user under `username` too.
+    #[with_session]
+    async fn name_me(
+        user: LoggedIn<User>,
+        mut session: SessionDict,
+    ) -> Result<HttpResponse, SessionError> {
+        // Not the login's id, so only the claim can find it.
+        session.insert("username", format!("{}@example.org", user.0.0))?;
+        session.save()?;
+        Ok(HttpResponse::Ok().finish())
+    }
+    let custom = base().revocation(MemoryStore::new()).user_claim("username");
+    let app =
+        test::init_service(notes_app(custom).route("/name-me", web::post().to(name_me))).await;
+    let (mut phone, mut laptop) = (Browser::new(&app), Browser::new(&app));
+    for device in [&mut phone, &mut laptop] {
+        assert_eq!(device.post("/login?name=ann").await, StatusCode::SEE_OTHER);
+        assert_eq!(device.post("/name-me").await, StatusCode::OK);
+    }
+    assert_eq!(laptop.post("/everywhere").await, StatusCode::OK);
+    assert_eq!(
+        phone.get("/notes").await.0,
+        StatusCode::FOUND,
+        "revoked by `username`"
+    );
+
+    // Only the remember cookie is left on the device that logs out everywhere.
+    let app = test::init_service(notes_app(base().revocation(MemoryStore::new()))).await;
+    let (mut phone, mut laptop) = (Browser::new(&app), Browser::new(&app));
+    assert_eq!(phone.post("/login?name=dan").await, StatusCode::SEE_OTHER);
+    assert_eq!(
+        laptop.post("/login?name=dan&remember=true").await,
+        StatusCode::SEE_OTHER
+    );
+    laptop.jar.remove("session");
+    assert_eq!(laptop.post("/everywhere").await, StatusCode::OK);
+    assert_eq!(phone.get("/notes").await.0, StatusCode::FOUND);
+}
+
+/// With a `__Host-` session cookie, the remember cookie is `__Host-remember`.
+#[actix_web::test]
+async fn the_remember_cookie_takes_the_session_cookies_prefix() {
+    let app = test::init_service(notes_app(base().cookie_name("__Host-session"))).await;
+    let res = test::call_service(
+        &app,
+        test::TestRequest::post()
+            .uri("/login?name=ann&remember=true")
+            .to_request(),
+    )
+    .await;
+    let names: Vec<String> = res
+        .response()
+        .cookies()
+        .map(|cookie| cookie.name().to_owned())
+        .collect();
+    assert_eq!(names, ["__Host-session", "__Host-remember"]);
+    let mut browser = Browser::new(&app);
+    browser.jar.update_from(res.headers());
+    browser.jar.remove("__Host-session");
+    assert_eq!(
+        browser.get("/notes").await.0,
+        StatusCode::OK,
+        "restored from it"
+    );
+}
+
+/// A `TypedSession` with `#[serde(flatten)]` owns what it loaded: clearing a field removes
+/// its entry, and the login stays.
+#[actix_web::test]
+async fn a_flatten_typed_session_can_remove_an_entry() {
+    #[derive(Serialize, Deserialize, Default)]
+    struct Loose {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        coupon: Option<String>,
+        #[serde(flatten)]
+        rest: serde_json::Map<String, serde_json::Value>,
+    }
+    #[with_session]
+    async fn drop_coupon(mut loose: TypedSession<Loose>) -> Result<HttpResponse, SessionError> {
+        loose.coupon = None;
+        loose.save()?;
+        Ok(HttpResponse::Ok().finish())
+    }
+    let session = base();
+    let app =
+        test::init_service(notes_app(session.clone()).route("/drop", web::post().to(drop_coupon)))
+            .await;
+    let cookie = session
+        .test_cookie(&serde_json::json!({"_user_id": "ann", "_fresh": true, "coupon": "X"}))
+        .unwrap();
+    let res = test::call_service(
+        &app,
+        test::TestRequest::post()
+            .uri("/drop")
+            .cookie(cookie)
+            .to_request(),
+    )
+    .await;
+    let jwt_session::test::ResponseSession::Saved(saved) = session.session_set_by(res.response())
+    else {
+        panic!("saved");
+    };
+    assert_eq!(
+        serde_json::Value::Object(saved),
+        serde_json::json!({"_user_id": "ann", "_fresh": true})
+    );
+}
