@@ -1,138 +1,131 @@
 #!/usr/bin/env bash
-# Checks that session-runtime/src runs one way, from the `use crate::` lines, and prints the
-# floors (each module with the modules it imports), which the README's "Project layout" shows.
+# Checks that session-runtime/src runs one way, from every `crate::` path in its code (use
+# lines and inline paths alike), and prints the floors (each module with the modules it
+# uses), which the README's "Project layout" shows.
 #
 #   scripts/layers.sh                 check, then print the floors
 #   scripts/layers.sh --check-readme  also fail when the README's floors block differs
 #
 # Rules:
-#   1. nothing under token/ or revocation/ (nor error.rs) imports actix_web, or any crate
-#      module outside token/, revocation/ and error;
-#   2. nothing under login/ (nor csrf.rs) imports a crate-private module: only the public
-#      root items (`crate::Session`, ...) and the seam `crate::ext`; no `super::` escape;
-#   3. no import cycle between the top-level modules.
+#   1. nothing under token/ or revocation/ (nor error.rs) mentions actix_web, or uses a
+#      crate module outside token/, revocation/ and error;
+#   2. nothing under login/ (nor csrf.rs) uses a crate-private module: only the public root
+#      items (`crate::Session`, ...) and the seam `crate::ext`; no `super::` that leaves
+#      login/ (in login/mod.rs and csrf.rs, `super` is the crate root);
+#   3. no cycle between the top-level modules.
+# Test modules (`#[cfg(test)] mod ...` to the end of a file) and comments are not code.
 set -euo pipefail
 cd "$(dirname "$0")/../session-runtime/src"
 
-fail=0
-breach() {
-  echo "layers: $*" >&2
-  fail=1
-}
+python3 - "$@" <<'PY'
+import os, re, sys
 
-# The module a file belongs to: its top-level folder or file stem.
-module_of() {
-  local path=${1#./}
-  case $path in
-    */*) echo "${path%%/*}" ;;
-    *) echo "${path%.rs}" ;;
-  esac
-}
+PUBLIC_ROOTS = {"Session", "SessionDict", "SessionError", "SessionData", "TypedSession",
+                "Flash", "SameSite"}
+CORE = ("token/", "revocation/", "error.rs")
+LAYERS = ("login/", "csrf.rs")
 
-# Every `use crate::...;` statement of a file, joined onto one line (imports span lines).
-imports_of() {
-  awk '
-    /^[[:space:]]*(pub(\([a-z]+\))? )?use crate::/ { grab = 1; line = "" }
-    grab { line = line " " $0; if ($0 ~ /;/) { print line; grab = 0 } }
-  ' "$1"
-}
+def code_of(path):
+    """The file without its test module and its comments."""
+    lines = open(path).read().split("\n")
+    kept = []
+    for i, line in enumerate(lines):
+        if line.strip() == "#[cfg(test)]" and i + 1 < len(lines) and lines[i + 1].lstrip().startswith("mod "):
+            break
+        kept.append(re.sub(r"//.*", "", line))
+    return "\n".join(kept)
 
-# The crate modules one import statement names: `crate::a::..`, and each `a` in
-# `crate::{a::.., b, ..}` at the top level of the braces.
-modules_named() {
-  sed -E 's/.*use crate:://; s/;.*//' | awk '
-    {
-      s = $0
-      if (substr(s, 1, 1) != "{") { sub(/::.*/, "", s); print s; next }
-      s = substr(s, 2, length(s) - 2); depth = 0; cur = ""
-      for (i = 1; i <= length(s); i++) {
-        c = substr(s, i, 1)
-        if (c == "{") depth++
-        if (c == "}") depth--
-        if (c == "," && depth == 0) { print cur; cur = ""; continue }
-        cur = cur c
-      }
-      print cur
-    }' | sed -E 's/^[[:space:]]+//; s/::.*//; s/[[:space:]].*//' | grep -v '^$' || true
-}
+def top_groups(text):
+    """Split `a::b, c, {d}` at top-level commas."""
+    out, depth, cur = [], 0, ""
+    for ch in text:
+        depth += ch == "{"
+        depth -= ch == "}"
+        if ch == "," and depth == 0:
+            out.append(cur); cur = ""
+        else:
+            cur += ch
+    out.append(cur)
+    return [part.strip() for part in out if part.strip()]
 
-public_roots='^(Session|SessionDict|SessionError|SessionData|TypedSession|Flash|SameSite|self)$'
-declare -A deps
-while IFS= read -r file; do
-  module=$(module_of "$file")
-  # Test modules may reach anything; comments (doc examples included) are not code.
-  body=$(sed '/^#\[cfg(test)\]/,$d' "$file" | grep -vE '^[[:space:]]*//' || true)
-  case $file in
-    ./token/* | ./revocation/* | ./error.rs)
-      if grep -qE '(^|[^a-z_])actix_web::' <<<"$body"; then
-        breach "$file is in the token core but uses actix_web"
-      fi ;;
-  esac
-  named=$(imports_of <(echo "$body") | modules_named | sort -u)
-  for target in $named; do
-    case $file in
-      ./token/* | ./revocation/* | ./error.rs)
-        [[ $target =~ ^(token|revocation|error)$ ]] ||
-          breach "$file is in the token core but imports crate::$target" ;;
-      ./login/* | ./csrf.rs)
-        [[ $target == ext || $target =~ $public_roots ]] ||
-          breach "$file is a layer on sessions but imports crate::$target (use the seam, crate::ext)" ;;
-    esac
-    [[ $target =~ $public_roots ]] && continue
-    [[ $target == "$module" ]] && continue
-    deps[$module]="${deps[$module]:-} $target"
-  done
-  if [[ $file == ./login/* ]] && grep -q 'super::super' <<<"$body"; then
-    breach "$file escapes login/ with super::super"
-  fi
-done < <(find . -name '*.rs' | sort)
+def crate_modules(code):
+    """Every first segment after `crate::`, inside braces too."""
+    names = []
+    for match in re.finditer(r"\bcrate\s*::\s*", code):
+        rest = code[match.end():]
+        if rest.startswith("{"):
+            depth, end = 0, 0
+            for end, ch in enumerate(rest):
+                depth += ch == "{"
+                depth -= ch == "}"
+                if depth == 0:
+                    break
+            names += [re.split(r"\W", part, 1)[0] for part in top_groups(rest[1:end])]
+        else:
+            names.append(re.match(r"\w*", rest).group(0))
+    return [name for name in names if name]
 
-# Import cycles between top-level modules: a depth-first search over `deps`.
-declare -A state
-cycle_from() {
-  local node=$1 next
-  state[$node]=visiting
-  for next in ${deps[$node]:-}; do
-    case ${state[$next]:-} in
-      visiting) breach "import cycle through $node -> $next" ;;
-      done) ;;
-      *) cycle_from "$next" ;;
-    esac
-  done
-  state[$node]=done
-}
-for node in "${!deps[@]}"; do
-  [[ -z ${state[$node]:-} ]] && cycle_from "$node"
-done
+def module_of(path):
+    return path.split("/")[0] if "/" in path else path[:-3]
 
-# The floors: each module with what it imports, sorted by how high it stands.
-floors() {
-  local node
-  declare -A height
-  height_of() {
-    local n=$1 h=0 d dh
-    if [[ -n ${height[$n]:-} ]]; then echo "${height[$n]}"; return; fi
-    for d in ${deps[$n]:-}; do
-      dh=$(height_of "$d")
-      ((dh + 1 > h)) && h=$((dh + 1))
-    done
-    height[$n]=$h
-    echo "$h"
-  }
-  for node in $(find . -maxdepth 1 -name '*.rs' -printf '%f\n' | sed 's/\.rs$//'; find . -mindepth 1 -maxdepth 1 -type d -printf '%f\n'); do
-    [[ $node == lib ]] && continue
-    printf '%s %s: %s\n' "$(height_of "$node")" "$node" "$(tr ' ' '\n' <<<"${deps[$node]:-}" | sort -u | grep -v '^$' | tr '\n' ' ' | sed 's/ $//')"
-  done | sort -n -k1,1 -k2,2 | awk '{ floor = $1; $1 = ""; sub(/^ /, ""); printf "floor %d  %s\n", floor, $0 }'
-}
+failures, deps = [], {}
+files = sorted(os.path.relpath(os.path.join(root, name))
+               for root, _, names in os.walk(".") for name in names if name.endswith(".rs"))
+for path in files:
+    code = code_of(path)
+    module = module_of(path)
+    if path.startswith(CORE) and re.search(r"\bactix_web\b", code):
+        failures.append(f"{path} is in the token core but mentions actix_web")
+    if path in ("login/mod.rs", "csrf.rs") and re.search(r"\bsuper\s*::", code):
+        failures.append(f"{path} uses super::, which is the crate root there (use the seam, crate::ext)")
+    if path.startswith("login/") and re.search(r"\bsuper\s*::\s*super\b", code):
+        failures.append(f"{path} escapes login/ with super::super")
+    for target in sorted(set(crate_modules(code))):
+        if target == "self":
+            failures.append(f"{path} names crate::self, which hides what it uses")
+            continue
+        if path.startswith(CORE) and target not in ("token", "revocation", "error"):
+            failures.append(f"{path} is in the token core but uses crate::{target}")
+        if path.startswith(LAYERS) and target not in PUBLIC_ROOTS and target != "ext":
+            failures.append(f"{path} is a layer on sessions but uses crate::{target} (use the seam, crate::ext)")
+        if target in PUBLIC_ROOTS or target == module:
+            continue
+        deps.setdefault(module, set()).add(target)
 
-[[ $fail == 0 ]] || exit 1
-table=$(floors)
-echo "$table"
+state = {}
+def visit(node, trail):
+    state[node] = "visiting"
+    for nxt in sorted(deps.get(node, ())):
+        if state.get(nxt) == "visiting":
+            failures.append("import cycle: " + " -> ".join(trail + [node, nxt]))
+        elif nxt not in state:
+            visit(nxt, trail + [node])
+    state[node] = "done"
+for node in sorted(deps):
+    if node not in state:
+        visit(node, [])
 
-if [[ ${1:-} == --check-readme ]]; then
-  readme=$(awk '/<!-- floors:begin -->/ { grab = 1; next } /<!-- floors:end -->/ { grab = 0 } grab' ../../README.md | grep '^floor' || true)
-  if [[ $readme != "$table" ]]; then
-    echo "layers: the README's floors (between <!-- floors:begin --> and <!-- floors:end -->) are out of date; paste the table above" >&2
-    exit 1
-  fi
-fi
+if failures:
+    for failure in failures:
+        print("layers: " + failure, file=sys.stderr)
+    sys.exit(1)
+
+modules = sorted({module_of(path) for path in files} - {"lib"})
+height = {}
+def height_of(node):
+    if node not in height:
+        height[node] = 1 + max((height_of(d) for d in deps.get(node, ())), default=-1)
+    return height[node]
+rows = sorted(modules, key=lambda node: (height_of(node), node))
+table = "\n".join(f"floor {height_of(node)}  {node}: {' '.join(sorted(deps.get(node, ())))}".rstrip()
+                  for node in rows)
+print(table)
+
+if sys.argv[1:] == ["--check-readme"]:
+    readme = open("../../README.md").read()
+    block = re.search(r"<!-- floors:begin -->\n```text\n(.*?)```\n<!-- floors:end -->", readme, re.S)
+    if not block or block.group(1).rstrip("\n") != table:
+        print("layers: the README's floors (between <!-- floors:begin --> and "
+              "<!-- floors:end -->) are out of date; paste the table above", file=sys.stderr)
+        sys.exit(1)
+PY
