@@ -866,3 +866,40 @@ async fn a_flatten_typed_session_can_remove_an_entry() {
         serde_json::json!({"_user_id": "ann", "_fresh": true})
     );
 }
+
+/// Two configs sharing a key (users and admins) cannot restore each other's logins from the
+/// remember cookie: its purpose names the session cookie it belongs to.
+#[actix_web::test]
+async fn a_remember_cookie_is_bound_to_its_config() {
+    let users = test::init_service(notes_app(base())).await;
+    let res = test::call_service(
+        &users,
+        test::TestRequest::post()
+            .uri("/login?name=ann&remember=true")
+            .to_request(),
+    )
+    .await;
+    let remember = res
+        .response()
+        .cookies()
+        .find(|cookie| cookie.name() == "_remember")
+        .unwrap()
+        .value()
+        .to_owned();
+    let admins = test::init_service(notes_app(base().cookie_name("admin_session"))).await;
+    let with_remember = || {
+        test::TestRequest::get()
+            .uri("/notes")
+            .insert_header((header::COOKIE, format!("_remember={remember}")))
+            .to_request()
+    };
+    assert_eq!(
+        test::call_service(&users, with_remember()).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        test::call_service(&admins, with_remember()).await.status(),
+        StatusCode::FOUND,
+        "another config's remember cookie restores no one"
+    );
+}

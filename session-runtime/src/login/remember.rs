@@ -1,6 +1,7 @@
 //! The `_remember` cookie: Microdot's remember-me token, `{"user_id", "days", "exp"}` signed
 //! like a session, with the session cookie's attributes.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use actix_web::HttpRequest;
@@ -34,9 +35,16 @@ fn cookie_name(session: &Session) -> &'static str {
     }
 }
 
-/// The `_purpose` of the remember cookie's side token. Microdot's tokens have none, and are
-/// accepted without it.
-const PURPOSE: &str = "remember";
+/// The `_purpose` of the remember cookie's side token: `remember`, bound to the session
+/// cookie's name when it is not the default one, so that two configs sharing a key (users
+/// and admins, say) cannot restore each other's logins. Microdot's tokens have none, and
+/// are accepted without it.
+fn purpose(session: &Session) -> Cow<'static, str> {
+    match ext::session_cookie_name(session) {
+        "session" => Cow::Borrowed("remember"),
+        name => Cow::Owned(format!("remember:{name}")),
+    }
+}
 
 const SECONDS_PER_DAY: u64 = 24 * 60 * 60;
 
@@ -137,7 +145,7 @@ pub(crate) fn issue(
     ext::issue_side_token(
         session,
         cookie_name(session),
-        PURPOSE,
+        &purpose(session),
         &Claims { user_id, days },
         lifetime,
     )
@@ -185,7 +193,8 @@ pub(crate) fn retire(req: &HttpRequest, dict: &SessionDict) {
 /// Verifies `req`'s remember cookie, without asking the revocation store: the side token,
 /// and its user id.
 fn verify(req: &HttpRequest, session: &Session) -> Option<(SideToken, Value)> {
-    let mut token = ext::verify_side_token(req, session, cookie_name(session), PURPOSE, true)?;
+    let mut token =
+        ext::verify_side_token(req, session, cookie_name(session), &purpose(session), true)?;
     let refuse = |why: &str| {
         tracing::debug!(
             reason = "malformed_claim",
