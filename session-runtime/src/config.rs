@@ -821,6 +821,27 @@ impl Session {
             .map_err(SessionError::Store)
     }
 
+    /// The revocations this config's store has not recorded yet: logouts and
+    /// [`revoke_user`](Session::revoke_user) calls made while it failed. Each is enforced on
+    /// this instance at once and waits in a bounded outbox (10 000 entries, about 1 MB),
+    /// retried every 250 ms until the store records it; a warning is logged (at most every
+    /// 10 s) while the outbox holds any, and an error when it is full (the newest is then
+    /// dropped, still enforced here). Watch it in a health check.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use jwt_session::{Session, revocation::MemoryStore};
+    ///
+    /// let session = Session::new([7u8; 32])
+    ///     .max_age(Duration::from_secs(3600))
+    ///     .revocation(MemoryStore::new());
+    /// assert_eq!(session.revocation_backlog(), 0);
+    /// ```
+    #[must_use]
+    pub fn revocation_backlog(&self) -> usize {
+        self.config().revocation.backlog()
+    }
+
     /// How long a deny-list entry must live: until every token it can deny has expired.
     pub(crate) fn revocation_ttl(&self) -> Duration {
         let lifetimes = &self.config().lifetimes;

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use crate::config::Session;
 use crate::cookie::find_cookie;
 use crate::error::SessionError;
-use crate::token::claims::{JTI_MS, SavedTimes, SessionClaims, Times, TokenId};
+use crate::token::claims::{JTI_GEN, JTI_MS, SavedTimes, SessionClaims, Times, TokenId};
 use crate::token::payload::Entries;
 
 /// What the response must do with the session cookie. The last `save()`/`delete()` wins.
@@ -179,7 +179,7 @@ impl RequestSession {
     /// Why `key` may not be stored under this config, beyond the claim rules every config
     /// shares: under a revocation store, `jti` and `jti_ms` are managed.
     pub(crate) fn config_claim_problem(&self, key: &str) -> Option<&'static str> {
-        (self.session.config().revocation.is_enabled() && (key == "jti" || key == JTI_MS))
+        (self.session.config().revocation.is_enabled() && (key == "jti" || key == JTI_MS || key == JTI_GEN))
             .then_some(REVOCATION_MANAGED)
     }
 
@@ -201,7 +201,7 @@ impl RequestSession {
         }
         let (renewed, id) = {
             let mut outcome = self.outcome();
-            (outcome.renewed, self.id_for_save(&mut outcome))
+            (outcome.renewed, self.id_for_save(&mut outcome, data))
         };
         let (token, set_cookie) = self.encode(data, self.times_for_save(renewed), id.as_ref())?;
         let mut outcome = self.outcome();
@@ -212,8 +212,9 @@ impl RequestSession {
 
     /// The token id a save writes under a revocation store: the loaded one, or after
     /// `renew()`/`delete()` (or with none loaded) one minted once for this request.
-    fn id_for_save(&self, outcome: &mut Outcome) -> Option<TokenId> {
-        if !self.session.config().revocation.is_enabled() {
+    fn id_for_save(&self, outcome: &mut Outcome, data: &Map<String, Value>) -> Option<TokenId> {
+        let config = self.session.config();
+        if !config.revocation.is_enabled() {
             return None;
         }
         match &self.loaded_id {
@@ -221,7 +222,10 @@ impl RequestSession {
             _ => Some(
                 outcome
                     .fresh_id
-                    .get_or_insert_with(|| TokenId::fresh(self.session.config().clock.now_ms()))
+                    .get_or_insert_with(|| {
+                        let user = config.revocation.user_of(data);
+                        config.revocation.mint(config.clock.now_ms(), user.as_deref())
+                    })
                     .clone(),
             ),
         }
@@ -350,7 +354,7 @@ impl RequestSession {
         // A login restored on the app's behalf (`offer`) has no loaded id: it gets a fresh one.
         let id = match &self.loaded_id {
             Some(id) => Some(id.clone()),
-            None => self.id_for_save(&mut self.outcome()),
+            None => self.id_for_save(&mut self.outcome(), data),
         };
         self.encode(data, times, id.as_ref())
             .map(|(_, set_cookie)| set_cookie)
@@ -415,7 +419,7 @@ pub(crate) fn encode_new(
     session: &Session,
     data: &Map<String, Value>,
 ) -> Result<String, SessionError> {
-    let id = fresh_id(session);
+    let id = fresh_id(session, data);
     encode(session, data, fresh_times(session), id.as_ref()).map(|(token, _)| token)
 }
 
@@ -430,12 +434,13 @@ fn fresh_times(session: &Session) -> SavedTimes {
 
 /// A new token id, under a revocation store.
 #[cfg(any(feature = "test-util", feature = "__internals"))]
-fn fresh_id(session: &Session) -> Option<TokenId> {
+fn fresh_id(session: &Session, data: &Map<String, Value>) -> Option<TokenId> {
     let config = session.config();
-    config
-        .revocation
-        .is_enabled()
-        .then(|| TokenId::fresh(config.clock.now_ms()))
+    let revocation = &config.revocation;
+    revocation.is_enabled().then(|| {
+        let user = revocation.user_of(data);
+        revocation.mint(config.clock.now_ms(), user.as_deref())
+    })
 }
 
 #[cfg(feature = "__internals")]
@@ -443,7 +448,7 @@ pub(crate) fn encode_now(
     session: &Session,
     data: &Map<String, Value>,
 ) -> Result<String, SessionError> {
-    let id = fresh_id(session);
+    let id = fresh_id(session, data);
     session.config().rules().issue(&SessionClaims {
         data,
         times: fresh_times(session),
