@@ -46,6 +46,9 @@ struct Outcome {
     fresh_id: Option<TokenId>,
     /// The request's token was already sent to the revocation store.
     revoked_loaded: bool,
+    /// The id of the request's token when the store could not judge it (down): the
+    /// session reads as empty, but a logout must still revoke the token.
+    unchecked_id: Option<TokenId>,
     /// Ids of other tokens this request retired (a layer's side token), each with how long
     /// it must stay denied, not yet sent to the store.
     retired: Vec<(String, Duration)>,
@@ -59,6 +62,7 @@ impl Outcome {
             renewed: false,
             fresh_id: None,
             revoked_loaded: false,
+            unchecked_id: None,
             retired: Vec::new(),
         }
     }
@@ -183,6 +187,11 @@ impl RequestSession {
             .then_some(REVOCATION_MANAGED)
     }
 
+    /// Makes a `delete()` or renewed save revoke `id`, a token the store could not judge.
+    pub(crate) fn owe_if_replaced(&self, id: TokenId) {
+        self.outcome().unchecked_id = Some(id);
+    }
+
     /// Takes the pending change for the response, leaving the decision standing.
     pub(crate) fn take_pending(&self) -> Pending {
         std::mem::replace(&mut self.outcome().pending, Pending::Untouched)
@@ -291,10 +300,11 @@ impl RequestSession {
             Pending::Save { .. } => outcome.renewed,
             Pending::Untouched | Pending::Reissue { .. } => false,
         };
-        if let Some(id) = self.loaded_id.as_ref().filter(|_| replaced)
+        let loaded = self.loaded_id.as_ref().or(outcome.unchecked_id.as_ref());
+        if let Some(jti) = loaded.filter(|_| replaced).map(|id| id.jti.clone())
             && !std::mem::replace(&mut outcome.revoked_loaded, true)
         {
-            owed.push((id.jti.clone(), self.session.revocation_ttl()));
+            owed.push((jti, self.session.revocation_ttl()));
         }
         owed
     }
