@@ -406,12 +406,7 @@ async fn redis_faults_fail_closed_and_recover() {
         RedisStore::open(&redis.url()).unwrap(),
         Duration::from_secs(3600),
     );
-    let app = test::init_service(
-        App::new()
-            .app_data(session.clone())
-            .configure(routes),
-    )
-    .await;
+    let app = test::init_service(App::new().app_data(session.clone()).configure(routes)).await;
     let ann = log_in(&app, "ann").await;
     let dan = log_in(&app, "dan").await;
     assert_eq!(who(&app, &ann).await, "ann");
@@ -1156,6 +1151,323 @@ mod remembered {
         for (session, expected) in [(closed, "anonymous"), (open, "ann")] {
             let app = test::init_service(app_with(session)).await;
             assert_eq!(restored(&app, &ann).await, expected);
+        }
+    }
+}
+
+// ------------------------------------------- many instances, one Redis (issue 20)
+
+/// Instances in one process: each its own config and its own `RedisStore` (its own
+/// connections, subscription and replica) on one real `redis-server`.
+mod instances {
+    use super::*;
+    use jwt_session::test::TestClock;
+
+    fn instance(redis: &RedisServer) -> (Session, RedisStore) {
+        let store = RedisStore::open(&redis.url()).unwrap();
+        (config(store.clone(), Duration::from_secs(3600)), store)
+    }
+
+    /// Waits until `store`'s replica is subscribed and resynced (starting it).
+    async fn synced(store: &RedisStore) {
+        for _ in 0..300 {
+            if store.is_synced() {
+                return;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the replica did not sync within 3 s");
+    }
+
+    async fn admin(redis: &RedisServer) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(redis.url())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap()
+    }
+
+    /// Every command Redis has run (from `INFO commandstats`), `INFO` itself left out.
+    async fn commands_run(admin: &mut redis::aio::MultiplexedConnection) -> u64 {
+        let info: String = redis::cmd("INFO")
+            .arg("commandstats")
+            .query_async(admin)
+            .await
+            .unwrap();
+        info.lines()
+            .filter(|line| line.starts_with("cmdstat_") && !line.starts_with("cmdstat_info:"))
+            .filter_map(|line| {
+                line.split("calls=")
+                    .nth(1)?
+                    .split(',')
+                    .next()?
+                    .parse::<u64>()
+                    .ok()
+            })
+            .sum()
+    }
+
+    /// A logout on A is enforced on B within 100 ms of A's response, and B's reads of a
+    /// session it knows make no Redis call: under 10 commands for 10 000 reads.
+    #[actix_web::test]
+    async fn propagation_within_100_ms_and_reads_without_redis() {
+        let Some(redis) = RedisServer::start() else {
+            return;
+        };
+        let (a_config, a_store) = instance(&redis);
+        let (b_config, b_store) = instance(&redis);
+        let a = test::init_service(App::new().app_data(a_config).configure(routes)).await;
+        let b = test::init_service(App::new().app_data(b_config).configure(routes)).await;
+        synced(&a_store).await;
+        synced(&b_store).await;
+
+        let ann = log_in(&a, "ann").await;
+        assert_eq!(who(&b, &ann).await, "ann");
+        let mut admin = admin(&redis).await;
+        let before = commands_run(&mut admin).await;
+        for _ in 0..10_000 {
+            assert_eq!(who(&b, &ann).await, "ann");
+        }
+        let ran = commands_run(&mut admin).await - before;
+        assert!(ran < 10, "{ran} Redis commands for 10 000 reads");
+
+        post_ok(&a, "/logout", Some(&ann)).await;
+        let answered = std::time::Instant::now();
+        while who(&b, &ann).await == "ann" {
+            assert!(
+                answered.elapsed() < Duration::from_millis(100),
+                "B still accepts the logged-out cookie 100 ms after A's response"
+            );
+            actix_web::rt::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert!(b_store.is_synced(), "denied from the replica, not a lookup");
+    }
+
+    /// `CLIENT KILL TYPE pubsub`: B stops trusting its replica at once (reads go to Redis,
+    /// so a revocation made in the gap is enforced), and once resubscribed and resynced it
+    /// holds that revocation and reads locally again.
+    #[actix_web::test]
+    async fn a_killed_subscription_is_distrusted_until_resynced() {
+        let Some(redis) = RedisServer::start() else {
+            return;
+        };
+        let (a_config, a_store) = instance(&redis);
+        let (b_config, b_store) = instance(&redis);
+        let a = test::init_service(App::new().app_data(a_config).configure(routes)).await;
+        let b = test::init_service(App::new().app_data(b_config).configure(routes)).await;
+        synced(&a_store).await;
+        synced(&b_store).await;
+        let ann = log_in(&a, "ann").await;
+        let bob = log_in(&a, "bob").await;
+        assert_eq!(who(&b, &ann).await, "ann");
+        let resyncs = b_store.resyncs();
+
+        let mut admin = admin(&redis).await;
+        let killed: u64 = redis::cmd("CLIENT")
+            .arg("KILL")
+            .arg("TYPE")
+            .arg("pubsub")
+            .query_async(&mut admin)
+            .await
+            .unwrap();
+        assert!(killed >= 2, "both subscriptions killed ({killed})");
+        for _ in 0..100 {
+            if !b_store.is_synced() {
+                break;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert!(
+            !b_store.is_synced(),
+            "B distrusts its replica once its link is gone"
+        );
+        // In the gap: nothing is published to B.
+        post_ok(&a, "/logout", Some(&ann)).await;
+        assert_eq!(who(&b, &ann).await, "anonymous", "B asks Redis meanwhile");
+
+        synced(&b_store).await;
+        assert!(b_store.resyncs() > resyncs, "B resynced");
+        let mut admin = admin;
+        let before = commands_run(&mut admin).await;
+        assert_eq!(
+            who(&b, &ann).await,
+            "anonymous",
+            "the resync brought the gap's logout"
+        );
+        assert_eq!(who(&b, &bob).await, "bob");
+        assert_eq!(
+            commands_run(&mut admin).await - before,
+            0,
+            "from the replica"
+        );
+    }
+
+    /// Redis stops; a logout on A during the outage answers as a logout (the cookie is
+    /// cleared) and is enforced on A at once; Redis comes back empty; within 2 s the stolen
+    /// copy is refused on A and B while B serves other sessions from its replica, and
+    /// Redis holds every revocation again (the replicas and the outbox wrote them back),
+    /// so an instance started afterwards refuses them too.
+    #[actix_web::test]
+    async fn a_logout_during_an_outage_is_refused_everywhere_after_an_empty_restart() {
+        let Some(mut redis) = RedisServer::start() else {
+            return;
+        };
+        let (a_config, a_store) = instance(&redis);
+        let (b_config, b_store) = instance(&redis);
+        let a = test::init_service(App::new().app_data(a_config.clone()).configure(routes)).await;
+        let b = test::init_service(App::new().app_data(b_config).configure(routes)).await;
+        synced(&a_store).await;
+        synced(&b_store).await;
+        let ann = log_in(&a, "ann").await;
+        let carol = log_in(&a, "carol").await;
+        let early = log_in(&a, "early").await;
+        post_ok(&a, "/logout", Some(&early)).await;
+
+        redis.stop();
+        for _ in 0..100 {
+            if !a_store.is_synced() && !b_store.is_synced() {
+                break;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(!a_store.is_synced(), "the outage is noticed");
+        assert_eq!(who(&a, &carol).await, "anonymous", "fail closed");
+        let res = post_ok(&a, "/logout", Some(&ann)).await;
+        assert!(
+            common::set_cookies(&res)
+                .iter()
+                .any(|c| c.starts_with("session=;")),
+            "the logout clears the cookie: {:?}",
+            common::set_cookies(&res)
+        );
+        assert_eq!(who(&a, &ann).await, "anonymous", "enforced on A at once");
+        assert_eq!(a_config.revocation_backlog(), 1, "queued");
+
+        redis.resume();
+        let restarted = std::time::Instant::now();
+        loop {
+            let settled = b_store.is_synced()
+                && who(&b, &carol).await == "carol"
+                && who(&a, &carol).await == "carol"
+                && who(&b, &ann).await == "anonymous"
+                && who(&a, &ann).await == "anonymous"
+                && a_config.revocation_backlog() == 0;
+            if settled {
+                break;
+            }
+            assert!(
+                restarted.elapsed() < Duration::from_secs(2),
+                "not settled 2 s after the restart"
+            );
+            actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+        }
+        // A newcomer that only asks Redis: every revocation is there again.
+        let fresh = test::init_service(
+            App::new()
+                .app_data(config(
+                    RedisStore::open(&redis.url())
+                        .unwrap()
+                        .per_request_lookups(),
+                    Duration::from_secs(3600),
+                ))
+                .configure(routes),
+        )
+        .await;
+        for _ in 0..50 {
+            if who(&fresh, &early).await == "anonymous" {
+                break;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(who(&fresh, &early).await, "anonymous", "written back");
+        assert_eq!(
+            who(&fresh, &ann).await,
+            "anonymous",
+            "the outage's logout landed"
+        );
+        assert_eq!(who(&fresh, &carol).await, "carol");
+    }
+
+    /// Two instances whose clocks are 10 s apart (ahead, then behind): a session minted on
+    /// the skewed one 1 s before `revoke_user` on the other is denied on both, and a login
+    /// right after works on both.
+    async fn skew_suite<S: RevocationStore>(a_store: S, b_store: S, ahead: bool) {
+        let now = std::time::SystemTime::now();
+        let skew = Duration::from_secs(10);
+        let (a_clock, b_clock) = (
+            TestClock::at(now),
+            TestClock::at(if ahead { now + skew } else { now - skew }),
+        );
+        let build = |store: S, clock: &TestClock| {
+            config(store, Duration::from_secs(3600))
+                .leeway(Duration::from_secs(30))
+                .clock(clock.clone())
+        };
+        let a_config = build(a_store, &a_clock);
+        let a = test::init_service(App::new().app_data(a_config.clone()).configure(routes)).await;
+        let b = test::init_service(
+            App::new()
+                .app_data(build(b_store, &b_clock))
+                .configure(routes),
+        )
+        .await;
+        let old = log_in(&b, "ann").await;
+        assert_eq!(who(&a, &old).await, "ann");
+        for clock in [&a_clock, &b_clock] {
+            clock.advance(Duration::from_secs(1));
+        }
+        a_config.revoke_user("ann").await.unwrap();
+        for _ in 0..100 {
+            if who(&b, &old).await == "anonymous" {
+                break;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(5)).await;
+        }
+        let way = if ahead { "ahead" } else { "behind" };
+        assert_eq!(
+            who(&b, &old).await,
+            "anonymous",
+            "B {way}: minted before the call"
+        );
+        assert_eq!(
+            who(&a, &old).await,
+            "anonymous",
+            "B {way}: minted before the call"
+        );
+        for (name, app) in [("B", &b), ("A", &a)] {
+            let fresh = log_in(app, "ann").await;
+            assert_eq!(
+                who(&a, &fresh).await,
+                "ann",
+                "B {way}: a login on {name} right after"
+            );
+            assert_eq!(
+                who(&b, &fresh).await,
+                "ann",
+                "B {way}: a login on {name} right after"
+            );
+        }
+    }
+
+    #[actix_web::test]
+    async fn revoke_user_holds_across_10_s_of_clock_skew_in_memory() {
+        for ahead in [true, false] {
+            let store = MemoryStore::new();
+            skew_suite(store.clone(), store, ahead).await;
+        }
+    }
+
+    #[actix_web::test]
+    async fn revoke_user_holds_across_10_s_of_clock_skew_on_redis() {
+        let Some(redis) = RedisServer::start() else {
+            return;
+        };
+        for (ahead, prefix) in [(true, "ahead:"), (false, "behind:")] {
+            let store = || RedisStore::open(&redis.url()).unwrap().prefix(prefix);
+            let (a_store, b_store) = (store(), store());
+            synced(&a_store).await;
+            synced(&b_store).await;
+            skew_suite(a_store, b_store, ahead).await;
         }
     }
 }

@@ -183,7 +183,8 @@ impl RequestSession {
     /// Why `key` may not be stored under this config, beyond the claim rules every config
     /// shares: under a revocation store, `jti` and `jti_ms` are managed.
     pub(crate) fn config_claim_problem(&self, key: &str) -> Option<&'static str> {
-        (self.session.config().revocation.is_enabled() && (key == "jti" || key == JTI_MS || key == JTI_GEN))
+        (self.session.config().revocation.is_enabled()
+            && (key == "jti" || key == JTI_MS || key == JTI_GEN))
             .then_some(REVOCATION_MANAGED)
     }
 
@@ -233,7 +234,9 @@ impl RequestSession {
                     .fresh_id
                     .get_or_insert_with(|| {
                         let user = config.revocation.user_of(data);
-                        config.revocation.mint(config.clock.now_ms(), user.as_deref())
+                        config
+                            .revocation
+                            .mint(config.clock.now_ms(), user.as_deref())
                     })
                     .clone(),
             ),

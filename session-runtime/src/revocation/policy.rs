@@ -184,7 +184,9 @@ impl Revocation {
 
     /// Revocations waiting in the outbox for the store to record them.
     pub(crate) fn backlog(&self) -> usize {
-        self.store.as_ref().map_or(0, |backend| backend.queue().len())
+        self.store
+            .as_ref()
+            .map_or(0, |backend| backend.queue().len())
     }
 
     /// The user a session belongs to: its `user_claim` entry, a string or an integer.
@@ -281,7 +283,10 @@ impl Revocation {
         let Some(backend) = &self.store else { return };
         backend.remember(&Queue::Token(jti.to_owned()), ttl);
         if let Err(err) = self.bounded(backend.store.revoke_token(jti, ttl)).await {
-            self.warn(&err, "a logged-out token is enforced here and queued for the store");
+            self.warn(
+                &err,
+                "a logged-out token is enforced here and queued for the store",
+            );
             self.queue(backend, Queue::Token(jti.to_owned()), ttl);
         }
     }
@@ -319,7 +324,10 @@ impl Revocation {
         let at_ms = clock.now_ms();
         let what = Queue::User(user.to_owned(), at_ms);
         backend.remember(&what, ttl);
-        if let Err(err) = self.bounded(backend.store.revoke_user(user, at_ms, ttl)).await {
+        if let Err(err) = self
+            .bounded(backend.store.revoke_user(user, at_ms, ttl))
+            .await
+        {
             self.queue(backend, what, ttl);
             return Err(err);
         }
@@ -334,7 +342,10 @@ impl Revocation {
     /// Puts `what` in the outbox and makes sure a task retries it; `false` when it could
     /// not be queued.
     fn queue(&self, backend: &Arc<Backend>, what: Queue, ttl: Duration) -> bool {
-        *backend.timeout.lock().unwrap_or_else(PoisonError::into_inner) = self.timeout;
+        *backend
+            .timeout
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = self.timeout;
         {
             let mut queue = backend.queue();
             if queue.len() >= OUTBOX_BOUND {
@@ -425,7 +436,9 @@ impl Backend {
     /// config is gone.
     async fn drain(backend: std::sync::Weak<Self>) {
         loop {
-            let Some(this) = backend.upgrade() else { return };
+            let Some(this) = backend.upgrade() else {
+                return;
+            };
             this.retry_once().await;
             let left = this.queue().len();
             if left == 0 {

@@ -191,10 +191,7 @@ impl RedisStore {
         if !replica.listening.load(Ordering::Acquire) {
             self.listen(replica);
         }
-        replica
-            .synced
-            .load(Ordering::Acquire)
-            .then_some(&**replica)
+        replica.synced.load(Ordering::Acquire).then_some(&**replica)
     }
 
     fn listen(&self, replica: &Arc<Replica>) {
@@ -386,12 +383,20 @@ async fn keep_subscribed(replica: Weak<Replica>, client: redis::Client, prefix: 
 async fn bounded<T>(call: impl Future<Output = RedisResult<T>>) -> RedisResult<T> {
     tokio::time::timeout(LINK_TIMEOUT, call)
         .await
-        .unwrap_or_else(|_| Err(redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::TimedOut))))
+        .unwrap_or_else(|_| {
+            Err(redis::RedisError::from(std::io::Error::from(
+                std::io::ErrorKind::TimedOut,
+            )))
+        })
 }
 
 /// One subscription, from `SUBSCRIBE` until the link is lost (`Ok` when the stream just
 /// ended or the store is gone).
-async fn subscribed(replica: &Weak<Replica>, client: &redis::Client, prefix: &str) -> RedisResult<()> {
+async fn subscribed(
+    replica: &Weak<Replica>,
+    client: &redis::Client,
+    prefix: &str,
+) -> RedisResult<()> {
     let mut pubsub = bounded(client.get_async_pubsub()).await?;
     bounded(pubsub.subscribe(channel(prefix))).await?;
     {
@@ -403,7 +408,9 @@ async fn subscribed(replica: &Weak<Replica>, client: &redis::Client, prefix: &st
         // Publications made during the resync are in the stream once this answers.
         bounded(pubsub.ping::<()>()).await?;
         while let Poll::Ready(message) = poll_message(&mut pubsub) {
-            let Some(message) = message else { return Ok(()) };
+            let Some(message) = message else {
+                return Ok(());
+            };
             apply(&replica, &message);
         }
         replica.resyncs.fetch_add(1, Ordering::Relaxed);
@@ -464,7 +471,11 @@ fn apply(replica: &Replica, message: &Msg) {
 
 /// Fills the replica from every key under `prefix`, then writes back what the replica
 /// holds and Redis lacks (a restart that lost the data), publishing it.
-async fn resync(replica: &Replica, connection: &mut MultiplexedConnection, prefix: &str) -> RedisResult<()> {
+async fn resync(
+    replica: &Replica,
+    connection: &mut MultiplexedConnection,
+    prefix: &str,
+) -> RedisResult<()> {
     let pattern = format!("{}*", glob_escape(prefix));
     let mut seen_tokens = HashSet::new();
     let mut seen_users = HashMap::new();
@@ -500,7 +511,9 @@ async fn resync(replica: &Replica, connection: &mut MultiplexedConnection, prefi
                 if let Some(jti) = name.strip_prefix("t:") {
                     replica.entries.insert_token(jti, ttl);
                     seen_tokens.insert(jti.to_owned());
-                } else if let (Some(user), Ok(number)) = (name.strip_prefix("u:"), value.parse::<u64>()) {
+                } else if let (Some(user), Ok(number)) =
+                    (name.strip_prefix("u:"), value.parse::<u64>())
+                {
                     replica.entries.raise_user(user, number, ttl);
                     seen_users.insert(user.to_owned(), number);
                 }
@@ -520,12 +533,16 @@ async fn resync(replica: &Replica, connection: &mut MultiplexedConnection, prefi
     }
     for (user, number, left) in users {
         if seen_users.get(&user).is_none_or(|seen| *seen < number) {
-            pipe.add_command(write_user(prefix, &user, number, left, Mode::Raise)).ignore();
+            pipe.add_command(write_user(prefix, &user, number, left, Mode::Raise))
+                .ignore();
             missing += 1;
         }
     }
     if missing > 0 {
-        tracing::warn!(missing, "revocation replica: Redis lacked revocations; wrote them back");
+        tracing::warn!(
+            missing,
+            "revocation replica: Redis lacked revocations; wrote them back"
+        );
         bounded(pipe.query_async::<()>(connection)).await?;
     }
     Ok(())
