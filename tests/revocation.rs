@@ -985,6 +985,33 @@ mod remembered {
         actix_web::rt::time::sleep(Duration::from_millis(50)).await;
     }
 
+    /// `revoke_user` from an admin config with its own `RedisStore`, which never issued a
+    /// remember cookie (as a separate process would): once the 1 s session lifetime has
+    /// passed, the remember cookie minted before the call restores no one, on the instance
+    /// that issued it or on another.
+    #[actix_web::test]
+    async fn redis_revoke_user_from_an_admin_config_reaches_remember_cookies() {
+        let Some(redis) = RedisServer::start() else {
+            return;
+        };
+        let instance = || {
+            login_config(
+                RedisStore::open(&redis.url()).unwrap(),
+                Duration::from_secs(1),
+            )
+        };
+        let a = test::init_service(app_with(instance())).await;
+        let b = test::init_service(app_with(instance())).await;
+        let (_, ann) = remembered_login(&a, "ann").await;
+        let admin = instance();
+        admin.revoke_user("ann").await.unwrap();
+        actix_web::rt::time::sleep(Duration::from_millis(1_100)).await;
+        assert_eq!(restored(&a, &ann).await, "anonymous");
+        assert_eq!(restored(&b, &ann).await, "anonymous");
+        let (_, again) = remembered_login(&b, "ann").await;
+        assert_eq!(restored(&a, &again).await, "ann", "a login after the call");
+    }
+
     async fn remember_suite<S: RevocationStore + Clone>(store: S) {
         let app = test::init_service(app_with(login_config(
             store.clone(),
@@ -1315,6 +1342,7 @@ mod instances {
         let (a_config, a_store) = instance(&redis);
         let (b_config, b_store) = instance(&redis);
         let a = test::init_service(App::new().app_data(a_config.clone()).configure(routes)).await;
+        let b_config_kept = b_config.clone();
         let b = test::init_service(App::new().app_data(b_config).configure(routes)).await;
         synced(&a_store).await;
         synced(&b_store).await;
@@ -1361,6 +1389,19 @@ mod instances {
             );
             actix_web::rt::time::sleep(Duration::from_millis(20)).await;
         }
+        // A logout on B after the restart reaches A as fast as ever.
+        let b_config = b_config_kept;
+        let res = post_ok(&b, "/logout", Some(&carol)).await;
+        drop(res);
+        assert_eq!(b_config.revocation_backlog(), 0, "written at once");
+        let answered = std::time::Instant::now();
+        while who(&a, &carol).await == "carol" {
+            assert!(
+                answered.elapsed() < Duration::from_millis(100),
+                "A after B's logout"
+            );
+            actix_web::rt::time::sleep(Duration::from_millis(1)).await;
+        }
         // A newcomer that only asks Redis: every revocation is there again.
         let fresh = test::init_service(
             App::new()
@@ -1385,7 +1426,7 @@ mod instances {
             "anonymous",
             "the outage's logout landed"
         );
-        assert_eq!(who(&fresh, &carol).await, "carol");
+        assert_eq!(who(&fresh, &carol).await, "anonymous");
     }
 
     /// Two instances whose clocks are 10 s apart (ahead, then behind): a session minted on

@@ -17,9 +17,9 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use futures_core::Stream;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection, PubSub};
+use redis::aio::{MultiplexedConnection, PubSub};
 use redis::{Msg, RedisResult};
-use tokio::sync::OnceCell;
+use tokio::sync::Mutex;
 
 use crate::revocation::{Lookup, MemoryStore, RevocationStore, StoreError};
 
@@ -58,9 +58,10 @@ const NO_EXPIRY_KEPT: Duration = Duration::from_secs(31 * 24 * 60 * 60);
 /// about 100 bytes each.
 ///
 /// **Writes** are one script each (`SET .. PX` and `PUBLISH`, atomically). The connection
-/// for them and for per-request reads is one redis-rs [`ConnectionManager`] (a multiplexed
-/// connection that reconnects on its own), made at first use; the replica holds one
-/// pub/sub connection and, while resyncing, one more. Clones share all of it. While Redis
+/// for them and for per-request reads is one redis-rs multiplexed connection, made at first
+/// use and made again after a connection error (a write retries once on a fresh one, so a
+/// logout right after a Redis restart lands at once); the replica holds one pub/sub
+/// connection and, while resyncing, one more. Clones share all of it. While Redis
 /// does not answer, the session config's timeout applies (see
 /// [`Session::revocation_timeout`](crate::Session::revocation_timeout)).
 ///
@@ -79,7 +80,9 @@ const NO_EXPIRY_KEPT: Duration = Duration::from_secs(31 * 24 * 60 * 60);
 #[derive(Clone)]
 pub struct RedisStore {
     client: redis::Client,
-    connection: Arc<OnceCell<ConnectionManager>>,
+    /// The connection for writes and per-request reads, made at first use and dropped on a
+    /// connection error, so the next call connects afresh.
+    connection: Arc<Mutex<Option<MultiplexedConnection>>>,
     prefix: Arc<str>,
     /// `None` under [`per_request_lookups`](RedisStore::per_request_lookups).
     replica: Option<Arc<Replica>>,
@@ -217,18 +220,41 @@ impl RedisStore {
         format!("{}u:{user}", self.prefix)
     }
 
-    /// The shared connection, made at first use. A failed attempt leaves the cell empty,
-    /// so the next request tries again.
-    async fn connection(&self) -> Result<ConnectionManager, StoreError> {
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Duration::from_millis(500))
-            .set_number_of_retries(1)
-            .set_max_delay(100);
-        self.connection
-            .get_or_try_init(|| ConnectionManager::new_with_config(self.client.clone(), config))
+    /// The shared connection, made at first use. A failed attempt leaves none, so the next
+    /// call tries again.
+    async fn connection(&self) -> Result<MultiplexedConnection, StoreError> {
+        let mut slot = self.connection.lock().await;
+        if let Some(connection) = &*slot {
+            return Ok(connection.clone());
+        }
+        let connection = bounded(self.client.get_multiplexed_async_connection())
             .await
-            .cloned()
-            .map_err(StoreError::new)
+            .map_err(StoreError::new)?;
+        *slot = Some(connection.clone());
+        Ok(connection)
+    }
+
+    /// Runs `cmd` on the shared connection; on a connection error the connection is
+    /// dropped, and with `retry` the command runs once more on a fresh one.
+    async fn run<T: redis::FromRedisValue>(
+        &self,
+        cmd: &redis::Cmd,
+        retry: bool,
+    ) -> Result<T, StoreError> {
+        let mut connection = self.connection().await?;
+        match cmd.query_async(&mut connection).await {
+            Err(err) if err.is_connection_dropped() || err.is_io_error() || err.is_timeout() => {
+                self.connection.lock().await.take();
+                if !retry {
+                    return Err(StoreError::new(err));
+                }
+                let mut connection = self.connection().await?;
+                cmd.query_async(&mut connection)
+                    .await
+                    .map_err(StoreError::new)
+            }
+            answer => answer.map_err(StoreError::new),
+        }
     }
 }
 
@@ -237,16 +263,12 @@ impl RevocationStore for RedisStore {
         if let Some(replica) = self.trusted_replica() {
             return Ok(replica.entries.read(jti, user));
         }
-        let mut connection = self.connection().await?;
         let mut mget = redis::cmd("MGET");
         mget.arg(self.token_key(jti));
         if let Some(user) = user {
             mget.arg(self.user_key(user));
         }
-        let values: Vec<Option<u64>> = mget
-            .query_async(&mut connection)
-            .await
-            .map_err(StoreError::new)?;
+        let values: Vec<Option<u64>> = self.run(&mget, false).await?;
         Ok(Lookup {
             token_revoked: values.first().copied().flatten().is_some(),
             user_revoked_at_ms: values.get(1).copied().flatten(),
@@ -263,21 +285,20 @@ impl RevocationStore for RedisStore {
             // Held even if the write fails, so a resync can write it back.
             replica.entries.insert_token(jti, ttl);
         }
-        let mut connection = self.connection().await?;
-        write_token(&self.prefix, jti, ttl)
-            .query_async::<()>(&mut connection)
+        self.run::<()>(&write_token(&self.prefix, jti, ttl), true)
             .await
-            .map_err(StoreError::new)
     }
 
     /// Moves the user's number to `max(stored + 1, at_ms)` and publishes it, atomically
     /// (a short Lua script).
     async fn revoke_user(&self, user: &str, at_ms: u64, ttl: Duration) -> Result<(), StoreError> {
-        let mut connection = self.connection().await?;
-        let stored: u64 = write_user(&self.prefix, user, at_ms, ttl, Mode::Bump)
-            .query_async(&mut connection)
-            .await
-            .map_err(StoreError::new)?;
+        // A retry after a lost answer moves the number one further: harmless.
+        let stored: u64 = self
+            .run(
+                &write_user(&self.prefix, user, at_ms, ttl, Mode::Bump),
+                true,
+            )
+            .await?;
         if let Some(replica) = &self.replica {
             // So a login right after this returns mints with the new number here.
             replica.entries.raise_user(user, stored, ttl);
@@ -568,7 +589,10 @@ impl fmt::Debug for RedisStore {
             .field("addr", &info.addr.to_string())
             .field("db", &info.redis.db)
             .field("prefix", &self.prefix)
-            .field("connected", &self.connection.initialized())
+            .field(
+                "connected",
+                &self.connection.try_lock().is_ok_and(|slot| slot.is_some()),
+            )
             .field("replica", &self.replica.is_some())
             .field(
                 "synced",
