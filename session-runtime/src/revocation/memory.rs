@@ -33,6 +33,10 @@ pub struct MemoryStore {
     entries: Arc<Mutex<Entries>>,
 }
 
+/// Every live entry, with the time it has left: token ids, then users with their number.
+#[cfg(feature = "redis")]
+pub(crate) type Live = (Vec<(String, Duration)>, Vec<(String, u64, Duration)>);
+
 #[derive(Debug, Default)]
 struct Entries {
     tokens: HashMap<String, Instant>,
@@ -125,7 +129,8 @@ impl MemoryStore {
 
     /// Every live entry with the time it has left: what a replica seeds an emptied
     /// backend with.
-    pub(crate) fn live(&self) -> (Vec<(String, Duration)>, Vec<(String, u64, Duration)>) {
+    #[cfg(feature = "redis")]
+    pub(crate) fn live(&self) -> Live {
         let now = Instant::now();
         let entries = self.lock();
         let tokens = entries
