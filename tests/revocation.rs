@@ -1512,3 +1512,78 @@ mod instances {
         }
     }
 }
+
+/// A store whose writes fail while `down` is set; reads keep working (a read-only outage),
+/// so what a read denies was denied by the instance itself.
+#[derive(Clone, Default)]
+struct WritesFail {
+    inner: MemoryStore,
+    down: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl RevocationStore for WritesFail {
+    async fn lookup(&self, jti: &str, user: Option<&str>) -> Result<Lookup, StoreError> {
+        self.inner.lookup(jti, user).await
+    }
+    async fn revoke_token(&self, jti: &str, ttl: Duration) -> Result<(), StoreError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(StoreError::new(std::io::Error::other("down")));
+        }
+        self.inner.revoke_token(jti, ttl).await
+    }
+    async fn revoke_user(&self, user: &str, at_ms: u64, ttl: Duration) -> Result<(), StoreError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(StoreError::new(std::io::Error::other("down")));
+        }
+        self.inner.revoke_user(user, at_ms, ttl).await
+    }
+}
+
+/// A logout the store cannot record is enforced by the instance at once, waits in the
+/// outbox (its depth readable), and lands within 500 ms of the store coming back; the
+/// outbox holds at most 10 000 revocations.
+#[actix_web::test]
+async fn the_outbox_retries_until_the_store_records() {
+    let store = WritesFail::default();
+    let session = config(store.clone(), Duration::from_secs(3600));
+    let app = test::init_service(App::new().app_data(session.clone()).configure(routes)).await;
+    let ann = log_in(&app, "ann").await;
+    store.down.store(true, Ordering::SeqCst);
+    post_ok(&app, "/logout", Some(&ann)).await;
+    assert_eq!(who(&app, &ann).await, "anonymous", "enforced here at once");
+    assert!(
+        !store
+            .inner
+            .lookup(&jti_of(&ann), None)
+            .await
+            .unwrap()
+            .token_revoked
+    );
+    assert_eq!(session.revocation_backlog(), 1);
+
+    store.down.store(false, Ordering::SeqCst);
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(session.revocation_backlog(), 0, "retried within 500 ms");
+    assert!(
+        store
+            .inner
+            .lookup(&jti_of(&ann), None)
+            .await
+            .unwrap()
+            .token_revoked,
+        "recorded by the store"
+    );
+
+    // The bound: a test clock, so revoke_user does not wait for the next millisecond.
+    store.down.store(true, Ordering::SeqCst);
+    let bounded =
+        config(store.clone(), Duration::from_secs(3600)).clock(jwt_session::test::TestClock::new());
+    for i in 0..10_001 {
+        assert!(bounded.revoke_user(&format!("user-{i}")).await.is_err());
+    }
+    assert_eq!(
+        bounded.revocation_backlog(),
+        10_000,
+        "the newest is dropped"
+    );
+}
