@@ -668,14 +668,18 @@ impl Session {
     /// on every instance sharing the store, [`SessionDict::renew`](crate::SessionDict::renew)
     /// revokes the token it replaces, and [`Session::revoke_user`] logs a user out everywhere.
     ///
-    /// With a store, every saved token carries a random 128-bit `jti` (base64url) and the
-    /// millisecond it was minted (`jti_ms`); idle re-issues and rotation re-signs keep both.
+    /// With a store, every saved token carries a random 128-bit `jti` (base64url), the
+    /// millisecond it was minted (`jti_ms`) and, when the store answers at once, its user's
+    /// `revoke_user` generation (`jti_gen`); idle re-issues and rotation re-signs keep them.
     /// A token without `jti` or without `exp` is an empty session, since it could never be
     /// revoked; so switching revocation on logs out the sessions issued before.
     ///
-    /// A request with a verified session cookie costs one store round trip, bounded by
+    /// A request with a verified session cookie asks the store once: in memory for
+    /// `MemoryStore` and `RedisStore`'s replica, else one round trip bounded by
     /// [`revocation_timeout`](Session::revocation_timeout) (250 ms by default); a request
-    /// without one never touches the store. When the store fails or times out, the session
+    /// without one never touches the store. Revocations are enforced on this instance at
+    /// once, and those the store cannot record wait in an outbox
+    /// ([`revocation_backlog`](Session::revocation_backlog)). When the store fails or times out, the session
     /// is empty (fail closed) and a warning is logged at most every 10 s; see
     /// [`revocation_fail_open`](Session::revocation_fail_open).
     ///

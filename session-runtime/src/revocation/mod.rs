@@ -25,7 +25,7 @@ mod redis;
 ///
 /// # Writing another store
 ///
-/// Three calls, each one round trip to your backend (and an optional fourth, below):
+/// Three calls, each one round trip to your backend (and two optional ones, below):
 ///
 /// - [`lookup`](RevocationStore::lookup) answers, for one token id and (optionally) one
 ///   user, whether that id was revoked and since when that user was. Read both in one
