@@ -252,24 +252,39 @@ mod common;
 
 /// `GET /read` in process with a revocation store against the same read without one, in the
 /// same run, each under its own scope and a one-hour `max_age`: `plain` (no store), `memory`
-/// (`MemoryStore`) and `redis` (`RedisStore` on a `redis-server` started here on a free
-/// loopback port; skipped when it is missing). The stores' tokens also carry `jti` and
-/// `jti_ms`, so the difference is the whole cost of revocation; `plain_same_token` reads the
-/// store's token without a store, so `memory` minus it is the store check alone.
-#[divan::bench(args = ["plain", "plain_same_token", "memory", "redis"])]
+/// (`MemoryStore`), `redis` (`RedisStore` with its replica, synced before timing) and
+/// `redis_per_request` (`RedisStore::per_request_lookups`: one `MGET` per read), both on a
+/// `redis-server` started here on a free loopback port (skipped, loudly, when it is
+/// missing). The stores' tokens also carry `jti` and `jti_ms`, so the difference is the
+/// whole cost of revocation; `plain_same_token` reads the store's token without a store, so
+/// `memory` minus it is the store check alone.
+#[divan::bench(args = ["plain", "plain_same_token", "memory", "redis", "redis_per_request"])]
 fn read_with_revocation(bencher: Bencher, store: &str) {
     use actix_web::{App, test};
     use jwt_session::revocation::{MemoryStore, RedisStore};
     let runtime = actix_web::rt::System::new();
-    let redis = (store == "redis").then(common::redis_server::RedisServer::start);
+    let redis = store
+        .starts_with("redis")
+        .then(common::redis_server::RedisServer::start);
     let session = match (store, &redis) {
         ("plain" | "plain_same_token", _) => Session::new(bench_server::BENCH_SECRET)
             .secure(false)
             .max_age(std::time::Duration::from_secs(3600)),
         ("memory", _) => bench_server::revocation_session(MemoryStore::new()),
-        (_, Some(Some(server))) => {
-            bench_server::revocation_session(RedisStore::open(&server.url()).unwrap())
+        ("redis", Some(Some(server))) => {
+            let store = RedisStore::open(&server.url()).unwrap();
+            runtime.block_on(async {
+                while !store.is_synced() {
+                    actix_web::rt::time::sleep(std::time::Duration::from_millis(5)).await;
+                }
+            });
+            bench_server::revocation_session(store)
         }
+        (_, Some(Some(server))) => bench_server::revocation_session(
+            RedisStore::open(&server.url())
+                .unwrap()
+                .per_request_lookups(),
+        ),
         _ => return,
     };
     let app = runtime.block_on(test::init_service(

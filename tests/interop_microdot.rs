@@ -104,6 +104,11 @@ impl Microdot {
 
     /// Runs `tests/<script>`, which takes the port and the secret as arguments.
     fn start_script(python: &Path, script: &str, secret: &str) -> Self {
+        Self::start_with_args(python, script, secret, &[])
+    }
+
+    /// [`start_script`](Self::start_script) with more arguments after the secret.
+    fn start_with_args(python: &Path, script: &str, secret: &str, more: &[&str]) -> Self {
         let port = free_port();
         let app = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests")
@@ -112,6 +117,7 @@ impl Microdot {
             .arg(app)
             .arg(port.to_string())
             .arg(secret)
+            .args(more)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -697,6 +703,57 @@ fn revocation_token_ids_cross_both_ways() {
         json!({}),
         "the Microdot-issued token is revoked by the Rust logout"
     );
+}
+
+/// Under `RedisStore`, a Python app that logs users in as the README's recipe does (it
+/// reads the user's number from Redis into `jti_gen`) keeps up with `revoke_user` whatever
+/// its clock says: 10 s ahead, a login made before the call is denied; 10 s behind, a login
+/// made right after it works.
+#[test]
+fn python_logins_follow_revoke_user_under_redis_with_a_skewed_clock() {
+    let Some(python) = venv_python() else { return };
+    let Some(redis) = common::redis_server::RedisServer::start() else {
+        return;
+    };
+    let url = redis.url();
+    let redis_port = url.trim_end_matches('/').rsplit(':').next().unwrap();
+    let microdot = Microdot::start_with_args(python, "microdot_app.py", SECRET, &[redis_port]);
+    let config = || {
+        Session::new(SECRET)
+            .max_age(Duration::from_secs(600))
+            .leeway(Duration::from_secs(30))
+            .revocation(jwt_session::revocation::RedisStore::open(&url).unwrap())
+            .user_claim("user")
+    };
+    let rust = start_rust(config());
+    let admin = config();
+    let python_login = |offset_ms: i64| {
+        let mut browser = Browser::new();
+        let body = json!({"user": "ann", "clock_offset_ms": offset_ms});
+        let url = format!("{}/store-login", microdot.base);
+        assert_eq!(browser.request("POST", &url, Some(&body)).0, 200);
+        browser
+    };
+    // Propagation to the Rust instance's replica takes up to 100 ms.
+    let soon = |browser: &mut Browser, expected: Value| {
+        for _ in 0..50 {
+            if browser.session_at(&rust) == expected {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(browser.session_at(&rust), expected);
+    };
+    for offset_ms in [10_000, -10_000] {
+        let mut before = python_login(offset_ms);
+        soon(&mut before, json!({"user": "ann"}));
+        actix_web::rt::System::new()
+            .block_on(admin.revoke_user("ann"))
+            .unwrap();
+        soon(&mut before, json!({}));
+        let mut after = python_login(offset_ms);
+        soon(&mut after, json!({"user": "ann"}));
+    }
 }
 
 // ---------------------------------------------------------------- encrypted sessions (jwcrypto)

@@ -1,10 +1,13 @@
 """The real peer for tests/interop_microdot.rs: a Microdot app using its session extension,
 and its login extension set up as in Microdot's examples/login/login.py.
 
-Usage: python microdot_app.py PORT SECRET
+Usage: python microdot_app.py PORT SECRET [REDIS_PORT]
 """
 import hmac
+import secrets
+import socket
 import sys
+import time
 
 from microdot import Microdot, redirect
 from microdot.login import Login
@@ -34,6 +37,40 @@ async def replace(req, session):
 async def delete(req, session):
     session.delete()
     return {'deleted': True}
+
+
+def redis_get(key):
+    """`redis.Redis(port=REDIS_PORT).get(key)`, with the stdlib: the venv stays pinned."""
+    with socket.create_connection(('127.0.0.1', int(sys.argv[3])), timeout=2) as sock:
+        raw = key.encode()
+        sock.sendall(b'*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n' % (len(raw), raw))
+        reply = b''
+        while True:
+            reply += sock.recv(4096)
+            head, found, rest = reply.partition(b'\r\n')
+            if not found:
+                continue
+            if head == b'$-1':
+                return None
+            if len(rest) >= int(head[1:]) + 2:
+                return rest[:int(head[1:])]
+
+
+@app.post('/store-login')
+@with_session
+async def store_login(req, session):
+    """A login under jwt-session's RedisStore, as the README's Python recipe does it;
+    `clock_offset_ms` plays a host whose clock is off."""
+    user = req.json['user']
+    now_ms = time.time_ns() // 1_000_000 + req.json.get('clock_offset_ms', 0)
+    session.clear()
+    session['user'] = user
+    session['jti'] = secrets.token_urlsafe(16)
+    session['jti_ms'] = now_ms
+    session['jti_gen'] = int(redis_get(f'jwt-session:u:{user}') or 0)
+    session['exp'] = now_ms // 1000 + 600
+    session.save()
+    return {'saved': True}
 
 
 class User:

@@ -386,7 +386,10 @@ async fn redis_keys_carry_the_prefix_and_a_ttl() {
         .query_async(&mut conn)
         .await
         .unwrap();
-    assert_eq!(at, 5, "the later revocation time is kept");
+    assert_eq!(
+        at, 6,
+        "a second call moves the user past the first, whatever its clock says"
+    );
     assert_eq!(
         other.lookup("t1", Some("ann")).await.unwrap(),
         Lookup::default(),
@@ -399,27 +402,24 @@ async fn redis_faults_fail_closed_and_recover() {
     let Some(mut redis) = RedisServer::start() else {
         return;
     };
-    let app = test::init_service(
-        App::new()
-            .app_data(config(
-                RedisStore::open(&redis.url()).unwrap(),
-                Duration::from_secs(3600),
-            ))
-            .configure(routes),
-    )
-    .await;
+    let session = config(
+        RedisStore::open(&redis.url()).unwrap(),
+        Duration::from_secs(3600),
+    );
+    let app = test::init_service(App::new().app_data(session.clone()).configure(routes)).await;
     let ann = log_in(&app, "ann").await;
+    let dan = log_in(&app, "dan").await;
     assert_eq!(who(&app, &ann).await, "ann");
 
     redis.stop();
     for _ in 0..5 {
         assert_eq!(
-            who(&app, &ann).await,
+            who(&app, &dan).await,
             "anonymous",
             "fail closed while Redis is down"
         );
     }
-    // Logins and logouts still answer (the revocation write is logged, not fatal).
+    // Logins and logouts still answer; the revocations are enforced here and queued.
     let bob = log_in(&app, "bob").await;
     post_ok(&app, "/logout", Some(&bob)).await;
     let res = send(&app, test::TestRequest::post().uri("/revoke/ann")).await;
@@ -428,11 +428,12 @@ async fn redis_faults_fail_closed_and_recover() {
         StatusCode::INTERNAL_SERVER_ERROR,
         "revoke_user reports the failure"
     );
+    assert_eq!(session.revocation_backlog(), 2, "both wait in the outbox");
 
     redis.resume();
     let mut recovered = false;
     for _ in 0..50 {
-        if who(&app, &ann).await == "ann" {
+        if who(&app, &dan).await == "dan" {
             recovered = true;
             break;
         }
@@ -442,8 +443,17 @@ async fn redis_faults_fail_closed_and_recover() {
         recovered,
         "sessions work again once Redis is back, without a restart"
     );
-    post_ok(&app, "/logout", Some(&ann)).await;
-    assert_eq!(who(&app, &ann).await, "anonymous");
+    for _ in 0..20 {
+        if session.revocation_backlog() == 0 {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(session.revocation_backlog(), 0, "the outbox drained");
+    assert_eq!(who(&app, &ann).await, "anonymous", "nothing was lost");
+    assert_eq!(who(&app, &bob).await, "anonymous", "nothing was lost");
+    post_ok(&app, "/logout", Some(&dan)).await;
+    assert_eq!(who(&app, &dan).await, "anonymous");
 }
 
 #[actix_web::test]
@@ -460,9 +470,10 @@ async fn a_store_that_hangs_times_out_into_an_empty_session_or_fails_open() {
             std::future::pending().await
         }
     }
-    let closed =
-        config(Hangs, Duration::from_secs(60)).revocation_timeout(Duration::from_millis(20));
-    let open = closed.clone().revocation_fail_open(true);
+    let hanging =
+        || config(Hangs, Duration::from_secs(60)).revocation_timeout(Duration::from_millis(20));
+    // Two stores: a logout on one config is enforced by that config's own process state.
+    let (closed, open) = (hanging(), hanging().revocation_fail_open(true));
     let token = foreign_token(
         &json!({"username": "ann", "exp": unix_now() + 60, "jti": "AAAAAAAAAAAAAAAAAAAAAA"}),
         Algorithm::HS256,
@@ -966,6 +977,33 @@ mod remembered {
         String::from_utf8(test::read_body(res).await.to_vec()).unwrap()
     }
 
+    /// `revoke_user` from an admin config with its own `RedisStore`, which never issued a
+    /// remember cookie (as a separate process would): once the 1 s session lifetime has
+    /// passed, the remember cookie minted before the call restores no one, on the instance
+    /// that issued it or on another.
+    #[actix_web::test]
+    async fn redis_revoke_user_from_an_admin_config_reaches_remember_cookies() {
+        let Some(redis) = RedisServer::start() else {
+            return;
+        };
+        let instance = || {
+            login_config(
+                RedisStore::open(&redis.url()).unwrap(),
+                Duration::from_secs(1),
+            )
+        };
+        let a = test::init_service(app_with(instance())).await;
+        let b = test::init_service(app_with(instance())).await;
+        let (_, ann) = remembered_login(&a, "ann").await;
+        let admin = instance();
+        admin.revoke_user("ann").await.unwrap();
+        actix_web::rt::time::sleep(Duration::from_millis(1_100)).await;
+        assert_eq!(restored(&a, &ann).await, "anonymous");
+        assert_eq!(restored(&b, &ann).await, "anonymous");
+        let (_, again) = remembered_login(&b, "ann").await;
+        assert_eq!(restored(&a, &again).await, "ann", "a login after the call");
+    }
+
     async fn remember_suite<S: RevocationStore + Clone>(store: S) {
         let app = test::init_service(app_with(login_config(
             store.clone(),
@@ -1131,4 +1169,421 @@ mod remembered {
             assert_eq!(restored(&app, &ann).await, expected);
         }
     }
+}
+
+// ------------------------------------------- many instances, one Redis (issue 20)
+
+/// Instances in one process: each its own config and its own `RedisStore` (its own
+/// connections, subscription and replica) on one real `redis-server`.
+mod instances {
+    use super::*;
+    use jwt_session::test::TestClock;
+
+    fn instance(redis: &RedisServer) -> (Session, RedisStore) {
+        let store = RedisStore::open(&redis.url()).unwrap();
+        (config(store.clone(), Duration::from_secs(3600)), store)
+    }
+
+    /// Waits until `store`'s replica is subscribed and resynced (starting it).
+    async fn synced(store: &RedisStore) {
+        for _ in 0..300 {
+            if store.is_synced() {
+                return;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the replica did not sync within 3 s");
+    }
+
+    async fn admin(redis: &RedisServer) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(redis.url())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap()
+    }
+
+    /// Every command Redis has run (from `INFO commandstats`), `INFO` itself left out.
+    async fn commands_run(admin: &mut redis::aio::MultiplexedConnection) -> u64 {
+        calls(admin, |line| !line.starts_with("cmdstat_info:")).await
+    }
+
+    /// The `MGET`s Redis has run: per-request lookups.
+    async fn lookups_run(admin: &mut redis::aio::MultiplexedConnection) -> u64 {
+        calls(admin, |line| line.starts_with("cmdstat_mget:")).await
+    }
+
+    async fn calls(
+        admin: &mut redis::aio::MultiplexedConnection,
+        counted: impl Fn(&str) -> bool,
+    ) -> u64 {
+        let info: String = redis::cmd("INFO")
+            .arg("commandstats")
+            .query_async(admin)
+            .await
+            .unwrap();
+        info.lines()
+            .filter(|line| line.starts_with("cmdstat_") && counted(line))
+            .filter_map(|line| {
+                line.split("calls=")
+                    .nth(1)?
+                    .split(',')
+                    .next()?
+                    .parse::<u64>()
+                    .ok()
+            })
+            .sum()
+    }
+
+    /// A logout on A is enforced on B within 100 ms of A's response, and B's reads of a
+    /// session it knows make no Redis call: under 10 commands for 10 000 reads.
+    #[actix_web::test]
+    async fn propagation_within_100_ms_and_reads_without_redis() {
+        let Some(redis) = RedisServer::start() else {
+            return;
+        };
+        let (a_config, a_store) = instance(&redis);
+        let (b_config, b_store) = instance(&redis);
+        let a = test::init_service(App::new().app_data(a_config).configure(routes)).await;
+        let b = test::init_service(App::new().app_data(b_config).configure(routes)).await;
+        synced(&a_store).await;
+        synced(&b_store).await;
+
+        let ann = log_in(&a, "ann").await;
+        assert_eq!(who(&b, &ann).await, "ann");
+        let mut admin = admin(&redis).await;
+        let before = commands_run(&mut admin).await;
+        for _ in 0..10_000 {
+            assert_eq!(who(&b, &ann).await, "ann");
+        }
+        let ran = commands_run(&mut admin).await - before;
+        assert!(ran < 10, "{ran} Redis commands for 10 000 reads");
+
+        post_ok(&a, "/logout", Some(&ann)).await;
+        let answered = std::time::Instant::now();
+        while who(&b, &ann).await == "ann" {
+            assert!(
+                answered.elapsed() < Duration::from_millis(100),
+                "B still accepts the logged-out cookie 100 ms after A's response"
+            );
+            actix_web::rt::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert!(b_store.is_synced(), "denied from the replica, not a lookup");
+    }
+
+    /// `CLIENT KILL TYPE pubsub`: B stops trusting its replica at once (reads go to Redis,
+    /// so a revocation made in the gap is enforced), and once resubscribed and resynced it
+    /// holds that revocation and reads locally again.
+    #[actix_web::test]
+    async fn a_killed_subscription_is_distrusted_until_resynced() {
+        let Some(redis) = RedisServer::start() else {
+            return;
+        };
+        let (a_config, a_store) = instance(&redis);
+        let (b_config, b_store) = instance(&redis);
+        let a = test::init_service(App::new().app_data(a_config).configure(routes)).await;
+        let b = test::init_service(App::new().app_data(b_config).configure(routes)).await;
+        synced(&a_store).await;
+        synced(&b_store).await;
+        let ann = log_in(&a, "ann").await;
+        let bob = log_in(&a, "bob").await;
+        assert_eq!(who(&b, &ann).await, "ann");
+        let resyncs = b_store.resyncs();
+
+        let mut admin = admin(&redis).await;
+        let killed: u64 = redis::cmd("CLIENT")
+            .arg("KILL")
+            .arg("TYPE")
+            .arg("pubsub")
+            .query_async(&mut admin)
+            .await
+            .unwrap();
+        assert!(killed >= 2, "both subscriptions killed ({killed})");
+        for _ in 0..100 {
+            if !b_store.is_synced() {
+                break;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert!(
+            !b_store.is_synced(),
+            "B distrusts its replica once its link is gone"
+        );
+        // In the gap: nothing is published to B.
+        post_ok(&a, "/logout", Some(&ann)).await;
+        assert_eq!(who(&b, &ann).await, "anonymous", "B asks Redis meanwhile");
+
+        synced(&b_store).await;
+        assert!(b_store.resyncs() > resyncs, "B resynced");
+        let before = lookups_run(&mut admin).await;
+        assert_eq!(
+            who(&b, &ann).await,
+            "anonymous",
+            "the resync brought the gap's logout"
+        );
+        assert_eq!(who(&b, &bob).await, "bob");
+        assert_eq!(
+            lookups_run(&mut admin).await - before,
+            0,
+            "from the replica"
+        );
+    }
+
+    /// Redis stops; a logout on A during the outage answers as a logout (the cookie is
+    /// cleared) and is enforced on A at once; Redis comes back empty; within 2 s the stolen
+    /// copy is refused on A and B while B serves other sessions from its replica, and
+    /// Redis holds every revocation again (the replicas and the outbox wrote them back),
+    /// so an instance started afterwards refuses them too.
+    #[actix_web::test]
+    async fn a_logout_during_an_outage_is_refused_everywhere_after_an_empty_restart() {
+        let Some(mut redis) = RedisServer::start() else {
+            return;
+        };
+        let (a_config, a_store) = instance(&redis);
+        let (b_config, b_store) = instance(&redis);
+        let a = test::init_service(App::new().app_data(a_config.clone()).configure(routes)).await;
+        let b_config_kept = b_config.clone();
+        let b = test::init_service(App::new().app_data(b_config).configure(routes)).await;
+        synced(&a_store).await;
+        synced(&b_store).await;
+        let ann = log_in(&a, "ann").await;
+        let carol = log_in(&a, "carol").await;
+        let early = log_in(&a, "early").await;
+        post_ok(&a, "/logout", Some(&early)).await;
+
+        redis.stop();
+        for _ in 0..100 {
+            if !a_store.is_synced() && !b_store.is_synced() {
+                break;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(!a_store.is_synced(), "the outage is noticed");
+        assert_eq!(who(&a, &carol).await, "anonymous", "fail closed");
+        let res = post_ok(&a, "/logout", Some(&ann)).await;
+        assert!(
+            common::set_cookies(&res)
+                .iter()
+                .any(|c| c.starts_with("session=;")),
+            "the logout clears the cookie: {:?}",
+            common::set_cookies(&res)
+        );
+        assert_eq!(who(&a, &ann).await, "anonymous", "enforced on A at once");
+        assert_eq!(a_config.revocation_backlog(), 1, "queued");
+
+        redis.resume();
+        let restarted = std::time::Instant::now();
+        loop {
+            let settled = b_store.is_synced()
+                && who(&b, &carol).await == "carol"
+                && who(&a, &carol).await == "carol"
+                && who(&b, &ann).await == "anonymous"
+                && who(&a, &ann).await == "anonymous"
+                && a_config.revocation_backlog() == 0;
+            if settled {
+                break;
+            }
+            assert!(
+                restarted.elapsed() < Duration::from_secs(2),
+                "not settled 2 s after the restart"
+            );
+            actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+        }
+        // A logout on B after the restart reaches A as fast as ever.
+        let b_config = b_config_kept;
+        let res = post_ok(&b, "/logout", Some(&carol)).await;
+        drop(res);
+        assert_eq!(b_config.revocation_backlog(), 0, "written at once");
+        let answered = std::time::Instant::now();
+        while who(&a, &carol).await == "carol" {
+            assert!(
+                answered.elapsed() < Duration::from_millis(100),
+                "A after B's logout"
+            );
+            actix_web::rt::time::sleep(Duration::from_millis(1)).await;
+        }
+        // A newcomer that only asks Redis: every revocation is there again.
+        let fresh = test::init_service(
+            App::new()
+                .app_data(config(
+                    RedisStore::open(&redis.url())
+                        .unwrap()
+                        .per_request_lookups(),
+                    Duration::from_secs(3600),
+                ))
+                .configure(routes),
+        )
+        .await;
+        for _ in 0..50 {
+            if who(&fresh, &early).await == "anonymous" {
+                break;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(who(&fresh, &early).await, "anonymous", "written back");
+        assert_eq!(
+            who(&fresh, &ann).await,
+            "anonymous",
+            "the outage's logout landed"
+        );
+        assert_eq!(who(&fresh, &carol).await, "anonymous");
+    }
+
+    /// Two instances whose clocks are 10 s apart (ahead, then behind): a session minted on
+    /// the skewed one 1 s before `revoke_user` on the other is denied on both, and a login
+    /// right after works on both.
+    async fn skew_suite<S: RevocationStore>(a_store: S, b_store: S, ahead: bool) {
+        let now = std::time::SystemTime::now();
+        let skew = Duration::from_secs(10);
+        let (a_clock, b_clock) = (
+            TestClock::at(now),
+            TestClock::at(if ahead { now + skew } else { now - skew }),
+        );
+        let build = |store: S, clock: &TestClock| {
+            config(store, Duration::from_secs(3600))
+                .leeway(Duration::from_secs(30))
+                .clock(clock.clone())
+        };
+        let a_config = build(a_store, &a_clock);
+        let a = test::init_service(App::new().app_data(a_config.clone()).configure(routes)).await;
+        let b = test::init_service(
+            App::new()
+                .app_data(build(b_store, &b_clock))
+                .configure(routes),
+        )
+        .await;
+        let old = log_in(&b, "ann").await;
+        assert_eq!(who(&a, &old).await, "ann");
+        for clock in [&a_clock, &b_clock] {
+            clock.advance(Duration::from_secs(1));
+        }
+        a_config.revoke_user("ann").await.unwrap();
+        for _ in 0..100 {
+            if who(&b, &old).await == "anonymous" {
+                break;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(5)).await;
+        }
+        let way = if ahead { "ahead" } else { "behind" };
+        assert_eq!(
+            who(&b, &old).await,
+            "anonymous",
+            "B {way}: minted before the call"
+        );
+        assert_eq!(
+            who(&a, &old).await,
+            "anonymous",
+            "B {way}: minted before the call"
+        );
+        for (name, app) in [("B", &b), ("A", &a)] {
+            let fresh = log_in(app, "ann").await;
+            assert_eq!(
+                who(&a, &fresh).await,
+                "ann",
+                "B {way}: a login on {name} right after"
+            );
+            assert_eq!(
+                who(&b, &fresh).await,
+                "ann",
+                "B {way}: a login on {name} right after"
+            );
+        }
+    }
+
+    #[actix_web::test]
+    async fn revoke_user_holds_across_10_s_of_clock_skew_in_memory() {
+        for ahead in [true, false] {
+            let store = MemoryStore::new();
+            skew_suite(store.clone(), store, ahead).await;
+        }
+    }
+
+    #[actix_web::test]
+    async fn revoke_user_holds_across_10_s_of_clock_skew_on_redis() {
+        let Some(redis) = RedisServer::start() else {
+            return;
+        };
+        for (ahead, prefix) in [(true, "ahead:"), (false, "behind:")] {
+            let store = || RedisStore::open(&redis.url()).unwrap().prefix(prefix);
+            let (a_store, b_store) = (store(), store());
+            synced(&a_store).await;
+            synced(&b_store).await;
+            skew_suite(a_store, b_store, ahead).await;
+        }
+    }
+}
+
+/// A store whose writes fail while `down` is set; reads keep working (a read-only outage),
+/// so what a read denies was denied by the instance itself.
+#[derive(Clone, Default)]
+struct WritesFail {
+    inner: MemoryStore,
+    down: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl RevocationStore for WritesFail {
+    async fn lookup(&self, jti: &str, user: Option<&str>) -> Result<Lookup, StoreError> {
+        self.inner.lookup(jti, user).await
+    }
+    async fn revoke_token(&self, jti: &str, ttl: Duration) -> Result<(), StoreError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(StoreError::new(std::io::Error::other("down")));
+        }
+        self.inner.revoke_token(jti, ttl).await
+    }
+    async fn revoke_user(&self, user: &str, at_ms: u64, ttl: Duration) -> Result<(), StoreError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(StoreError::new(std::io::Error::other("down")));
+        }
+        self.inner.revoke_user(user, at_ms, ttl).await
+    }
+}
+
+/// A logout the store cannot record is enforced by the instance at once, waits in the
+/// outbox (its depth readable), and lands within 500 ms of the store coming back; the
+/// outbox holds at most 10 000 revocations.
+#[actix_web::test]
+async fn the_outbox_retries_until_the_store_records() {
+    let store = WritesFail::default();
+    let session = config(store.clone(), Duration::from_secs(3600));
+    let app = test::init_service(App::new().app_data(session.clone()).configure(routes)).await;
+    let ann = log_in(&app, "ann").await;
+    store.down.store(true, Ordering::SeqCst);
+    post_ok(&app, "/logout", Some(&ann)).await;
+    assert_eq!(who(&app, &ann).await, "anonymous", "enforced here at once");
+    assert!(
+        !store
+            .inner
+            .lookup(&jti_of(&ann), None)
+            .await
+            .unwrap()
+            .token_revoked
+    );
+    assert_eq!(session.revocation_backlog(), 1);
+
+    store.down.store(false, Ordering::SeqCst);
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(session.revocation_backlog(), 0, "retried within 500 ms");
+    assert!(
+        store
+            .inner
+            .lookup(&jti_of(&ann), None)
+            .await
+            .unwrap()
+            .token_revoked,
+        "recorded by the store"
+    );
+
+    // The bound: a test clock, so revoke_user does not wait for the next millisecond.
+    store.down.store(true, Ordering::SeqCst);
+    let bounded =
+        config(store.clone(), Duration::from_secs(3600)).clock(jwt_session::test::TestClock::new());
+    for i in 0..10_001 {
+        assert!(bounded.revoke_user(&format!("user-{i}")).await.is_err());
+    }
+    assert_eq!(
+        bounded.revocation_backlog(),
+        10_000,
+        "the newest is dropped"
+    );
 }

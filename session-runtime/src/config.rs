@@ -672,14 +672,18 @@ impl Session {
     /// on every instance sharing the store, [`SessionDict::renew`](crate::SessionDict::renew)
     /// revokes the token it replaces, and [`Session::revoke_user`] logs a user out everywhere.
     ///
-    /// With a store, every saved token carries a random 128-bit `jti` (base64url) and the
-    /// millisecond it was minted (`jti_ms`); idle re-issues and rotation re-signs keep both.
+    /// With a store, every saved token carries a random 128-bit `jti` (base64url), the
+    /// millisecond it was minted (`jti_ms`) and, when the store answers at once, its user's
+    /// `revoke_user` generation (`jti_gen`); idle re-issues and rotation re-signs keep them.
     /// A token without `jti` or without `exp` is an empty session, since it could never be
     /// revoked; so switching revocation on logs out the sessions issued before.
     ///
-    /// A request with a verified session cookie costs one store round trip, bounded by
+    /// A request with a verified session cookie asks the store once: in memory for
+    /// `MemoryStore` and `RedisStore`'s replica, else one round trip bounded by
     /// [`revocation_timeout`](Session::revocation_timeout) (250 ms by default); a request
-    /// without one never touches the store. When the store fails or times out, the session
+    /// without one never touches the store. Revocations are enforced on this instance at
+    /// once, and those the store cannot record wait in an outbox
+    /// ([`revocation_backlog`](Session::revocation_backlog)). When the store fails or times out, the session
     /// is empty (fail closed) and a warning is logged at most every 10 s; see
     /// [`revocation_fail_open`](Session::revocation_fail_open).
     ///
@@ -827,6 +831,27 @@ impl Session {
             .revoke_user(user, self.revocation_ttl().max(floor), &config.clock)
             .await
             .map_err(SessionError::Store)
+    }
+
+    /// The revocations this config's store has not recorded yet: logouts and
+    /// [`revoke_user`](Session::revoke_user) calls made while it failed. Each is enforced on
+    /// this instance at once and waits in a bounded outbox (10 000 entries, about 1 MB),
+    /// retried every 250 ms until the store records it; a warning is logged (at most every
+    /// 10 s) while the outbox holds any, and an error when it is full (the newest is then
+    /// dropped, still enforced here). Watch it in a health check.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use jwt_session::{Session, revocation::MemoryStore};
+    ///
+    /// let session = Session::new([7u8; 32])
+    ///     .max_age(Duration::from_secs(3600))
+    ///     .revocation(MemoryStore::new());
+    /// assert_eq!(session.revocation_backlog(), 0);
+    /// ```
+    #[must_use]
+    pub fn revocation_backlog(&self) -> usize {
+        self.config().revocation.backlog()
     }
 
     /// How long a deny-list entry must live: until every token it can deny has expired.

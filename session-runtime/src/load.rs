@@ -14,6 +14,7 @@ use crate::cookie::find_cookie;
 use crate::error::SessionError;
 use crate::revocation::policy::Verdict;
 use crate::state::{Pending, RequestSession};
+use crate::token::claims::TokenId;
 use crate::token::keys::VerifiedBy;
 use crate::token::payload::Entries;
 use crate::token::pipeline::Verified;
@@ -27,6 +28,8 @@ enum Found {
     /// Verified, but revoked, unrevocable (no `jti` or `exp`) or not checkable now.
     Denied {
         clear: bool,
+        /// The id of a token the store could not judge: a logout still owes its revocation.
+        unchecked: Option<TokenId>,
     },
 }
 
@@ -79,6 +82,7 @@ pub(crate) fn start_load(req: &HttpRequest, session: &Session) -> Result<LoadSta
                     );
                     Found::Denied {
                         clear: config.clear_invalid,
+                        unchecked: None,
                     }
                 }
             },
@@ -123,10 +127,15 @@ fn found_after(session: &Session, loaded: Verified, verdict: Verdict) -> Found {
             tracing::debug!(reason = "revoked", "ignoring session cookie: {why}");
             Found::Denied {
                 clear: session.config().clear_invalid,
+                unchecked: None,
             }
         }
-        // Not known to be revoked: leave the cookie, it works again once the store does.
-        Verdict::Unavailable => Found::Denied { clear: false },
+        // Not known to be revoked: leave the cookie, it works again once the store does;
+        // but a logout in this request must still revoke it (a copy may have been stolen).
+        Verdict::Unavailable => Found::Denied {
+            clear: false,
+            unchecked: loaded.id,
+        },
     }
 }
 
@@ -143,6 +152,7 @@ fn settle_load(
             Pending::Untouched
         }
     };
+    let mut unchecked_id = None;
     let (loaded, pending, denied) = match found {
         Found::NoCookie => (None, Pending::Untouched, false),
         Found::Accepted(loaded) => {
@@ -150,13 +160,19 @@ fn settle_load(
             (Some(loaded), pending, false)
         }
         Found::Invalid => (None, rejected(session.config().clear_invalid), false),
-        Found::Denied { clear } => (None, rejected(clear), true),
+        Found::Denied { clear, unchecked } => {
+            unchecked_id = unchecked;
+            (None, rejected(clear), true)
+        }
     };
     let (data, times, id) = match loaded {
         Some(loaded) => (loaded.data, loaded.times, loaded.id),
         None => Default::default(),
     };
     let state = RequestSession::register(req, session, times, id, pending, denied);
+    if let Some(id) = unchecked_id {
+        state.owe_if_replaced(id);
+    }
     (data, state)
 }
 

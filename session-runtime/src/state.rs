@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use crate::config::Session;
 use crate::cookie::find_cookie;
 use crate::error::SessionError;
-use crate::token::claims::{JTI_MS, SavedTimes, SessionClaims, Times, TokenId};
+use crate::token::claims::{JTI_GEN, JTI_MS, SavedTimes, SessionClaims, Times, TokenId};
 use crate::token::payload::Entries;
 
 /// What the response must do with the session cookie. The last `save()`/`delete()` wins.
@@ -55,6 +55,9 @@ struct Outcome {
     /// Bumped by every `renew()` and `delete()`: a handle loaded before can no longer save,
     /// since what it holds belongs to the session that was replaced (a logout, a login).
     generation: u64,
+    /// The id of the request's token when the store could not judge it (down): the
+    /// session reads as empty, but a logout must still revoke the token.
+    unchecked_id: Option<TokenId>,
     /// Ids of other tokens this request retired (a layer's side token), each with how long
     /// it must stay denied, not yet sent to the store.
     retired: Vec<(String, Duration)>,
@@ -80,6 +83,7 @@ impl Outcome {
             offered: None,
             written: Written::Nothing,
             generation: 0,
+            unchecked_id: None,
             retired: Vec::new(),
         }
     }
@@ -207,8 +211,14 @@ impl RequestSession {
     /// Why `key` may not be stored under this config, beyond the claim rules every config
     /// shares: under a revocation store, `jti` and `jti_ms` are managed.
     pub(crate) fn config_claim_problem(&self, key: &str) -> Option<&'static str> {
-        (self.session.config().revocation.is_enabled() && (key == "jti" || key == JTI_MS))
+        (self.session.config().revocation.is_enabled()
+            && (key == "jti" || key == JTI_MS || key == JTI_GEN))
             .then_some(REVOCATION_MANAGED)
+    }
+
+    /// Makes a `delete()` or renewed save revoke `id`, a token the store could not judge.
+    pub(crate) fn owe_if_replaced(&self, id: TokenId) {
+        self.outcome().unchecked_id = Some(id);
     }
 
     /// Takes the pending change for the response, leaving the decision standing.
@@ -245,19 +255,18 @@ impl RequestSession {
                 reason,
             });
         }
-        let (renewed, id, added) = {
-            let mut outcome = self.outcome();
-            let added = match &outcome.offered {
-                Some((_, added)) if !outcome.renewed => Some(added.clone()),
-                _ => None,
-            };
-            (outcome.renewed, self.id_for_save(&mut outcome), added)
+        let added = match &self.outcome().offered {
+            Some((_, added)) => Some(added.clone()),
+            None => None,
         };
-        // A login restored in this request survives the handler's own save: the entries
-        // the layer added, where the handler's data has none of its own.
+        // A login restored in this request survives the handler's own save (unless it
+        // starts a new session): the entries the layer added, where the handler's data has
+        // none of its own.
         let merged;
         let data = match added {
-            Some(added) if added.keys().any(|key| !data.contains_key(key)) => {
+            Some(added)
+                if !self.outcome().renewed && added.keys().any(|key| !data.contains_key(key)) =>
+            {
                 let mut with_login = data.clone();
                 for (key, value) in added {
                     with_login.entry(key).or_insert(value);
@@ -266,6 +275,10 @@ impl RequestSession {
                 &merged
             }
             _ => data,
+        };
+        let (renewed, id) = {
+            let mut outcome = self.outcome();
+            (outcome.renewed, self.id_for_save(&mut outcome, data))
         };
         let (token, set_cookie) = self.encode(data, self.times_for_save(renewed), id.as_ref())?;
         let mut outcome = self.outcome();
@@ -277,8 +290,9 @@ impl RequestSession {
 
     /// The token id a save writes under a revocation store: the loaded one, or after
     /// `renew()`/`delete()` (or with none loaded) one minted once for this request.
-    fn id_for_save(&self, outcome: &mut Outcome) -> Option<TokenId> {
-        if !self.session.config().revocation.is_enabled() {
+    fn id_for_save(&self, outcome: &mut Outcome, data: &Map<String, Value>) -> Option<TokenId> {
+        let config = self.session.config();
+        if !config.revocation.is_enabled() {
             return None;
         }
         match &self.loaded_id {
@@ -286,7 +300,12 @@ impl RequestSession {
             _ => Some(
                 outcome
                     .fresh_id
-                    .get_or_insert_with(|| TokenId::fresh(self.session.config().clock.now_ms()))
+                    .get_or_insert_with(|| {
+                        let user = config.revocation.user_of(data);
+                        config
+                            .revocation
+                            .mint(config.clock.now_ms(), user.as_deref())
+                    })
                     .clone(),
             ),
         }
@@ -388,10 +407,11 @@ impl RequestSession {
             Pending::Save { .. } => outcome.renewed,
             Pending::Untouched | Pending::Reissue { .. } => false,
         };
-        if let Some(id) = self.loaded_id.as_ref().filter(|_| replaced)
+        let loaded = self.loaded_id.as_ref().or(outcome.unchecked_id.as_ref());
+        if let Some(jti) = loaded.filter(|_| replaced).map(|id| id.jti.clone())
             && !std::mem::replace(&mut outcome.revoked_loaded, true)
         {
-            owed.push((id.jti.clone(), self.session.revocation_ttl()));
+            owed.push((jti, self.session.revocation_ttl()));
         }
         owed
     }
@@ -459,7 +479,7 @@ impl RequestSession {
         // A login restored on the app's behalf (`offer`) has no loaded id: it gets a fresh one.
         let id = match &self.loaded_id {
             Some(id) => Some(id.clone()),
-            None => self.id_for_save(&mut self.outcome()),
+            None => self.id_for_save(&mut self.outcome(), data),
         };
         self.encode(data, times, id.as_ref())
             .map(|(_, set_cookie)| set_cookie)
@@ -526,7 +546,7 @@ pub(crate) fn encode_new(
     session: &Session,
     data: &Map<String, Value>,
 ) -> Result<String, SessionError> {
-    let id = fresh_id(session);
+    let id = fresh_id(session, data);
     encode(session, data, fresh_times(session), id.as_ref()).map(|(token, _)| token)
 }
 
@@ -541,12 +561,13 @@ fn fresh_times(session: &Session) -> SavedTimes {
 
 /// A new token id, under a revocation store.
 #[cfg(any(feature = "test-util", feature = "__internals"))]
-fn fresh_id(session: &Session) -> Option<TokenId> {
+fn fresh_id(session: &Session, data: &Map<String, Value>) -> Option<TokenId> {
     let config = session.config();
-    config
-        .revocation
-        .is_enabled()
-        .then(|| TokenId::fresh(config.clock.now_ms()))
+    let revocation = &config.revocation;
+    revocation.is_enabled().then(|| {
+        let user = revocation.user_of(data);
+        revocation.mint(config.clock.now_ms(), user.as_deref())
+    })
 }
 
 #[cfg(feature = "__internals")]
@@ -554,7 +575,7 @@ pub(crate) fn encode_now(
     session: &Session,
     data: &Map<String, Value>,
 ) -> Result<String, SessionError> {
-    let id = fresh_id(session);
+    let id = fresh_id(session, data);
     session.config().rules().issue(&SessionClaims {
         data,
         times: fresh_times(session),

@@ -64,7 +64,7 @@ impl Drop for Process {
 }
 
 /// The binary of example `name`, which `cargo test` builds next to the tests (built here
-/// when the test runs alone).
+/// when the test runs alone, or rebuilt when stale: `--test x` does not build examples).
 pub fn example_binary(name: &str) -> PathBuf {
     let deps = std::env::current_exe().unwrap();
     let binary = deps
@@ -74,7 +74,7 @@ pub fn example_binary(name: &str) -> PathBuf {
         .unwrap()
         .join("examples")
         .join(name);
-    if !binary.exists() {
+    {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
             .args(["build", "--example", name])

@@ -33,6 +33,10 @@ pub struct MemoryStore {
     entries: Arc<Mutex<Entries>>,
 }
 
+/// Every live entry, with the time it has left: token ids, then users with their number.
+#[cfg(feature = "redis")]
+pub(crate) type Live = (Vec<(String, Duration)>, Vec<(String, u64, Duration)>);
+
 #[derive(Debug, Default)]
 struct Entries {
     tokens: HashMap<String, Instant>,
@@ -90,7 +94,7 @@ impl MemoryStore {
 
     /// The read path, synchronous: one lock, two hash lookups, and a clock read only when an
     /// entry is found (most reads find none).
-    fn read(&self, jti: &str, user: Option<&str>) -> Lookup {
+    pub(crate) fn read(&self, jti: &str, user: Option<&str>) -> Lookup {
         let entries = self.lock();
         let live = |until: &Instant| *until > Instant::now();
         let token_revoked = entries.tokens.get(jti).is_some_and(live);
@@ -102,6 +106,49 @@ impl MemoryStore {
             token_revoked,
             user_revoked_at_ms,
         }
+    }
+
+    /// Denies `jti` for `ttl` (a longer deadline already held stays).
+    pub(crate) fn insert_token(&self, jti: &str, ttl: Duration) {
+        self.write(|entries, now| {
+            let until = entries
+                .tokens
+                .entry(jti.to_owned())
+                .or_insert(expiry(now, ttl));
+            *until = (*until).max(expiry(now, ttl));
+        });
+    }
+
+    /// Raises the user's cut-off to `at_ms` (never lowers it), living at least `ttl`.
+    pub(crate) fn raise_user(&self, user: &str, at_ms: u64, ttl: Duration) {
+        self.write(|entries, now| {
+            let entry = entries
+                .users
+                .entry(user.to_owned())
+                .or_insert((at_ms, expiry(now, ttl)));
+            *entry = (entry.0.max(at_ms), entry.1.max(expiry(now, ttl)));
+        });
+    }
+
+    /// Every live entry with the time it has left: what a replica seeds an emptied
+    /// backend with.
+    #[cfg(feature = "redis")]
+    pub(crate) fn live(&self) -> Live {
+        let now = Instant::now();
+        let entries = self.lock();
+        let tokens = entries
+            .tokens
+            .iter()
+            .filter(|(_, until)| **until > now)
+            .map(|(jti, until)| (jti.clone(), *until - now))
+            .collect();
+        let users = entries
+            .users
+            .iter()
+            .filter(|(_, (_, until))| *until > now)
+            .map(|(user, (at, until))| (user.clone(), *at, *until - now))
+            .collect();
+        (tokens, users)
     }
 
     fn write(&self, change: impl FnOnce(&mut Entries, Instant)) {
@@ -134,25 +181,22 @@ impl RevocationStore for MemoryStore {
         Some(Ok(self.read(jti, user)))
     }
 
-    /// Always records: writes never wait on a memory store.
-    fn revoke_token_now(&self, jti: &str, ttl: Duration) -> Option<Result<(), StoreError>> {
-        self.write(|entries, now| {
-            entries.tokens.insert(jti.to_owned(), expiry(now, ttl));
-        });
-        Some(Ok(()))
+    async fn revoke_token(&self, jti: &str, ttl: Duration) -> Result<(), StoreError> {
+        self.insert_token(jti, ttl);
+        Ok(())
     }
 
-    async fn revoke_token(&self, jti: &str, ttl: Duration) -> Result<(), StoreError> {
-        self.revoke_token_now(jti, ttl).unwrap_or(Ok(()))
+    /// Always records at once.
+    fn revoke_token_now(&self, jti: &str, ttl: Duration) -> Option<Result<(), StoreError>> {
+        self.insert_token(jti, ttl);
+        Some(Ok(()))
     }
 
     async fn revoke_user(&self, user: &str, at_ms: u64, ttl: Duration) -> Result<(), StoreError> {
         self.write(|entries, now| {
-            let entry = entries
-                .users
-                .entry(user.to_owned())
-                .or_insert((at_ms, expiry(now, ttl)));
-            *entry = (entry.0.max(at_ms), entry.1.max(expiry(now, ttl)));
+            let entry = entries.users.entry(user.to_owned()).or_insert((0, now));
+            // A new generation: above every one handed out, whatever this clock says.
+            *entry = (entry.0.saturating_add(1).max(at_ms), entry.1.max(expiry(now, ttl)));
         });
         Ok(())
     }
@@ -200,14 +244,15 @@ mod tests {
     }
 
     #[test]
-    fn a_user_keeps_the_latest_revocation_time() {
+    fn each_revoke_user_raises_the_generation() {
         let store = MemoryStore::new();
         block_on(async {
             let ttl = Duration::from_secs(60);
             store.revoke_user("ann", 20, ttl).await.unwrap();
             store.revoke_user("ann", 10, ttl).await.unwrap();
         });
-        assert_eq!(store.read("x", Some("ann")).user_revoked_at_ms, Some(20));
+        // A slower clock's call still moves the user past every generation handed out.
+        assert_eq!(store.read("x", Some("ann")).user_revoked_at_ms, Some(21));
         assert_eq!(store.read("x", Some("bob")).user_revoked_at_ms, None);
     }
 }

@@ -2,8 +2,9 @@
 //! against. Part of the token core: nothing here knows actix-web.
 //!
 //! [`RevocationStore`] is the seam to a backend; `policy` is how a config talks to a store
-//! (one bounded round trip per read, failures logged, rate-limited); `memory` and `redis`
-//! are the stores shipped.
+//! (bounded calls, failures logged and rate-limited, this process's own revocations
+//! enforced at once and an outbox retrying those the store missed); `memory` and `redis`
+//! are the stores shipped (`redis` keeps a local replica current through pub/sub).
 
 use std::future::Future;
 use std::time::Duration;
@@ -24,18 +25,28 @@ mod redis;
 ///
 /// # Writing another store
 ///
-/// Three calls, each one round trip to your backend (and an optional fourth, below):
+/// Three calls, each one round trip to your backend (and two optional ones, below):
 ///
 /// - [`lookup`](RevocationStore::lookup) answers, for one token id and (optionally) one
 ///   user, whether that id was revoked and since when that user was. Read both in one
 ///   round trip (a pipeline, `MGET`, one `SELECT .. WHERE key IN (..)`): it runs on every
 ///   request that carries a session cookie.
 /// - [`revoke_token`](RevocationStore::revoke_token) stores the id for `ttl`.
-/// - [`revoke_user`](RevocationStore::revoke_user) stores `at_ms` for the user for `ttl`;
-///   keep the larger value if one is already there.
+/// - [`revoke_user`](RevocationStore::revoke_user) moves the user's number (its cut-off,
+///   also its *generation*) to `max(stored + 1, at_ms)` for `ttl`, atomically: strictly
+///   above every value stored before, whatever the caller's clock says.
 ///
 /// A store that can answer reads without waiting (in memory) also implements
-/// [`lookup_now`](RevocationStore::lookup_now), so a read costs no future and no timer.
+/// [`lookup_now`](RevocationStore::lookup_now), so a read costs no future and no timer, and
+/// [`revoke_token_now`](RevocationStore::revoke_token_now).
+///
+/// The user's number serves two rules. A token minted while the store answered
+/// `lookup_now` carries the number it read for its user (`jti_gen`) and is denied once the
+/// stored number is above it: no clock is compared. A token without it (minted by a peer,
+/// or under a store that must be awaited) is denied when its minting millisecond `jti_ms`
+/// is at or below the number. The contract was once "keep the larger of the stored
+/// and the new `at_ms`"; a store written for it still works, but a `revoke_user` from a
+/// clock behind the last one then leaves tokens minted in between valid.
 ///
 /// Entries may be dropped once their `ttl` has passed: the tokens they deny have expired by
 /// then. Return an error rather than guess when the backend cannot answer; the session
@@ -70,7 +81,7 @@ mod redis;
 ///     async fn revoke_user(&self, user: &str, at_ms: u64, _ttl: Duration) -> Result<(), StoreError> {
 ///         let mut users = self.users.lock().unwrap();
 ///         let entry = users.entry(user.to_owned()).or_default();
-///         *entry = (*entry).max(at_ms);
+///         *entry = (*entry + 1).max(at_ms);
 ///         Ok(())
 ///     }
 /// }
@@ -81,8 +92,8 @@ mod redis;
 /// # drop(session);
 /// ```
 pub trait RevocationStore: Send + Sync + 'static {
-    /// Whether the token id `jti` is revoked, and the latest `revoke_user` time of `user`
-    /// (Unix milliseconds), in one round trip.
+    /// Whether the token id `jti` is revoked, and the number `revoke_user` stored for
+    /// `user`, in one round trip.
     fn lookup(
         &self,
         jti: &str,
@@ -92,6 +103,10 @@ pub trait RevocationStore: Send + Sync + 'static {
     /// [`lookup`](RevocationStore::lookup) for a store that can answer without waiting,
     /// such as one in memory: `Some(answer)` lets the request skip the async machinery (a
     /// boxed future and a timer) entirely. The default, `None`, means "await `lookup`".
+    ///
+    /// A mint asks it too, with an empty `jti`, for the user's number it writes into the
+    /// token (`jti_gen`); answer only what is current (a replica that may have missed a
+    /// write returns `None`).
     fn lookup_now(&self, jti: &str, user: Option<&str>) -> Option<Result<Lookup, StoreError>> {
         let _ = (jti, user);
         None
@@ -113,7 +128,9 @@ pub trait RevocationStore: Send + Sync + 'static {
         ttl: Duration,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Denies every token of `user` minted at or before `at_ms` (Unix milliseconds), for `ttl`.
+    /// Denies every token of `user` minted before this call: moves the user's number to
+    /// `max(stored + 1, at_ms)` (`at_ms` is the caller's clock, Unix milliseconds), for
+    /// `ttl`.
     fn revoke_user(
         &self,
         user: &str,
@@ -133,6 +150,8 @@ pub trait RevocationStore: Send + Sync + 'static {
 pub struct Lookup {
     /// The token id was revoked (a logout, or a `renew()` that replaced it).
     pub token_revoked: bool,
-    /// The time of the user's latest `revoke_user`, in Unix milliseconds.
+    /// The number the user's latest `revoke_user` stored: its Unix millisecond or one above
+    /// the number before it, whichever is larger. Tokens minted at or before it (`jti_ms`),
+    /// or that carry a lower generation (`jti_gen`), are denied.
     pub user_revoked_at_ms: Option<u64>,
 }

@@ -325,12 +325,18 @@ impl Serialize for SessionClaims<'_> {
 /// the call from a login just after it, within the same second.
 pub(crate) const JTI_MS: &str = "jti_ms";
 
-/// A token's id and the millisecond it was minted (absent on a peer's token that carries
-/// only `jti`: then any `revoke_user` of its user denies it).
+/// The claim holding the user's `revoke_user` generation the minting instance knew, so a
+/// later `revoke_user` denies the token whatever the clocks of the instances say.
+pub(crate) const JTI_GEN: &str = "jti_gen";
+
+/// A token's id, the millisecond it was minted (absent on a peer's token that carries
+/// only `jti`: then any `revoke_user` of its user denies it) and its user's generation at
+/// minting (absent when the minter could not know it: then `jti_ms` is compared).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct TokenId {
     pub(crate) jti: String,
     pub(crate) minted_ms: Option<u64>,
+    pub(crate) generation: Option<u64>,
 }
 
 impl TokenId {
@@ -344,34 +350,52 @@ impl TokenId {
         Self {
             jti: URL_SAFE_NO_PAD.encode(bytes),
             minted_ms: Some(now_ms),
+            generation: None,
         }
     }
 
-    /// Writes `jti` and `jti_ms` into a token's claims: the one writer of both.
+    /// This id, stamped with its user's `revoke_user` generation.
+    pub(crate) fn with_generation(mut self, generation: Option<u64>) -> Self {
+        self.generation = generation;
+        self
+    }
+
+    /// Writes `jti`, `jti_ms` and `jti_gen` into a token's claims: the one writer of them.
     pub(crate) fn write_claims<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
         map.serialize_entry("jti", &self.jti)?;
         if let Some(minted_ms) = self.minted_ms {
             map.serialize_entry(JTI_MS, &minted_ms)?;
         }
+        if let Some(generation) = self.generation {
+            map.serialize_entry(JTI_GEN, &generation)?;
+        }
         Ok(())
     }
 
-    /// Takes `jti` and `jti_ms` out of a verified payload. `Ok(None)` when there is no
-    /// `jti`; an error when either has the wrong type.
+    /// Takes `jti`, `jti_ms` and `jti_gen` out of a verified payload. `Ok(None)` when there
+    /// is no `jti`; an error when one has the wrong type.
     pub(crate) fn take(data: &mut Map<String, Value>) -> Result<Option<Self>, &'static str> {
         let minted_ms = match data.remove(JTI_MS) {
             None => None,
             Some(value) => Some(value.as_u64().ok_or("`jti_ms` is not a whole number")?),
         };
+        let generation = match data.remove(JTI_GEN) {
+            None => None,
+            Some(value) => Some(value.as_u64().ok_or("`jti_gen` is not a whole number")?),
+        };
         match data.remove("jti") {
             None => Ok(None),
-            Some(Value::String(jti)) if !jti.is_empty() => Ok(Some(Self { jti, minted_ms })),
+            Some(Value::String(jti)) if !jti.is_empty() => Ok(Some(Self {
+                jti,
+                minted_ms,
+                generation,
+            })),
             Some(_) => Err("`jti` is not a non-empty string"),
         }
     }
 }
 
-/// `{"jti", "jti_ms"}`, for `#[serde(flatten)]` into a token's claims.
+/// `{"jti", "jti_ms", "jti_gen"}`, for `#[serde(flatten)]` into a token's claims.
 impl Serialize for TokenId {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
@@ -640,6 +664,7 @@ mod tests {
             json!({"jti": ""}),
             json!({"jti": "a", "jti_ms": -1}),
             json!({"jti": "a", "jti_ms": "5"}),
+            json!({"jti": "a", "jti_gen": -1}),
         ] {
             assert!(
                 TokenId::take(&mut bad.as_object().unwrap().clone()).is_err(),
