@@ -903,3 +903,44 @@ async fn a_remember_cookie_is_bound_to_its_config() {
         "another config's remember cookie restores no one"
     );
 }
+
+/// Remember cookies carry the user's `revoke_user` generation too: a `revoke_user` on an
+/// instance whose clock is 10 s behind still denies a remember cookie minted just before
+/// on the instance ahead, and a remember login right after works on both.
+#[actix_web::test]
+async fn revoke_user_reaches_remember_cookies_across_clock_skew() {
+    use jwt_session::test::TestClock;
+
+    let store = MemoryStore::new();
+    let now = std::time::SystemTime::now();
+    let instance = |clock: TestClock| base().revocation(store.clone()).clock(clock);
+    let ahead = instance(TestClock::at(now + Duration::from_secs(10)));
+    let behind = instance(TestClock::at(now));
+    let a = test::init_service(notes_app(ahead)).await;
+    let b = test::init_service(notes_app(behind.clone())).await;
+
+    let mut browser = Browser::new(&a);
+    assert_eq!(
+        browser.post("/login?name=ann&remember=true").await,
+        StatusCode::SEE_OTHER
+    );
+    browser.jar.remove("session");
+    let remembered = browser.copy();
+    assert_eq!(replay(&b, &remembered, "/notes").await, StatusCode::OK);
+
+    behind.revoke_user("ann").await.unwrap();
+    assert_eq!(replay(&a, &remembered, "/notes").await, StatusCode::FOUND);
+    assert_eq!(replay(&b, &remembered, "/notes").await, StatusCode::FOUND);
+
+    let mut again = Browser::new(&a);
+    assert_eq!(
+        again.post("/login?name=ann&remember=true").await,
+        StatusCode::SEE_OTHER
+    );
+    again.jar.remove("session");
+    assert_eq!(
+        replay(&b, &again.copy(), "/notes").await,
+        StatusCode::OK,
+        "a login after"
+    );
+}

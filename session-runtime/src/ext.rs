@@ -58,7 +58,8 @@ struct SideClaims<'a, C> {
 }
 
 /// The `Set-Cookie` value of a side token: `claims` plus `_purpose`, `iat`, `exp` (now plus
-/// `lifetime`) and, under a revocation store, a token id; signed or encrypted as the
+/// `lifetime`) and, under a revocation store, a token id (stamped with the `revoke_user`
+/// generation of `user`, the user the token belongs to, if any); signed or encrypted as the
 /// session is, in a cookie called `cookie_name` with the session cookie's attributes, and
 /// size checked after encoding.
 pub(crate) fn issue_side_token(
@@ -67,6 +68,7 @@ pub(crate) fn issue_side_token(
     purpose: &str,
     claims: &impl Serialize,
     lifetime: Duration,
+    user: Option<&Value>,
 ) -> Result<HeaderValue, SessionError> {
     let config = session.config();
     let now = config.now() as u64;
@@ -75,10 +77,12 @@ pub(crate) fn issue_side_token(
         purpose,
         exp: now.saturating_add(lifetime.as_secs()),
         iat: now,
-        id: config
-            .revocation
-            .is_enabled()
-            .then(|| TokenId::fresh(config.clock.now_ms())),
+        id: config.revocation.is_enabled().then(|| {
+            let user = user.and_then(policy::user_key);
+            config
+                .revocation
+                .mint(config.clock.now_ms(), user.as_deref())
+        }),
     };
     let token = config.rules().issue(&claims)?;
     config

@@ -130,7 +130,7 @@ struct Claims<'a, I> {
 /// The claims a remember cookie may carry besides the times: Microdot's, and the token id
 /// (left in the claims when this config has no store). A token with any other is a session
 /// or something else, never a remember cookie.
-const KNOWN_CLAIMS: [&str; 4] = ["user_id", "days", "jti", "jti_ms"];
+const KNOWN_CLAIMS: [&str; 5] = ["user_id", "days", "jti", "jti_ms", "jti_gen"];
 
 /// The `Set-Cookie` value of a remember cookie for `user_id`, valid `days` days.
 pub(crate) fn issue(
@@ -142,12 +142,18 @@ pub(crate) fn issue(
     let lifetime = Duration::from_secs(u64::from(days) * SECONDS_PER_DAY).min(horizon);
     // Microdot's `days` claim says what the cookie really lasts, clamped or not.
     let days = u32::try_from(lifetime.as_secs() / SECONDS_PER_DAY).unwrap_or(days);
+    // Its user for `revoke_user`, when that is the login's key: then the cookie carries
+    // the user's generation, and a `revoke_user` denies it whatever the clocks say.
+    let user = (ext::user_claim(session) == Some(USER_ID))
+        .then(|| serde_json::to_value(user_id).ok())
+        .flatten();
     ext::issue_side_token(
         session,
         cookie_name(session),
         &purpose(session),
         &Claims { user_id, days },
         lifetime,
+        user.as_ref(),
     )
 }
 

@@ -196,7 +196,10 @@ impl RevocationStore for MemoryStore {
         self.write(|entries, now| {
             let entry = entries.users.entry(user.to_owned()).or_insert((0, now));
             // A new generation: above every one handed out, whatever this clock says.
-            *entry = (entry.0.saturating_add(1).max(at_ms), entry.1.max(expiry(now, ttl)));
+            *entry = (
+                entry.0.saturating_add(1).max(at_ms),
+                entry.1.max(expiry(now, ttl)),
+            );
         });
         Ok(())
     }
