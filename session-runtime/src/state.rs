@@ -255,10 +255,11 @@ impl RequestSession {
                 reason,
             });
         }
-        let added = match &self.outcome().offered {
-            Some((_, added)) => Some(added.clone()),
-            None => None,
-        };
+        let added = self
+            .outcome()
+            .offered
+            .as_ref()
+            .map(|(_, added)| added.clone());
         // A login restored in this request survives the handler's own save (unless it
         // starts a new session): the entries the layer added, where the handler's data has
         // none of its own.
