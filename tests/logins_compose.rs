@@ -178,6 +178,16 @@ where
         self.send(test::TestRequest::get().uri(uri)).await
     }
 
+    /// Logs `name` in with remember-me, then forgets the session cookie (it expired, or the
+    /// browser was closed): only the remember cookie is left.
+    async fn remembered_login(&mut self, name: &str) {
+        let status = self
+            .post(&format!("/login?name={name}&remember=true"))
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "login of {name}");
+        self.jar.remove("session");
+    }
+
     /// What a thief holding a copy of this browser's cookies gets from `uri` now.
     fn copy(&self) -> Option<String> {
         self.jar.header_for("/")
@@ -278,11 +288,7 @@ async fn notes_story(session: Session, revocable: bool) {
     }
 
     // Remember-me: a restored login is not fresh, and survives the handler's typed save.
-    assert_eq!(
-        ann.post("/login?name=cyd&remember=true").await,
-        StatusCode::SEE_OTHER
-    );
-    ann.jar.remove("session");
+    ann.remembered_login("cyd").await;
     assert_eq!(ann.post("/add?text=jam").await, StatusCode::OK);
     ann.jar.remove("_remember");
     assert_eq!(
@@ -614,11 +620,7 @@ async fn a_second_load_sees_a_restored_login() {
     )
     .await;
     let mut ann = Browser::new(&app);
-    assert_eq!(
-        ann.post("/login?name=ann&remember=true").await,
-        StatusCode::SEE_OTHER
-    );
-    ann.jar.remove("session");
+    ann.remembered_login("ann").await;
     assert_eq!(ann.get("/who").await.1, r#"Some("ann") Some("ann")"#);
 }
 
@@ -700,11 +702,7 @@ async fn a_save_after_login_builds_on_the_new_user() {
     )
     .await;
     let mut browser = Browser::new(&app);
-    assert_eq!(
-        browser.post("/login?name=ann&remember=true").await,
-        StatusCode::SEE_OTHER
-    );
-    browser.jar.remove("session");
+    browser.remembered_login("ann").await;
     assert_eq!(browser.post("/switch").await, StatusCode::SEE_OTHER);
     assert_eq!(browser.get("/notes").await.1, r#"bob [] None ["welcome"]"#);
 }
@@ -789,11 +787,7 @@ async fn logout_everywhere_follows_the_user_claim_and_the_remember_cookie() {
     let app = test::init_service(notes_app(base().revocation(MemoryStore::new()))).await;
     let (mut phone, mut laptop) = (Browser::new(&app), Browser::new(&app));
     assert_eq!(phone.post("/login?name=dan").await, StatusCode::SEE_OTHER);
-    assert_eq!(
-        laptop.post("/login?name=dan&remember=true").await,
-        StatusCode::SEE_OTHER
-    );
-    laptop.jar.remove("session");
+    laptop.remembered_login("dan").await;
     assert_eq!(laptop.post("/everywhere").await, StatusCode::OK);
     assert_eq!(phone.get("/notes").await.0, StatusCode::FOUND);
 }
@@ -920,11 +914,7 @@ async fn revoke_user_reaches_remember_cookies_across_clock_skew() {
     let b = test::init_service(notes_app(behind.clone())).await;
 
     let mut browser = Browser::new(&a);
-    assert_eq!(
-        browser.post("/login?name=ann&remember=true").await,
-        StatusCode::SEE_OTHER
-    );
-    browser.jar.remove("session");
+    browser.remembered_login("ann").await;
     let remembered = browser.copy();
     assert_eq!(replay(&b, &remembered, "/notes").await, StatusCode::OK);
 
@@ -933,11 +923,7 @@ async fn revoke_user_reaches_remember_cookies_across_clock_skew() {
     assert_eq!(replay(&b, &remembered, "/notes").await, StatusCode::FOUND);
 
     let mut again = Browser::new(&a);
-    assert_eq!(
-        again.post("/login?name=ann&remember=true").await,
-        StatusCode::SEE_OTHER
-    );
-    again.jar.remove("session");
+    again.remembered_login("ann").await;
     assert_eq!(
         replay(&b, &again.copy(), "/notes").await,
         StatusCode::OK,
