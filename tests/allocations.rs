@@ -83,6 +83,19 @@ async fn codec_allocations() {
     }
 }
 
+/// Under a revocation store the token id is read in the same load pass as the other
+/// claims: a decode adds only the `jti` string, and builds no entries map.
+#[actix_web::test]
+async fn token_id_allocations() {
+    let session = session()
+        .max_age(std::time::Duration::from_secs(3600))
+        .revocation(jwt_session::revocation::MemoryStore::new());
+    let token = encode_session(&session, &typical()).unwrap();
+    let decode = allocations(|| assert!(verify_cookie_value(&session, &token)));
+    println!("under a store: decode typical: {decode} allocations");
+    assert_eq!(decode, 2, "the payload bytes and the `jti`");
+}
+
 #[allow(dead_code)]
 #[path = "../examples/bench_server.rs"]
 mod bench_server;

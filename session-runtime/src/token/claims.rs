@@ -27,7 +27,7 @@ pub(crate) const SESSION_START: &str = "session_start";
 pub(crate) const MANAGED: [&str; 4] = ["exp", "nbf", "iat", SESSION_START];
 
 /// The registered JWT claims and the managed ones: the keys whose values loading checks.
-const REGISTERED: [&str; 8] = [
+const REGISTERED: [&str; 10] = [
     "exp",
     "nbf",
     "iat",
@@ -36,7 +36,13 @@ const REGISTERED: [&str; 8] = [
     "jti",
     "iss",
     "aud",
+    JTI_MS,
+    JTI_GEN,
 ];
+
+/// The managed claims and the token id's: what is not an entry under a revocation store.
+pub(crate) const MANAGED_AND_ID: [&str; 7] =
+    ["exp", "nbf", "iat", SESSION_START, "jti", JTI_MS, JTI_GEN];
 
 const MANAGED_REASON: &str = "jwt-session manages it; set lifetimes with Session::max_age, \
     Session::idle_timeout and Session::absolute_timeout instead";
@@ -86,6 +92,32 @@ impl RegisteredClaims {
     pub(crate) fn set(&mut self, name: &'static str, value: Value) {
         if let Some(index) = REGISTERED.iter().position(|known| *known == name) {
             self.values[index] = Some(value);
+        }
+    }
+
+    /// The token id in these claims, read in the load pass: `Ok(None)` without a `jti`, an
+    /// error when one of them has the wrong type.
+    pub(crate) fn take_token_id(&mut self) -> Result<Option<TokenId>, &'static str> {
+        let mut take = |name: &str| {
+            let index = REGISTERED.iter().position(|known| *known == name)?;
+            self.values[index].take()
+        };
+        let minted_ms = match take(JTI_MS) {
+            None => None,
+            Some(value) => Some(value.as_u64().ok_or("`jti_ms` is not a whole number")?),
+        };
+        let generation = match take(JTI_GEN) {
+            None => None,
+            Some(value) => Some(value.as_u64().ok_or("`jti_gen` is not a whole number")?),
+        };
+        match take("jti") {
+            None => Ok(None),
+            Some(Value::String(jti)) if !jti.is_empty() => Ok(Some(TokenId {
+                jti,
+                minted_ms,
+                generation,
+            })),
+            Some(_) => Err("`jti` is not a non-empty string"),
         }
     }
 
@@ -371,28 +403,6 @@ impl TokenId {
         }
         Ok(())
     }
-
-    /// Takes `jti`, `jti_ms` and `jti_gen` out of a verified payload. `Ok(None)` when there
-    /// is no `jti`; an error when one has the wrong type.
-    pub(crate) fn take(data: &mut Map<String, Value>) -> Result<Option<Self>, &'static str> {
-        let minted_ms = match data.remove(JTI_MS) {
-            None => None,
-            Some(value) => Some(value.as_u64().ok_or("`jti_ms` is not a whole number")?),
-        };
-        let generation = match data.remove(JTI_GEN) {
-            None => None,
-            Some(value) => Some(value.as_u64().ok_or("`jti_gen` is not a whole number")?),
-        };
-        match data.remove("jti") {
-            None => Ok(None),
-            Some(Value::String(jti)) if !jti.is_empty() => Ok(Some(Self {
-                jti,
-                minted_ms,
-                generation,
-            })),
-            Some(_) => Err("`jti` is not a non-empty string"),
-        }
-    }
 }
 
 /// `{"jti", "jti_ms", "jti_gen"}`, for `#[serde(flatten)]` into a token's claims.
@@ -654,11 +664,20 @@ mod tests {
 
     #[test]
     fn ids_are_taken_out_of_the_payload_and_checked() {
-        let mut data = json!({"jti": "abc", "jti_ms": 5, "user": "ann"});
-        let data = data.as_object_mut().unwrap();
-        let id = TokenId::take(data).unwrap().unwrap();
-        assert_eq!((id.jti.as_str(), id.minted_ms), ("abc", Some(5)));
-        assert_eq!(data.len(), 1);
+        use crate::token::payload::Entries;
+        let load = |value: Value| {
+            let json = serde_json::to_vec(&value).unwrap().into_boxed_slice();
+            Entries::load_hiding(json, &MANAGED_AND_ID).unwrap()
+        };
+        let (entries, mut claims) =
+            load(json!({"jti": "abc", "jti_ms": 5, "jti_gen": 7, "user": "ann"}));
+        let id = claims.take_token_id().unwrap().unwrap();
+        assert_eq!(
+            (id.jti.as_str(), id.minted_ms, id.generation),
+            ("abc", Some(5), Some(7))
+        );
+        assert!(!entries.contains_key("jti") && !entries.contains_key("jti_ms"));
+        assert_eq!(entries.into_map().len(), 1, "only `user` is an entry");
         for bad in [
             json!({"jti": 1}),
             json!({"jti": ""}),
@@ -666,11 +685,8 @@ mod tests {
             json!({"jti": "a", "jti_ms": "5"}),
             json!({"jti": "a", "jti_gen": -1}),
         ] {
-            assert!(
-                TokenId::take(&mut bad.as_object().unwrap().clone()).is_err(),
-                "{bad}"
-            );
+            assert!(load(bad.clone()).1.take_token_id().is_err(), "{bad}");
         }
-        assert_eq!(TokenId::take(&mut Map::new()), Ok(None));
+        assert_eq!(load(json!({})).1.take_token_id(), Ok(None));
     }
 }

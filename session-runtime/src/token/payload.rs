@@ -14,7 +14,9 @@ use std::sync::OnceLock;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use super::claims::{MANAGED, RegisteredClaims, registered_name};
+#[cfg(test)]
+use super::claims::MANAGED;
+use super::claims::{RegisteredClaims, registered_name};
 
 /// The session's entries: the verified payload until something needs the map, then the map
 /// without the managed claims (which loading took out and checked).
@@ -22,6 +24,9 @@ pub(crate) enum Entries {
     Raw {
         /// Checked as UTF-8 once, so serde_json's `from_str` skips checking each string.
         json: Box<str>,
+        /// The claims that are not entries: the managed ones, and under a revocation store
+        /// the token id's.
+        hidden: &'static [&'static str],
         /// Where the top-level keys are, when the scan could record them all.
         keys: Option<KeyIndex>,
         /// Filled on the first access that needs the whole map.
@@ -39,13 +44,24 @@ impl Default for Entries {
 impl Entries {
     /// The entries of a verified payload and its registered claims, when the payload is a
     /// JSON object the map parser accepts.
+    #[cfg(test)]
     pub(crate) fn load(json: Box<[u8]>) -> Result<(Self, RegisteredClaims), serde_json::Error> {
+        Self::load_hiding(json, &MANAGED)
+    }
+
+    /// [`load`](Self::load), with `hidden` (the managed claims, and any others the caller
+    /// reads from the registered claims) kept out of the entries.
+    pub(crate) fn load_hiding(
+        json: Box<[u8]>,
+        hidden: &'static [&'static str],
+    ) -> Result<(Self, RegisteredClaims), serde_json::Error> {
         let json = String::from_utf8(json.into_vec())
             .map_err(|err| de::Error::custom(err.utf8_error()))?
             .into_boxed_str();
         let (claims, keys) = scan(&json)?;
         let entries = Self::Raw {
             json,
+            hidden,
             keys,
             parsed: OnceLock::new(),
         };
@@ -55,15 +71,26 @@ impl Entries {
     /// The entries as a map, parsed on first use.
     pub(crate) fn map(&self) -> &Map<String, Value> {
         match self {
-            Self::Raw { json, parsed, .. } => parsed.get_or_init(|| parse(json)),
+            Self::Raw {
+                json,
+                parsed,
+                hidden,
+                ..
+            } => parsed.get_or_init(|| parse(json, hidden)),
             Self::Parsed(map) => map,
         }
     }
 
     /// The entries as a map to change; the payload is no longer needed after this.
     pub(crate) fn map_mut(&mut self) -> &mut Map<String, Value> {
-        if let Self::Raw { json, parsed, .. } = self {
-            *self = Self::Parsed(parsed.take().unwrap_or_else(|| parse(json)));
+        if let Self::Raw {
+            json,
+            parsed,
+            hidden,
+            ..
+        } = self
+        {
+            *self = Self::Parsed(parsed.take().unwrap_or_else(|| parse(json, hidden)));
         }
         match self {
             Self::Parsed(map) => map,
@@ -74,7 +101,12 @@ impl Entries {
     /// Takes the entries out as a map.
     pub(crate) fn into_map(self) -> Map<String, Value> {
         match self {
-            Self::Raw { json, parsed, .. } => parsed.into_inner().unwrap_or_else(|| parse(&json)),
+            Self::Raw {
+                json,
+                parsed,
+                hidden,
+                ..
+            } => parsed.into_inner().unwrap_or_else(|| parse(&json, hidden)),
             Self::Parsed(map) => map,
         }
     }
@@ -82,8 +114,8 @@ impl Entries {
     /// The value under `key`, as `map().get(key)`, but parsed alone from the payload while
     /// the map has not been built.
     pub(crate) fn get(&self, key: &str) -> Option<Cow<'_, Value>> {
-        if let Some((json, keys)) = self.indexed() {
-            let text = keys.value_of(json, key)?;
+        if let Some((json, keys, hidden)) = self.indexed() {
+            let text = keys.value_of(json, key, hidden)?;
             // The scan accepted the whole payload, so this value parses.
             if let Ok(value) = serde_json::from_str(text) {
                 return Some(Cow::Owned(value));
@@ -95,7 +127,7 @@ impl Entries {
     /// Whether `key` is present, without building the map.
     pub(crate) fn contains_key(&self, key: &str) -> bool {
         match self.indexed() {
-            Some((json, keys)) => keys.value_of(json, key).is_some(),
+            Some((json, keys, hidden)) => keys.value_of(json, key, hidden).is_some(),
             None => self.map().contains_key(key),
         }
     }
@@ -103,19 +135,20 @@ impl Entries {
     /// Whether there are no entries, without building the map.
     pub(crate) fn is_empty(&self) -> bool {
         match self.indexed() {
-            Some((json, keys)) => keys.names(json).all(|name| MANAGED.contains(&name)),
+            Some((json, keys, hidden)) => keys.names(json).all(|name| hidden.contains(&name)),
             None => self.map().is_empty(),
         }
     }
 
-    /// The payload and its key index, while the map has not been built.
-    fn indexed(&self) -> Option<(&str, &KeyIndex)> {
+    /// The payload, its key index and its hidden claims, while the map has not been built.
+    fn indexed(&self) -> Option<(&str, &KeyIndex, &'static [&'static str])> {
         match self {
             Self::Raw {
                 json,
                 keys: Some(keys),
                 parsed,
-            } if parsed.get().is_none() => Some((json, keys)),
+                hidden,
+            } if parsed.get().is_none() => Some((json, keys, hidden)),
             _ => None,
         }
     }
@@ -124,8 +157,9 @@ impl Entries {
 impl Clone for Entries {
     fn clone(&self) -> Self {
         match self.indexed() {
-            Some((json, keys)) => Self::Raw {
+            Some((json, keys, hidden)) => Self::Raw {
                 json: json.into(),
+                hidden,
                 keys: Some(keys.clone()),
                 parsed: OnceLock::new(),
             },
@@ -166,8 +200,8 @@ impl KeyIndex {
 
     /// The JSON text of the last value under `key` (the one the map keeps); managed claims
     /// are not entries.
-    fn value_of<'j>(&self, json: &'j str, key: &str) -> Option<&'j str> {
-        if MANAGED.contains(&key) {
+    fn value_of<'j>(&self, json: &'j str, key: &str, hidden: &[&str]) -> Option<&'j str> {
+        if hidden.contains(&key) {
             return None;
         }
         let index = self.names(json).rposition(|name| name == key)?;
@@ -203,11 +237,11 @@ fn scan(json: &str) -> Result<(RegisteredClaims, Option<KeyIndex>), serde_json::
 }
 
 /// The map of a payload `scan` accepted, without the managed claims.
-fn parse(json: &str) -> Map<String, Value> {
+fn parse(json: &str, hidden: &[&str]) -> Map<String, Value> {
     match serde_json::from_str::<Map<String, Value>>(json) {
         Ok(mut map) => {
-            for key in MANAGED {
-                map.remove(key);
+            for key in hidden {
+                map.remove(*key);
             }
             map
         }
@@ -396,7 +430,7 @@ mod tests {
         let last_key = br#"{"a":1,"b" : {"x":"}"} } "#;
         for json in [&indexed[..], last_key, escaped_key, many_keys.as_bytes()] {
             let (entries, _) = Entries::load(json.into()).unwrap();
-            let map = parse(std::str::from_utf8(json).unwrap());
+            let map = parse(std::str::from_utf8(json).unwrap(), &MANAGED);
             assert!(!map.contains_key("exp"), "managed claims are taken out");
             for key in [
                 "a", "b", "sub", "exp", "iat", "nbf", "missing", "", "k0", "k19",
@@ -469,7 +503,7 @@ mod tests {
             let (Ok((entries, _)), Ok(_)) = (loaded, expected) else {
                 continue;
             };
-            let map = parse(&json);
+            let map = parse(&json, &MANAGED);
             for key in KEYS.iter().chain(&["kA", "a\"", "nbf", "missing"]) {
                 assert_eq!(
                     entries.get(key).as_deref(),

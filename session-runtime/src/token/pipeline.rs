@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::Rejection;
-use super::claims::{ClaimRejection, Lifetimes, Times, TokenId};
+use super::claims::{ClaimRejection, Lifetimes, MANAGED, MANAGED_AND_ID, Times, TokenId};
 use super::codec::Codec;
 use super::keys::VerifiedBy;
 use super::payload::Entries;
@@ -32,15 +32,22 @@ impl TokenRules<'_> {
     /// Verifies `token` at `now` (Unix seconds): signature or decryption, then the claims.
     pub(crate) fn verify(&self, token: &str, now: f64) -> Result<Verified, Rejection> {
         let (payload, verified_by) = self.codec.decode(token)?;
-        let (mut data, claims) =
-            Entries::load(payload).map_err(|err| Rejection::Json("payload", err))?;
+        // With ids, the token id's claims are read in the load pass, like the managed ones,
+        // and kept out of the entries: no map is built for them.
+        let hidden: &'static [&'static str] = if self.with_id {
+            &MANAGED_AND_ID
+        } else {
+            &MANAGED
+        };
+        let (data, mut claims) =
+            Entries::load_hiding(payload, hidden).map_err(|err| Rejection::Json("payload", err))?;
         let times = self
             .lifetimes
             .check(&claims, now)
             .map_err(Rejection::Claims)?;
         let id = if self.with_id {
             // The token id is taken out of the entries: with ids the payload is parsed.
-            TokenId::take(data.map_mut()).map_err(|reason| {
+            claims.take_token_id().map_err(|reason| {
                 Rejection::Claims(ClaimRejection::Malformed { key: "jti", reason })
             })?
         } else {
