@@ -1,14 +1,16 @@
 //! The peer for scripts/bench.sh: the same three routes on actix-session's
-//! `CookieSessionStore` in signed mode, or in private (encrypted) mode with `PRIVATE=1`,
+//! `CookieSessionStore` in signed mode, in private (encrypted) mode with `PRIVATE=1`, or on
+//! its `RedisSessionStore` (one round trip per read) with `STORE=redis` and `REDIS_URL`;
 //! one worker.
 //!
 //! ```text
 //! PORT=8081 cargo run --release --example bench_actix_session
 //! PRIVATE=1 PORT=8081 cargo run --release --example bench_actix_session   # AES-256-GCM
+//! STORE=redis REDIS_URL=redis://127.0.0.1/ PORT=8081 cargo run --release --example bench_actix_session
 //! ```
 
 use actix_session::config::CookieContentSecurity;
-use actix_session::storage::CookieSessionStore;
+use actix_session::storage::{CookieSessionStore, RedisSessionStore};
 use actix_session::{Session, SessionMiddleware};
 use actix_web::cookie::Key;
 use actix_web::{App, HttpResponse, HttpServer, get, post};
@@ -44,6 +46,27 @@ async fn main() -> std::io::Result<()> {
     } else {
         CookieContentSecurity::Signed
     };
+    if std::env::var("STORE").is_ok_and(|store| store == "redis") {
+        let url = std::env::var("REDIS_URL").map_err(std::io::Error::other)?;
+        let store = RedisSessionStore::new(url)
+            .await
+            .map_err(std::io::Error::other)?;
+        return HttpServer::new(move || {
+            App::new()
+                .wrap(
+                    SessionMiddleware::builder(store.clone(), key.clone())
+                        .cookie_secure(false)
+                        .build(),
+                )
+                .service(bare)
+                .service(read)
+                .service(write)
+        })
+        .workers(1)
+        .bind(("127.0.0.1", port))?
+        .run()
+        .await;
+    }
     HttpServer::new(move || {
         App::new()
             .wrap(

@@ -10,7 +10,11 @@
 //! ```text
 //! PORT=8080 cargo run --release --example bench_server
 //! ENCRYPTED=1 PORT=8080 cargo run --release --example bench_server   # Session::encrypted
+//! STORE=redis REDIS_URL=redis://127.0.0.1/ PORT=8080 cargo run --release --example bench_server
 //! ```
+//!
+//! With `STORE=redis`, `/read` and `/write` themselves run under the `RedisStore` (its
+//! replica), so scripts/bench.sh compares them with actix-session's `RedisSessionStore`.
 
 use std::time::Duration;
 
@@ -91,6 +95,12 @@ async fn main() -> std::io::Result<()> {
         Ok(url) => Some(RedisStore::open(&url).map_err(std::io::Error::other)?),
         Err(_) => None,
     };
+    if std::env::var("STORE").is_ok_and(|store| store == "redis") {
+        let redis = redis
+            .clone()
+            .ok_or_else(|| std::io::Error::other("STORE=redis needs REDIS_URL"))?;
+        session = revocation_session(redis);
+    }
     HttpServer::new(move || {
         App::new()
             .app_data(session.clone())

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Whole-server throughput: jwt-session against a bare handler and against actix-session's
-# cookie store, measured in the same run, in two modes: signed (ours HS256, actix-session
-# `Signed`) and encrypted (ours `Session::encrypted`, actix-session `Private`).
+# Whole-server throughput: jwt-session against a bare handler and against actix-session,
+# measured in the same run, in three modes: signed (ours HS256, actix-session's cookie store
+# `Signed`), encrypted (ours `Session::encrypted`, actix-session `Private`) and redis (ours
+# under `RedisStore` with its replica, actix-session's `RedisSessionStore`, one real
+# redis-server). For each side it also reports what a session costs per request: the
+# marginal `1/read - 1/bare` (and `1/write - 1/bare`) in µs, from the same round.
 #
 #   scripts/bench.sh            # 3 rounds, 5 s per measurement, both modes
 #   ROUNDS=5 DURATION=10 scripts/bench.sh
@@ -23,7 +26,7 @@ DURATION="${DURATION:-5}"
 CONNECTIONS="${CONNECTIONS:-32}"
 SERVER_CORE="${SERVER_CORE:-0}"
 CLIENT_CORE="${CLIENT_CORE:-1}"
-MODES="${MODES:-signed encrypted}"
+MODES="${MODES:-signed encrypted$(command -v redis-server >/dev/null && echo ' redis')}"
 PORT="${BENCH_PORT:-18311}"
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
@@ -49,6 +52,7 @@ start_server() { # $1: example name, $2: mode
   if curl -s -o /dev/null "http://127.0.0.1:$PORT/bare"; then echo "port $PORT is in use: set BENCH_PORT" >&2; exit 1; fi
   local mode_env=()
   if [ "$2" = encrypted ]; then mode_env=(ENCRYPTED=1 PRIVATE=1); fi
+  if [ "$2" = redis ]; then mode_env=(STORE=redis); fi
   env "${mode_env[@]}" PORT=$PORT taskset -c "$SERVER_CORE" "target/release/examples/$1" >/dev/null 2>&1 &
   server_pid=$!
   for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/bare" && return; sleep 0.05; done
@@ -70,6 +74,8 @@ CLK_TCK=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # utime + stime of process $1
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+
+us_added() { awk -v with="$1" -v without="$2" 'BEGIN {printf "%.2f", 1e6 / with - 1e6 / without}'; }
 
 declare -A results latencies
 for round in $(seq "$ROUNDS"); do
@@ -113,7 +119,11 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
 echo
 echo "medians over $ROUNDS rounds of ${DURATION}s, $CONNECTIONS connections, server on core $SERVER_CORE, wrk on core $CLIENT_CORE"
 for mode in $MODES; do
-  if [ "$mode" = encrypted ]; then ours="jwt-session (encrypted)"; peer="actix-session (private)"; else ours="jwt-session"; peer="actix-session (signed)"; fi
+  case $mode in
+    encrypted) ours="jwt-session (encrypted)"; peer="actix-session (private)" ;;
+    redis) ours="jwt-session (RedisStore)"; peer="actix-session (Redis)" ;;
+    *) ours="jwt-session"; peer="actix-session (signed)" ;;
+  esac
   ours_bare=$(m $mode.bench_server.bare); ours_read=$(m $mode.bench_server.read); ours_write=$(m $mode.bench_server.write)
   peer_bare=$(m $mode.bench_actix_session.bare); peer_read=$(m $mode.bench_actix_session.read); peer_write=$(m $mode.bench_actix_session.write)
   echo
@@ -124,6 +134,7 @@ for mode in $MODES; do
   echo "jwt-session   read/bare  $(ratio "$ours_read" "$ours_bare")   write/bare  $(ratio "$ours_write" "$ours_bare")"
   echo "actix-session read/bare  $(ratio "$peer_read" "$peer_bare")   write/bare  $(ratio "$peer_write" "$peer_bare")"
   echo "ours/actix-session ($mode)  read  $(ratio "$ours_read" "$peer_read")   write  $(ratio "$ours_write" "$peer_write")"
+  echo "session cost per request (µs, 1/route - 1/bare): jwt-session read $(us_added "$ours_read" "$ours_bare") write $(us_added "$ours_write" "$ours_bare");  actix-session read $(us_added "$peer_read" "$peer_bare") write $(us_added "$peer_write" "$peer_bare")"
   printf '%-24s %12s %12s %12s\n' "median p99 (µs)" "/bare" "/read" "/write"
   for server in bench_server bench_actix_session; do
     printf '%-24s %12.0f %12.0f %12.0f\n' "$server" "$(p $mode.$server.bare)" "$(p $mode.$server.read)" "$(p $mode.$server.write)"
@@ -131,7 +142,10 @@ for mode in $MODES; do
 done
 case " $MODES " in *" signed "*) ;; *) exit 0 ;; esac
 ours_read=$(m signed.bench_server.read)
-us_added() { awk -v with="$1" -v without="$2" 'BEGIN {printf "%.2f", 1e6 / with - 1e6 / without}'; }
+case " $MODES " in *" redis "*)
+  echo
+  echo "ours under RedisStore vs ours without a store (same run): /read $(ratio "$(m redis.bench_server.read)" "$ours_read")   /write $(ratio "$(m redis.bench_server.write)" "$(m signed.bench_server.write)")" ;;
+esac
 echo
 echo "revocation (ours, same run):"
 ours_memory=$(m signed.bench_server.memory)
