@@ -5,7 +5,9 @@
 //! - `POST /write`: increments `counter`, sets `username`, saves.
 //!
 //! The same `/read` and `/write` under `/memory` check a `MemoryStore` deny-list, and under
-//! `/redis` (when `REDIS_URL` is set) a `RedisStore`: one `MGET` per read.
+//! `/redis` (when `REDIS_URL` is set) a `RedisStore` (its replica); under `/lifetime` they
+//! run with the same one-hour lifetime and no store, the baseline the stores are measured
+//! against (a store needs a lifetime, which adds `exp` and `iat` to every token).
 //!
 //! ```text
 //! PORT=8080 cargo run --release --example bench_server
@@ -64,6 +66,20 @@ pub fn revocation_session(store: impl RevocationStore) -> Session {
         .user_claim("username")
 }
 
+/// `/read` and `/write` under `/lifetime`: the stores' config without a store.
+pub fn lifetime_routes(config: &mut web::ServiceConfig) {
+    config.service(
+        web::scope("/lifetime")
+            .app_data(
+                Session::new(BENCH_SECRET)
+                    .secure(false)
+                    .max_age(Duration::from_secs(3600)),
+            )
+            .service(read)
+            .service(write),
+    );
+}
+
 /// `/read` and `/write` under `prefix`, checked against `store`.
 pub fn revocation_routes(
     config: &mut web::ServiceConfig,
@@ -105,6 +121,7 @@ async fn main() -> std::io::Result<()> {
         App::new()
             .app_data(session.clone())
             .configure(routes)
+            .configure(lifetime_routes)
             .configure(|config| revocation_routes(config, "/memory", memory.clone()))
             .configure(|config| {
                 if let Some(redis) = &redis {

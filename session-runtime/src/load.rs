@@ -63,7 +63,7 @@ pub(crate) fn start_load(req: &HttpRequest, session: &Session) -> Result<LoadSta
             Ok(loaded) if !config.revocation.is_enabled() => Found::Accepted(loaded),
             Ok(loaded) => match (&loaded.id, loaded.times.exp) {
                 (Some(id), Some(_)) => {
-                    let user = config.revocation.user_of(loaded.data.map());
+                    let user = config.revocation.user_of_entries(&loaded.data);
                     match config.revocation.check_now(id, user.as_deref()) {
                         Some(verdict) => found_after(session, loaded, verdict),
                         None => {
@@ -105,7 +105,7 @@ impl StoreCheck {
         let revocation = &self.session.config().revocation;
         let verdict = match &self.loaded.id {
             Some(id) => {
-                let user = revocation.user_of(self.loaded.data.map());
+                let user = revocation.user_of_entries(&self.loaded.data);
                 revocation.check(id, user.as_deref()).await
             }
             None => Verdict::Revoked("no token id"),

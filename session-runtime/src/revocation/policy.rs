@@ -17,6 +17,7 @@ use super::{Lookup, MemoryStore, RevocationStore};
 use crate::error::StoreError;
 use crate::token::claims::TokenId;
 use crate::token::clock::Clock;
+use crate::token::payload::Entries;
 
 /// Default bound on one store call.
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_millis(250);
@@ -199,6 +200,13 @@ impl Revocation {
     /// The user a session belongs to: its `user_claim` entry, a string or an integer.
     pub(crate) fn user_of<'a>(&self, data: &'a Map<String, Value>) -> Option<Cow<'a, str>> {
         user_key(data.get(self.user_claim.as_deref()?)?)
+    }
+
+    /// [`user_of`](Self::user_of) for a loaded session, read from its payload without
+    /// building the entries map (the read path).
+    pub(crate) fn user_of_entries(&self, entries: &Entries) -> Option<String> {
+        let value = entries.get(self.user_claim.as_deref()?)?;
+        user_key(&value).map(Cow::into_owned)
     }
 
     /// A fresh token id minted at `now_ms` for a session of `user`, carrying the user's
