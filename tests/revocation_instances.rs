@@ -190,3 +190,44 @@ fn a_logout_during_an_outage_is_refused_on_every_instance_after_an_empty_restart
         std::thread::sleep(Duration::from_millis(30));
     }
 }
+
+/// `CLIENT KILL TYPE pubsub` cuts every instance's subscription: a logout made on A right
+/// after is refused on B at once (B stops trusting its replica and asks Redis), and still
+/// after B has resubscribed and resynced; sessions and new logins keep working.
+#[test]
+fn a_killed_subscription_loses_no_logout_across_processes() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let (_a, a) = start_instance(&redis);
+    let (_b, b) = start_instance(&redis);
+    let agent = agent();
+    let ann = log_in(&agent, &a, "ann");
+    let dan = log_in(&agent, &a, "dan");
+    // Both replicas are in use before the cut.
+    greeting_soon(&agent, &b, &ann, "Hello ann!");
+
+    let mut admin = redis::Client::open(redis.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let killed: i64 = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("pubsub")
+        .query(&mut admin)
+        .unwrap();
+    assert!(
+        killed >= 2,
+        "both instances were subscribed ({killed} killed)"
+    );
+    post(&agent, &a, "/logout", &ann);
+    greeting_soon(&agent, &b, &ann, "You are not logged in.");
+
+    // Resubscribed and resynced: the logout holds, other sessions work, new ones propagate.
+    std::thread::sleep(Duration::from_millis(1_000));
+    assert_eq!(greeting(&agent, &b, &ann), "You are not logged in.");
+    assert_eq!(greeting(&agent, &b, &dan), "Hello dan!");
+    post(&agent, &b, "/logout", &dan);
+    greeting_soon(&agent, &a, &dan, "You are not logged in.");
+}
