@@ -10,7 +10,7 @@
 //! ```
 
 use actix_session::config::CookieContentSecurity;
-use actix_session::storage::{CookieSessionStore, RedisSessionStore};
+use actix_session::storage::{CookieSessionStore, RedisSessionStore, SessionStore};
 use actix_session::{Session, SessionMiddleware};
 use actix_web::cookie::Key;
 use actix_web::{App, HttpResponse, HttpServer, get, post};
@@ -51,26 +51,30 @@ async fn main() -> std::io::Result<()> {
         let store = RedisSessionStore::new(url)
             .await
             .map_err(std::io::Error::other)?;
-        return HttpServer::new(move || {
-            App::new()
-                .wrap(
-                    SessionMiddleware::builder(store.clone(), key.clone())
-                        .cookie_secure(false)
-                        .build(),
-                )
-                .service(bare)
-                .service(read)
-                .service(write)
-        })
-        .workers(1)
-        .bind(("127.0.0.1", port))?
-        .run()
+        // The cookie holds only the session key: actix-session's default, private.
+        return serve(
+            move || store.clone(),
+            key,
+            CookieContentSecurity::Private,
+            port,
+        )
         .await;
     }
+    serve(CookieSessionStore::default, key, security, port).await
+}
+
+/// The three routes behind actix-session's middleware on the store `make_store` gives each
+/// worker, one worker.
+async fn serve<S: SessionStore + 'static>(
+    make_store: impl Fn() -> S + Clone + Send + 'static,
+    key: Key,
+    security: CookieContentSecurity,
+    port: u16,
+) -> std::io::Result<()> {
     HttpServer::new(move || {
         App::new()
             .wrap(
-                SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
+                SessionMiddleware::builder(make_store(), key.clone())
                     .cookie_content_security(security)
                     .cookie_secure(false)
                     .build(),
