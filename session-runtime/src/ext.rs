@@ -24,12 +24,12 @@ use actix_web::http::header::HeaderValue;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::config::Session;
-use crate::cookie::find_cookie;
-use crate::dict::SessionDict;
+use crate::engine::config::Session;
+use crate::engine::cookie::find_cookie;
+use crate::engine::dict::SessionDict;
 use crate::error::SessionError;
 #[cfg(feature = "csrf")]
-pub(crate) use crate::response::add_vary;
+pub(crate) use crate::actix::response::add_vary;
 use crate::revocation::policy::{self, Verdict};
 use crate::token::claims::{Lifetimes, PURPOSE, TokenId};
 

@@ -6,7 +6,7 @@ use actix_web::http::header::HeaderValue;
 use serde_json::{Map, Value};
 
 use crate::error::SessionError;
-use crate::{cookie, load, state};
+use crate::engine::{cookie, load, state};
 
 /// Runs a cookie value through the whole verification path (for the fuzz target and the
 /// benchmarks).

@@ -28,20 +28,9 @@ mod error;
 pub mod revocation;
 mod token;
 
-// The actix adapter.
-mod config;
-mod cookie;
-mod dict;
-mod flash;
-mod load;
-mod lookup;
-mod manual;
-mod missing_attribute;
-mod response;
-mod state;
-#[cfg(feature = "test-util")]
-mod testing;
-mod typed;
+// The framework-neutral session engine, then one folder per framework adapter.
+mod engine;
+mod actix;
 
 // The seam, and the layers built on sessions.
 #[cfg(feature = "csrf")]
@@ -53,8 +42,7 @@ mod ext;
 pub mod login;
 
 #[doc(hidden)]
-#[path = "private.rs"]
-pub mod __private;
+pub use actix::private as __private;
 
 #[cfg(feature = "__internals")]
 #[doc(hidden)]
@@ -62,11 +50,11 @@ pub mod __private;
 pub mod __internals;
 
 pub use actix_web::cookie::SameSite;
-pub use config::Session;
-pub use dict::SessionDict;
+pub use engine::config::Session;
+pub use engine::dict::SessionDict;
+pub use engine::flash::Flash;
+pub use engine::typed::{SessionData, TypedSession};
 pub use error::SessionError;
-pub use flash::Flash;
-pub use typed::{SessionData, TypedSession};
 
 /// The keys a [`Session`] signs and verifies with, from `jsonwebtoken`.
 ///
@@ -96,6 +84,6 @@ pub mod keys {
 /// ```
 #[cfg(feature = "test-util")]
 pub mod test {
-    pub use crate::testing::{CookieJar, ResponseSession};
+    pub use crate::actix::testing::{CookieJar, ResponseSession};
     pub use crate::token::clock::TestClock;
 }

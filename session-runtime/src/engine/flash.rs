@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::dict::SessionDict;
+use crate::engine::dict::SessionDict;
 use crate::error::SessionError;
 
 /// The session key, and its shape, are Flask's: a list of `[category, message]` pairs.

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use actix_web::cookie::SameSite;
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, EncodingKey};
 
-use crate::cookie::{CookieSettings, checked_attribute, checked_name};
+use crate::engine::cookie::{CookieSettings, checked_attribute, checked_name};
 use crate::error::SessionError;
 use crate::revocation::RevocationStore;
 use crate::revocation::policy::Revocation;

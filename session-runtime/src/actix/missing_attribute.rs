@@ -12,9 +12,9 @@ use std::future::Ready;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 
-use crate::dict::SessionDict;
+use crate::engine::dict::SessionDict;
 use crate::error::SessionError;
-use crate::typed::TypedSession;
+use crate::engine::typed::TypedSession;
 
 /// Implemented by no type: the bound under which the session types are `FromRequest`.
 ///

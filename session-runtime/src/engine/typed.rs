@@ -9,10 +9,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::dict::SessionDict;
+use crate::engine::dict::SessionDict;
 use crate::error::SessionError;
-use crate::flash::{self, Flash};
-use crate::state::RequestSession;
+use crate::engine::flash::{self, Flash};
+use crate::engine::state::RequestSession;
 use crate::token::claims::insert_problem;
 
 /// What a [`TypedSession`] can hold: a type that serializes to a JSON object and has a

@@ -8,8 +8,8 @@ use actix_web::http::header::HeaderValue;
 use actix_web::{HttpMessage, HttpRequest};
 use serde_json::{Map, Value};
 
-use crate::config::Session;
-use crate::cookie::find_cookie;
+use crate::engine::config::Session;
+use crate::engine::cookie::find_cookie;
 use crate::error::SessionError;
 use crate::token::claims::{JTI_GEN, JTI_MS, SavedTimes, SessionClaims, Times, TokenId};
 use crate::token::payload::Entries;

@@ -3,14 +3,14 @@
 
 use actix_web::{HttpRequest, HttpResponse};
 
-use crate::config::Session;
-use crate::dict::SessionDict;
+use crate::engine::config::Session;
+use crate::engine::dict::SessionDict;
 use crate::error::SessionError;
-use crate::load::{self, LoadStart};
-use crate::lookup::config_for;
-use crate::response;
-use crate::state::loaded;
-use crate::typed::{SessionData, TypedSession};
+use crate::engine::load::{self, LoadStart};
+use crate::actix::config_source::config_for;
+use crate::actix::response;
+use crate::engine::state::loaded;
+use crate::engine::typed::{SessionData, TypedSession};
 
 impl Session {
     /// Loads the session of `req` outside `#[with_session]`, as Microdot's

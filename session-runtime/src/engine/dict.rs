@@ -10,7 +10,7 @@ use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::error::SessionError;
-use crate::state::RequestSession;
+use crate::engine::state::RequestSession;
 use crate::token::claims::insert_problem;
 use crate::token::payload::Entries;
 

@@ -8,7 +8,7 @@ use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 
 use crate::error::SessionError;
-use crate::state::{Pending, RequestSession};
+use crate::engine::state::{Pending, RequestSession};
 use tracing::subscriber::NoSubscriber;
 
 /// `?` in a handler: a 500 for the client, the whole chain in the log. A misconfiguration

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpRequest, web};
 
-use crate::config::Session;
+use crate::engine::config::Session;
 use crate::error::SessionError;
 
 /// The config that governs the handler `req` is routed to: the innermost one registered.

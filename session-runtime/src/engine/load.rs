@@ -9,11 +9,11 @@ use actix_web::http::header::HeaderValue;
 #[cfg(any(feature = "test-util", feature = "__internals"))]
 use serde_json::{Map, Value};
 
-use crate::config::Session;
-use crate::cookie::find_cookie;
+use crate::engine::config::Session;
+use crate::engine::cookie::find_cookie;
 use crate::error::SessionError;
 use crate::revocation::policy::Verdict;
-use crate::state::{Pending, RequestSession};
+use crate::engine::state::{Pending, RequestSession};
 use crate::token::claims::TokenId;
 use crate::token::keys::VerifiedBy;
 use crate::token::payload::Entries;

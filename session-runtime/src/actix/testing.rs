@@ -12,10 +12,10 @@ use actix_web::test::TestRequest;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::config::Session;
+use crate::engine::config::Session;
 use crate::error::SessionError;
-use crate::typed::claims_of;
-use crate::{load, state};
+use crate::engine::typed::claims_of;
+use crate::engine::{load, state};
 
 /// What a response did to the session cookie of one config, as read by
 /// [`Session::session_set_by`].

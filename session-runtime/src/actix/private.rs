@@ -8,11 +8,11 @@ use std::task::{Context, Poll};
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, Responder};
 
-use crate::dict::SessionDict;
+use crate::engine::dict::SessionDict;
 use crate::error::SessionError;
-use crate::load::{self, LoadStart};
-use crate::lookup::config_for;
-use crate::state::RequestSession;
+use crate::engine::load::{self, LoadStart};
+use crate::actix::config_source::config_for;
+use crate::engine::state::RequestSession;
 
 /// Extracts the request's session in place of the handler's `SessionDict` parameter.
 #[derive(Debug)]
@@ -118,7 +118,7 @@ impl<B, E> MiddlewareReturn for Result<actix_web::dev::ServiceResponse<B>, E> {
             let (request, response) = response.into_parts();
             actix_web::dev::ServiceResponse::new(
                 request,
-                crate::response::finish(&handle.0, response),
+                crate::actix::response::finish(&handle.0, response),
             )
         })
     }
@@ -164,6 +164,6 @@ impl<R: Responder> Responder for SessionResponder<R> {
     type Body = R::Body;
 
     fn respond_to(self, req: &HttpRequest) -> HttpResponse<Self::Body> {
-        crate::response::finish(&self.handle.0, self.inner.respond_to(req))
+        crate::actix::response::finish(&self.handle.0, self.inner.respond_to(req))
     }
 }

@@ -1,0 +1,10 @@
+//! The actix-web adapter: extractors and the `#[with_session]` glue, `ResponseError`,
+//! `Session::load`/`apply`, and the test helpers.
+
+pub(crate) mod config_source;
+mod manual;
+mod missing_attribute;
+pub mod private;
+pub(crate) mod response;
+#[cfg(feature = "test-util")]
+pub(crate) mod testing;
