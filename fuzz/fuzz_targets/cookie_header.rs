@@ -30,7 +30,8 @@ fuzz_target!(|data: &[u8]| {
             headers.append(COOKIE, value);
         }
     }
-    let Some(found) = jwt_session_runtime::__internals::find_session_cookie(session, &headers)
+    let lines: Vec<&[u8]> = headers.get_all(COOKIE).map(|line| line.as_bytes()).collect();
+    let Some(found) = jwt_session_runtime::__internals::find_session_cookie(session, &lines)
     else {
         return;
     };

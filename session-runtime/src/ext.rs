@@ -20,17 +20,17 @@
 use std::time::Duration;
 
 use actix_web::HttpRequest;
-use actix_web::http::header::HeaderValue;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::engine::config::Session;
-use crate::engine::cookie::find_cookie;
-use crate::engine::dict::SessionDict;
-use crate::error::SessionError;
 #[cfg(feature = "csrf")]
 pub(crate) use crate::actix::response::add_vary;
-use crate::revocation::policy::{self, Verdict};
+use crate::engine::config::Session;
+use crate::engine::dict::SessionDict;
+use crate::engine::request::RequestView;
+use crate::error::SessionError;
+use crate::revocation::policy;
+pub(crate) use crate::revocation::policy::Verdict;
 use crate::token::claims::{Lifetimes, PURPOSE, TokenId};
 
 /// The name of the session cookie of `session`.
@@ -39,8 +39,8 @@ pub(crate) fn session_cookie_name(session: &Session) -> &str {
 }
 
 /// The value of the request cookie called `name`, parsed as the session cookie is.
-pub(crate) fn request_cookie<'r>(req: &'r HttpRequest, name: &str) -> Option<&'r str> {
-    find_cookie(req.headers(), name)
+pub(crate) fn request_cookie<'r>(req: &'r impl RequestView, name: &str) -> Option<&'r str> {
+    req.cookie(name)
 }
 
 /// The claims a side token carries besides the layer's own: its purpose, its times and,
@@ -69,7 +69,7 @@ pub(crate) fn issue_side_token(
     claims: &impl Serialize,
     lifetime: Duration,
     user: Option<&Value>,
-) -> Result<HeaderValue, SessionError> {
+) -> Result<String, SessionError> {
     let config = session.config();
     let now = config.now() as u64;
     let claims = SideClaims {
@@ -84,15 +84,13 @@ pub(crate) fn issue_side_token(
                 .mint(config.clock.now_ms(), user.as_deref())
         }),
     };
-    let token = config.rules().issue(&claims)?;
     config
-        .cookie
-        .renamed(cookie_name)
-        .set_cookie(&token, Some(lifetime))
+        .issue_cookie(&config.cookie.renamed(cookie_name), &claims, Some(lifetime))
+        .map(|(_, set_cookie)| set_cookie)
 }
 
 /// The `Set-Cookie` value that makes the browser forget the side-token cookie `cookie_name`.
-pub(crate) fn side_token_removal(session: &Session, cookie_name: &str) -> HeaderValue {
+pub(crate) fn side_token_removal(session: &Session, cookie_name: &str) -> String {
     session.config().cookie.renamed(cookie_name).removal()
 }
 
@@ -170,27 +168,14 @@ pub(crate) async fn judge_side_token(
     session: &Session,
     token: &SideToken,
     user: Option<&Value>,
-) -> SideVerdict {
+) -> Verdict {
     let Some(id) = &token.id else {
-        return SideVerdict::Valid;
+        return Verdict::Valid;
     };
     let user = user.and_then(policy::user_key);
-    match session.config().revocation.judge(id, user.as_deref()).await {
-        Verdict::Valid => SideVerdict::Valid,
-        Verdict::Revoked(why) => SideVerdict::Revoked(why),
-        Verdict::Unavailable => SideVerdict::Unavailable,
-    }
+    session.config().revocation.judge(id, user.as_deref()).await
 }
 
-/// The verdict on a side token: [`judge_side_token`].
-pub(crate) enum SideVerdict {
-    Valid,
-    Revoked(&'static str),
-    /// The store failed and the config fails closed.
-    Unavailable,
-}
-
-/// Whether the config checks a revocation store.
 pub(crate) fn revocation_enabled(session: &Session) -> bool {
     session.config().revocation.is_enabled()
 }

@@ -2,11 +2,11 @@
 //! Behind the hidden `__internals` cargo feature: not public API, names may change in any
 //! release.
 
-use actix_web::http::header::HeaderValue;
 use serde_json::{Map, Value};
 
+use crate::engine::{cookie, load};
 use crate::error::SessionError;
-use crate::engine::{cookie, load, state};
+use crate::token::claims::{SessionClaims, Times};
 
 /// Runs a cookie value through the whole verification path (for the fuzz target and the
 /// benchmarks).
@@ -20,7 +20,14 @@ pub fn encode_session(
     session: &crate::Session,
     data: &Map<String, Value>,
 ) -> Result<String, SessionError> {
-    state::encode_now(session, data)
+    let id = (session.config().revocation.is_enabled()).then(|| session.mint_id(data));
+    let times = session.times_for_save(Times::default());
+    let claims = SessionClaims {
+        data,
+        times,
+        id: id.as_ref(),
+    };
+    session.config().rules().issue(&claims)
 }
 
 /// The session data a request carrying `token` loads, or `None` when it is rejected (for
@@ -35,7 +42,7 @@ pub fn save_session(
     session: &crate::Session,
     data: &Map<String, Value>,
 ) -> Result<String, SessionError> {
-    state::encode_new(session, data)
+    session.encode_new(data)
 }
 
 /// Why `SessionDict::insert(key, value)` refuses the entry, or `None` when it stores it.
@@ -49,16 +56,16 @@ pub fn insert_refusal(key: &str, value: &Value) -> Option<&'static str> {
 pub fn reissued_cookie(
     session: &crate::Session,
     token: &str,
-) -> Option<Result<HeaderValue, SessionError>> {
+) -> Option<Result<String, SessionError>> {
     load::reissue_now(session, token)
 }
 
 /// Finds the session cookie in request headers, as every load does (for the benchmarks).
 pub fn find_session_cookie<'h>(
     session: &crate::Session,
-    headers: &'h actix_web::http::header::HeaderMap,
+    cookie_lines: &[&'h [u8]],
 ) -> Option<&'h str> {
-    cookie::find_cookie(headers, &session.config().cookie.name)
+    cookie::find_cookie(cookie_lines.iter().copied(), &session.config().cookie.name)
 }
 
 /// Encrypts `data` for an [encrypted](crate::Session::encrypted) config with a fixed IV, for

@@ -29,8 +29,8 @@ pub mod revocation;
 mod token;
 
 // The framework-neutral session engine, then one folder per framework adapter.
-mod engine;
 mod actix;
+mod engine;
 
 // The seam, and the layers built on sessions.
 #[cfg(feature = "csrf")]

@@ -3,14 +3,14 @@
 
 use actix_web::{HttpRequest, HttpResponse};
 
-use crate::engine::config::Session;
-use crate::engine::dict::SessionDict;
-use crate::error::SessionError;
-use crate::engine::load::{self, LoadStart};
 use crate::actix::config_source::config_for;
 use crate::actix::response;
-use crate::engine::state::loaded;
+use crate::engine::config::Session;
+use crate::engine::dict::SessionDict;
+use crate::engine::load::{self, LoadStart};
+use crate::engine::request::RequestView;
 use crate::engine::typed::{SessionData, TypedSession};
+use crate::error::SessionError;
 
 impl Session {
     /// Loads the session of `req` outside `#[with_session]`, as Microdot's
@@ -175,7 +175,7 @@ impl Session {
     /// # drop(actix_web::web::post().to(logout));
     /// ```
     pub async fn apply_async<B>(req: &HttpRequest, response: HttpResponse<B>) -> HttpResponse<B> {
-        for state in loaded(req) {
+        for state in req.states().iter() {
             state.settle().await;
         }
         Self::apply(req, response)
@@ -211,7 +211,7 @@ impl Session {
     /// # });
     /// ```
     pub fn apply<B>(req: &HttpRequest, response: HttpResponse<B>) -> HttpResponse<B> {
-        loaded(req).iter().fold(response, |response, state| {
+        req.states().iter().fold(response, |response, state| {
             response::finish(state, response)
         })
     }

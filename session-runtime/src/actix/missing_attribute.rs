@@ -13,8 +13,8 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 
 use crate::engine::dict::SessionDict;
-use crate::error::SessionError;
 use crate::engine::typed::TypedSession;
+use crate::error::SessionError;
 
 /// Implemented by no type: the bound under which the session types are `FromRequest`.
 ///

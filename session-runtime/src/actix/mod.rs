@@ -5,6 +5,7 @@ pub(crate) mod config_source;
 mod manual;
 mod missing_attribute;
 pub mod private;
+mod request;
 pub(crate) mod response;
 #[cfg(feature = "test-util")]
 pub(crate) mod testing;

@@ -8,11 +8,11 @@ use std::task::{Context, Poll};
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, Responder};
 
-use crate::engine::dict::SessionDict;
-use crate::error::SessionError;
-use crate::engine::load::{self, LoadStart};
 use crate::actix::config_source::config_for;
+use crate::engine::dict::SessionDict;
+use crate::engine::load::{self, LoadStart};
 use crate::engine::state::RequestSession;
+use crate::error::SessionError;
 
 /// Extracts the request's session in place of the handler's `SessionDict` parameter.
 #[derive(Debug)]
@@ -29,7 +29,7 @@ impl SessionLoader {
 }
 
 impl SessionLoader {
-    fn new(data: crate::token::payload::Entries, request: Arc<RequestSession>) -> Self {
+    fn new(data: Option<crate::token::payload::Entries>, request: Arc<RequestSession>) -> Self {
         let session = SessionDict::new(data, Arc::clone(&request));
         Self { session, request }
     }

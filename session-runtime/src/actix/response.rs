@@ -7,8 +7,8 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 
+use crate::engine::state::RequestSession;
 use crate::error::SessionError;
-use crate::engine::state::{Pending, RequestSession};
 use tracing::subscriber::NoSubscriber;
 
 /// `?` in a handler: a 500 for the client, the whole chain in the log. A misconfiguration
@@ -94,6 +94,9 @@ fn debug_body(err: &SessionError, debug: bool) -> Option<String> {
     })
 }
 
+/// Applies `state`'s decision to `response`: `Vary: Cookie`, the revocations it owes
+/// (refusing to look done when they cannot be recorded now), and at most one session
+/// `Set-Cookie`, replacing any the handler set itself.
 pub(crate) fn finish<B>(state: &RequestSession, mut response: HttpResponse<B>) -> HttpResponse<B> {
     add_vary_cookie(response.headers_mut());
     // Nothing to do when `#[with_session]` or `Session::apply_async` settled already.
@@ -101,33 +104,19 @@ pub(crate) fn finish<B>(state: &RequestSession, mut response: HttpResponse<B>) -
         // A logout that is not recorded must not look done: the old cookie stays valid, so
         // the response says so and changes no cookie.
         tracing::error!("{}", err.report());
-        *response.status_mut() = actix_web::http::StatusCode::INTERNAL_SERVER_ERROR;
+        *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
         return response;
     }
-    let pending = state.take_pending();
-    if matches!(pending, Pending::Untouched) {
+    let failed = response.status().is_server_error() || response.error().is_some();
+    let Some(set_cookie) = state.take_set_cookie(failed) else {
         return response;
-    }
-    // A failing request must not change the session, as in Microdot.
-    if response.status().is_server_error() || response.error().is_some() {
-        tracing::debug!(status = %response.status(), "dropping the session cookie of a failed response");
+    };
+    let Ok(set_cookie) = HeaderValue::try_from(set_cookie) else {
+        tracing::error!("the session Set-Cookie is not a valid header value");
         return response;
-    }
-    let cookie = &state.session().config().cookie;
-    let set_cookie = match pending {
-        Pending::Save { set_cookie, .. } => set_cookie,
-        Pending::Reissue { data, refresh } => match state.reissue(data.map(), refresh) {
-            Ok(set_cookie) => set_cookie,
-            Err(err) => {
-                tracing::warn!("cannot re-issue the session cookie: {err}");
-                return response;
-            }
-        },
-        Pending::Delete => cookie.removal(),
-        Pending::Untouched => return response,
     };
     let headers = response.headers_mut();
-    remove_session_set_cookies(headers, &cookie.name);
+    remove_session_set_cookies(headers, &state.session().config().cookie.name);
     headers.append(header::SET_COOKIE, set_cookie);
     response
 }

@@ -13,9 +13,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::engine::config::Session;
-use crate::error::SessionError;
+use crate::engine::load;
 use crate::engine::typed::claims_of;
-use crate::engine::{load, state};
+use crate::error::SessionError;
 
 /// What a response did to the session cookie of one config, as read by
 /// [`Session::session_set_by`].
@@ -62,7 +62,7 @@ impl Session {
     /// # }).unwrap();
     /// ```
     pub fn test_cookie(&self, value: &impl Serialize) -> Result<Cookie<'static>, SessionError> {
-        let token = state::encode_new(self, &claims_of(value)?)?;
+        let token = self.encode_new(&claims_of(value)?)?;
         Ok(Cookie::new(self.config().cookie.name.clone(), token))
     }
 

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use actix_web::cookie::SameSite;
+use cookie::SameSite;
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, EncodingKey};
 
 use crate::engine::cookie::{CookieSettings, checked_attribute, checked_name};
@@ -108,6 +108,19 @@ impl Config {
             return Err(Rejection::Purpose);
         }
         Ok(verified)
+    }
+
+    /// Issues `claims` as a token under this config's rules, with its `Set-Cookie` under
+    /// `cookie`'s attributes, size checked: the one place every token is encoded.
+    pub(crate) fn issue_cookie(
+        &self,
+        cookie: &CookieSettings,
+        claims: &impl serde::Serialize,
+        max_age: Option<Duration>,
+    ) -> Result<(String, String), SessionError> {
+        let token = self.rules().issue(claims)?;
+        let set_cookie = cookie.set_cookie(&token, max_age)?;
+        Ok((token, set_cookie))
     }
 
     /// The rules the session tokens of this config are verified and issued under.

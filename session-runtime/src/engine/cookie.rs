@@ -5,8 +5,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use actix_web::cookie::{Cookie, SameSite, time};
-use actix_web::http::header::{self, HeaderMap, HeaderValue};
+use cookie::{Cookie, SameSite, time};
 
 use crate::error::SessionError;
 
@@ -33,7 +32,7 @@ struct Prepared {
     /// Everything after `name=value`: `; HttpOnly; SameSite=Lax; Secure; Path=/`…
     attributes: String,
     /// The whole removal cookie.
-    removal: HeaderValue,
+    removal: String,
 }
 
 impl Default for CookieSettings {
@@ -49,7 +48,7 @@ impl Default for CookieSettings {
             partitioned: false,
             prepared: Prepared {
                 attributes: String::new(),
-                removal: HeaderValue::from_static(""),
+                removal: String::new(),
             },
         };
         settings.refresh();
@@ -87,8 +86,8 @@ impl CookieSettings {
         None
     }
 
-    /// The cookie for `value` with every configured attribute, as actix's cookie type
-    /// writes it; the source of the prepared attributes.
+    /// The cookie for `value` with every configured attribute, as the `cookie` crate (actix's
+    /// and axum-extra's) writes it; the source of the prepared attributes.
     fn cookie<'c>(&'c self, value: &'c str) -> Cookie<'c> {
         let mut cookie = Cookie::build(self.name.as_str(), value)
             .path(self.path.as_str())
@@ -104,7 +103,7 @@ impl CookieSettings {
 
     /// Prepares the unchanging parts of `Set-Cookie` after a change.
     pub(crate) fn refresh(&mut self) {
-        // actix-web's cookie type predates CHIPS, so `Partitioned` is appended here.
+        // This cookie crate version predates CHIPS, so `Partitioned` is appended here.
         let partitioned = if self.partitioned {
             "; Partitioned"
         } else {
@@ -121,9 +120,7 @@ impl CookieSettings {
         let mut removal = self.cookie("");
         removal.set_max_age(time::Duration::ZERO);
         removal.set_expires(time::OffsetDateTime::UNIX_EPOCH);
-        // Every part was checked by the builder methods, so this cannot fail.
-        let removal = HeaderValue::try_from(format!("{removal}{partitioned}"))
-            .unwrap_or_else(|_| HeaderValue::from_static(""));
+        let removal = format!("{removal}{partitioned}");
         self.prepared = Prepared {
             attributes,
             removal,
@@ -153,14 +150,15 @@ impl CookieSettings {
         value
     }
 
-    /// The `Set-Cookie` header carrying `token`, refused when browsers would drop it: every
-    /// cookie the library sets (the session, a layer's side token) is checked here, after
-    /// encoding.
+    /// The `Set-Cookie` value carrying `token`, refused when browsers would drop it: every
+    /// cookie the library sets (the session, a layer's side token) is built and checked
+    /// here, after encoding. Every part is visible ASCII (the builder checks the attributes,
+    /// tokens are base64url), so any framework takes it as a header value.
     pub(crate) fn set_cookie(
         &self,
         token: &str,
         max_age: Option<Duration>,
-    ) -> Result<HeaderValue, SessionError> {
+    ) -> Result<String, SessionError> {
         let cookie = self.set_cookie_value(token, max_age);
         if cookie.len() > MAX_SET_COOKIE {
             return Err(SessionError::TooLarge {
@@ -168,7 +166,7 @@ impl CookieSettings {
                 limit: MAX_SET_COOKIE,
             });
         }
-        HeaderValue::try_from(cookie).map_err(|err| SessionError::InvalidHeader(Box::new(err)))
+        Ok(cookie)
     }
 
     /// These settings under another cookie name: the same path, domain and flags, for a
@@ -182,7 +180,7 @@ impl CookieSettings {
     }
 
     /// The removal `Set-Cookie`, prepared once.
-    pub(crate) fn removal(&self) -> HeaderValue {
+    pub(crate) fn removal(&self) -> String {
         self.prepared.removal.clone()
     }
 }
@@ -223,20 +221,21 @@ pub(crate) fn checked_name(name: String) -> String {
 /// The value of the first cookie called `name`. Parsed by hand, pair by pair, so that one
 /// malformed or non-UTF-8 unrelated cookie cannot hide the session (actix's
 /// `HttpRequest::cookies` fails as a whole). RFC 6265 quotes around the value are removed.
-pub(crate) fn find_cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+/// `lines` are the request's `Cookie` header values, as each adapter reads them.
+pub(crate) fn find_cookie<'h>(
+    lines: impl IntoIterator<Item = &'h [u8]>,
+    name: &str,
+) -> Option<&'h str> {
     let name = name.as_bytes();
-    headers
-        .get_all(header::COOKIE)
-        .flat_map(|line| cookie_pairs(line.as_bytes()))
-        .find_map(|pair| {
-            // Compare bytes first: only the matching pair is checked for UTF-8.
-            let rest = pair
-                .trim_ascii_start()
-                .strip_prefix(name)?
-                .trim_ascii_start()
-                .strip_prefix(b"=")?;
-            std::str::from_utf8(rest.trim_ascii()).ok().map(unquote)
-        })
+    lines.into_iter().flat_map(cookie_pairs).find_map(|pair| {
+        // Compare bytes first: only the matching pair is checked for UTF-8.
+        let rest = pair
+            .trim_ascii_start()
+            .strip_prefix(name)?
+            .trim_ascii_start()
+            .strip_prefix(b"=")?;
+        std::str::from_utf8(rest.trim_ascii()).ok().map(unquote)
+    })
 }
 
 /// The `;`-separated pairs of one `Cookie` line, split with a SIMD search.
@@ -261,17 +260,9 @@ fn unquote(value: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use actix_web::http::header::HeaderName;
 
-    fn headers(lines: &[&'static str]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for line in lines {
-            map.append(
-                HeaderName::from_static("cookie"),
-                HeaderValue::from_static(line),
-            );
-        }
-        map
+    fn headers<'a>(lines: &'a [&'a str]) -> impl Iterator<Item = &'a [u8]> + Clone {
+        lines.iter().map(|line| line.as_bytes())
     }
 
     fn settings(change: impl FnOnce(&mut CookieSettings)) -> CookieSettings {
@@ -308,7 +299,7 @@ mod tests {
                 let ours = Cookie::parse(value).unwrap();
                 assert_eq!(ours.to_string(), expected.to_string());
             }
-            let removal = Cookie::parse(settings.removal().to_str().unwrap().to_owned()).unwrap();
+            let removal = Cookie::parse(settings.removal()).unwrap();
             assert_eq!(
                 (removal.value(), removal.max_age()),
                 ("", Some(time::Duration::ZERO))
@@ -326,7 +317,7 @@ mod tests {
                 .ends_with("; Partitioned")
         );
         let removal = partitioned.removal();
-        assert!(removal.to_str().unwrap().contains("; Partitioned"));
+        assert!(removal.contains("; Partitioned"));
         assert!(
             !CookieSettings::default()
                 .set_cookie_value("t", None)
@@ -378,17 +369,15 @@ mod tests {
     #[test]
     fn finds_the_cookie_among_others_and_malformed_ones() {
         let map = headers(&["a=1; broken; session = tok ;b=2", "session=second"]);
-        let mut non_utf8 = HeaderMap::new();
-        let line = HeaderValue::from_bytes(b"theme=caf\xe9; session=\"tok\"").unwrap();
-        non_utf8.append(HeaderName::from_static("cookie"), line);
+        let non_utf8: &[u8] = b"theme=caf\xe9; session=\"tok\"";
         assert_eq!(
-            find_cookie(&non_utf8, "session"),
+            find_cookie([non_utf8], "session"),
             Some("tok"),
             "a non-UTF-8 neighbour and quotes"
         );
-        assert_eq!(find_cookie(&map, "session"), Some("tok"));
-        assert_eq!(find_cookie(&map, "b"), Some("2"));
-        assert_eq!(find_cookie(&map, "sess"), None);
-        assert_eq!(find_cookie(&headers(&[]), "session"), None);
+        assert_eq!(find_cookie(map.clone(), "session"), Some("tok"));
+        assert_eq!(find_cookie(map.clone(), "b"), Some("2"));
+        assert_eq!(find_cookie(map, "sess"), None);
+        assert_eq!(find_cookie(headers(&[]), "session"), None);
     }
 }

@@ -9,8 +9,8 @@ use serde::de::DeserializeOwned;
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use crate::error::SessionError;
 use crate::engine::state::RequestSession;
+use crate::error::SessionError;
 use crate::token::claims::insert_problem;
 use crate::token::payload::Entries;
 
@@ -45,8 +45,11 @@ use crate::token::payload::Entries;
 /// # });
 /// ```
 pub struct SessionDict {
-    /// A loaded session stays unparsed until a method needs more than one lookup.
-    data: Entries,
+    /// Its own entries, once it changed them or when it was loaded after the request wrote
+    /// the session; until then `None`, and it reads the entries the request's cookie
+    /// carried from the request's state (verified once, unparsed until a method needs more
+    /// than one lookup).
+    own: Option<Entries>,
     request: Arc<RequestSession>,
     /// The request's session generation this handle holds: its saves are refused once
     /// another handle replaced the session (a login or a logout in the same request).
@@ -57,9 +60,9 @@ pub struct SessionDict {
 }
 
 impl SessionDict {
-    pub(crate) fn new(data: Entries, request: Arc<RequestSession>) -> Self {
+    pub(crate) fn new(own: Option<Entries>, request: Arc<RequestSession>) -> Self {
         Self {
-            data,
+            own,
             generation: AtomicU64::new(request.generation()),
             request,
             modified: false,
@@ -81,7 +84,24 @@ impl SessionDict {
     /// Takes the entries out, leaving an unmodified empty session that will not autosave.
     pub(crate) fn take_data(&mut self) -> Map<String, Value> {
         self.autosave = false;
-        std::mem::take(&mut self.data).into_map()
+        let own = self.own.replace(Entries::default());
+        own.unwrap_or_else(|| self.request.loaded_entries().to_parsed())
+            .into_map()
+    }
+
+    /// The entries this handle reads.
+    fn data(&self) -> &Entries {
+        self.own
+            .as_ref()
+            .unwrap_or_else(|| self.request.loaded_entries())
+    }
+
+    /// The entries this handle changes: its own, copied from the loaded ones on the first
+    /// change.
+    fn data_mut(&mut self) -> &mut Entries {
+        let request = &self.request;
+        self.own
+            .get_or_insert_with(|| request.loaded_entries().to_parsed())
     }
 
     pub(crate) fn request_state(&self) -> Arc<RequestSession> {
@@ -111,7 +131,7 @@ impl SessionDict {
     /// # });
     /// ```
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
-        let value = match self.data.get(key) {
+        let value = match self.data().get(key) {
             None => return Ok(None),
             Some(Cow::Borrowed(value)) => T::deserialize(value),
             Some(Cow::Owned(value)) => T::deserialize(value),
@@ -142,7 +162,7 @@ impl SessionDict {
     /// # });
     /// ```
     pub fn get_value(&self, key: &str) -> Option<&Value> {
-        self.data.map().get(key)
+        self.data().map().get(key)
     }
 
     /// Stores `value` under `key`, replacing any previous value. Call
@@ -186,7 +206,7 @@ impl SessionDict {
         if let Some(reason) = problem {
             return Err(SessionError::RegisteredClaim { key, reason });
         }
-        self.data.map_mut().insert(key, value);
+        self.data_mut().map_mut().insert(key, value);
         self.modified = true;
         Ok(())
     }
@@ -213,7 +233,7 @@ impl SessionDict {
     /// ```
     pub fn remove(&mut self, key: &str) -> Option<Value> {
         self.modified = true;
-        self.data.map_mut().remove(key)
+        self.data_mut().map_mut().remove(key)
     }
 
     /// Whether `key` is present.
@@ -237,7 +257,7 @@ impl SessionDict {
     /// # });
     /// ```
     pub fn contains_key(&self, key: &str) -> bool {
-        self.data.contains_key(key)
+        self.data().contains_key(key)
     }
 
     /// Removes every entry. Unlike [`delete`](SessionDict::delete), a following
@@ -264,7 +284,7 @@ impl SessionDict {
     /// ```
     pub fn clear(&mut self) {
         self.modified = true;
-        self.data = Entries::default();
+        self.own = Some(Entries::default());
     }
 
     /// The number of entries.
@@ -288,7 +308,7 @@ impl SessionDict {
     /// # });
     /// ```
     pub fn len(&self) -> usize {
-        self.data.map().len()
+        self.data().map().len()
     }
 
     /// Whether the session holds no entries: a new visitor, or a cookie that failed
@@ -312,7 +332,7 @@ impl SessionDict {
     /// # });
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
+        self.data().is_empty()
     }
 
     /// The entries, in key order.
@@ -340,7 +360,7 @@ impl SessionDict {
     /// # });
     /// ```
     pub fn iter(&self) -> serde_json::map::Iter<'_> {
-        self.data.map().iter()
+        self.data().map().iter()
     }
 
     /// Encodes the session now and schedules its cookie for the response.
@@ -375,7 +395,7 @@ impl SessionDict {
     /// ```
     pub fn save(&self) -> Result<(), SessionError> {
         self.request
-            .save_from(self.generation.load(Ordering::Relaxed), self.data.map())
+            .save_from(self.generation.load(Ordering::Relaxed), self.data().map())
     }
 
     /// Starts a new session: the next save writes a fresh session, as if no cookie had come
@@ -477,7 +497,7 @@ impl Drop for SessionDict {
     fn drop(&mut self) {
         if self.autosave && self.modified {
             self.request
-                .autosave(self.generation.load(Ordering::Relaxed), self.data.map());
+                .autosave(self.generation.load(Ordering::Relaxed), self.data().map());
         }
     }
 }
@@ -487,19 +507,19 @@ impl<'a> IntoIterator for &'a SessionDict {
     type IntoIter = serde_json::map::Iter<'a>;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.data.map().iter()
+        self.data().map().iter()
     }
 }
 
 /// Serializes as the JSON object of the entries, so `HttpResponse::Ok().json(&session)` works.
 impl Serialize for SessionDict {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.data.map().serialize(serializer)
+        self.data().map().serialize(serializer)
     }
 }
 
 impl fmt::Debug for SessionDict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map().entries(self.data.map()).finish()
+        f.debug_map().entries(self.data().map()).finish()
     }
 }

@@ -3,17 +3,15 @@
 
 use std::sync::Arc;
 
-use actix_web::HttpRequest;
-#[cfg(feature = "__internals")]
-use actix_web::http::header::HeaderValue;
 #[cfg(any(feature = "test-util", feature = "__internals"))]
 use serde_json::{Map, Value};
 
 use crate::engine::config::Session;
-use crate::engine::cookie::find_cookie;
+use crate::engine::decision::Pending;
+use crate::engine::request::RequestView;
+use crate::engine::state::RequestSession;
 use crate::error::SessionError;
 use crate::revocation::policy::Verdict;
-use crate::engine::state::{Pending, RequestSession};
 use crate::token::claims::TokenId;
 use crate::token::keys::VerifiedBy;
 use crate::token::payload::Entries;
@@ -35,7 +33,9 @@ enum Found {
 
 /// The first, synchronous step of a load.
 pub(crate) enum LoadStart {
-    Done(Entries, Arc<RequestSession>),
+    /// The request's session state, and the entries a new handle starts from (`None`: the
+    /// ones the request's cookie carried, read from the state).
+    Done(Option<Entries>, Arc<RequestSession>),
     /// A verified token that the revocation store must clear first.
     Check(StoreCheck),
 }
@@ -51,13 +51,16 @@ pub(crate) struct StoreCheck {
 /// per config however many handles exist; loads under different configs never share
 /// anything. Only a verified cookie under a revocation store that must be awaited needs
 /// [`StoreCheck::finish`]; a request without a cookie never touches the store.
-pub(crate) fn start_load(req: &HttpRequest, session: &Session) -> Result<LoadStart, SessionError> {
-    if let Some(state) = RequestSession::existing(req, session) {
-        return Ok(LoadStart::Done(state.current_data(req), state));
+pub(crate) fn start_load(
+    req: &impl RequestView,
+    session: &Session,
+) -> Result<LoadStart, SessionError> {
+    if let Some(state) = req.states().of(session) {
+        return Ok(LoadStart::Done(state.current_data(), state));
     }
     session.check()?;
     let config = session.config();
-    let found = match find_cookie(req.headers(), &config.cookie.name) {
+    let found = match req.cookie(&config.cookie.name) {
         None => Found::NoCookie,
         Some(token) => match session.config().verify(token) {
             Ok(loaded) if !config.revocation.is_enabled() => Found::Accepted(loaded),
@@ -95,13 +98,15 @@ pub(crate) fn start_load(req: &HttpRequest, session: &Session) -> Result<LoadSta
             }
         },
     };
-    let (data, state) = settle_load(req, session, found);
-    Ok(LoadStart::Done(data, state))
+    Ok(LoadStart::Done(None, settle_load(req, session, found)))
 }
 
 impl StoreCheck {
     /// Asks the store, then finishes the load as [`start_load`] would have.
-    pub(crate) async fn finish(self, req: &HttpRequest) -> (Entries, Arc<RequestSession>) {
+    pub(crate) async fn finish(
+        self,
+        req: &impl RequestView,
+    ) -> (Option<Entries>, Arc<RequestSession>) {
         let revocation = &self.session.config().revocation;
         let verdict = match &self.loaded.id {
             Some(id) => {
@@ -111,11 +116,11 @@ impl StoreCheck {
             None => Verdict::Revoked("no token id"),
         };
         // Another load of this config may have finished while this one waited.
-        if let Some(state) = RequestSession::existing(req, &self.session) {
-            return (state.current_data(req), state);
+        if let Some(state) = req.states().of(&self.session) {
+            return (state.current_data(), state);
         }
         let found = found_after(&self.session, self.loaded, verdict);
-        settle_load(req, &self.session, found)
+        (None, settle_load(req, &self.session, found))
     }
 }
 
@@ -140,11 +145,7 @@ fn found_after(session: &Session, loaded: Verified, verdict: Verdict) -> Found {
 }
 
 /// Records the request's state for `session` from what loading found.
-fn settle_load(
-    req: &HttpRequest,
-    session: &Session,
-    found: Found,
-) -> (Entries, Arc<RequestSession>) {
+fn settle_load(req: &impl RequestView, session: &Session, found: Found) -> Arc<RequestSession> {
     let rejected = |clear: bool| {
         if clear {
             Pending::Delete
@@ -153,27 +154,28 @@ fn settle_load(
         }
     };
     let mut unchecked_id = None;
-    let (loaded, pending, denied) = match found {
-        Found::NoCookie => (None, Pending::Untouched, false),
+    let (loaded, pending) = match found {
+        Found::NoCookie => (None, Pending::Untouched),
         Found::Accepted(loaded) => {
             let pending = initial_pending(session, &loaded);
-            (Some(loaded), pending, false)
+            (Some(loaded), pending)
         }
-        Found::Invalid => (None, rejected(session.config().clear_invalid), false),
+        Found::Invalid => (None, rejected(session.config().clear_invalid)),
         Found::Denied { clear, unchecked } => {
             unchecked_id = unchecked;
-            (None, rejected(clear), true)
+            (None, rejected(clear))
         }
     };
     let (data, times, id) = match loaded {
         Some(loaded) => (loaded.data, loaded.times, loaded.id),
         None => Default::default(),
     };
-    let state = RequestSession::register(req, session, times, id, pending, denied);
+    let state = Arc::new(RequestSession::new(session, data, times, id, pending));
     if let Some(id) = unchecked_id {
         state.owe_if_replaced(id);
     }
-    (data, state)
+    req.register(Arc::clone(&state));
+    state
 }
 
 /// The entries of `token` when it is a valid session under `session` now (signature and
@@ -211,14 +213,17 @@ pub(crate) fn verify_now(session: &Session, token: &str) -> bool {
 /// The `Set-Cookie` a response to a request carrying `token` sends without any save, or
 /// `None` when the token is rejected or needs no re-issue.
 #[cfg(feature = "__internals")]
-pub(crate) fn reissue_now(
-    session: &Session,
-    token: &str,
-) -> Option<Result<HeaderValue, SessionError>> {
+pub(crate) fn reissue_now(session: &Session, token: &str) -> Option<Result<String, SessionError>> {
     let loaded = session.config().verify(token).ok()?;
     match initial_pending(session, &loaded) {
         Pending::Reissue { data, refresh } => {
-            let state = RequestSession::detached(session, loaded.times, loaded.id);
+            let state = RequestSession::new(
+                session,
+                Entries::default(),
+                loaded.times,
+                loaded.id,
+                Pending::Untouched,
+            );
             Some(state.reissue(data.map(), refresh))
         }
         _ => None,

@@ -5,8 +5,10 @@
 
 pub(crate) mod config;
 pub(crate) mod cookie;
+pub(crate) mod decision;
 pub(crate) mod dict;
 pub(crate) mod flash;
 pub(crate) mod load;
+pub(crate) mod request;
 pub(crate) mod state;
 pub(crate) mod typed;

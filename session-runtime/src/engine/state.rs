@@ -1,141 +1,36 @@
 //! The per-request session state, one per config: what was loaded, the one pending
 //! cookie change of that config, and the revocations the request owes.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use actix_web::http::header::HeaderValue;
-use actix_web::{HttpMessage, HttpRequest};
 use serde_json::{Map, Value};
 
 use crate::engine::config::Session;
-use crate::engine::cookie::find_cookie;
+use crate::engine::decision::{CookieDecision, Pending, RevocationLedger, Written};
 use crate::error::SessionError;
 use crate::token::claims::{JTI_GEN, JTI_MS, SavedTimes, SessionClaims, Times, TokenId};
 use crate::token::payload::Entries;
 
-/// What the response must do with the session cookie. The last `save()`/`delete()` wins.
-pub(crate) enum Pending {
-    Untouched,
-    /// Re-sign the loaded session: it was signed with a previous key (`refresh: false`,
-    /// which keeps every time claim), or its idle window is half gone (`refresh: true`).
-    /// Either way the token id is kept. Any `save()`/`delete()` replaces this.
-    Reissue {
-        data: Entries,
-        refresh: bool,
-    },
-    Save {
-        set_cookie: HeaderValue,
-    },
-    Delete,
-}
-
-/// The cookie decision of one config in one request.
+/// The decision and the ledger, under one lock: a delete or renewed save decides both.
 struct Outcome {
-    pending: Pending,
-    /// Set by any `save()`, `delete()` or autosave in this request and never reset, so a
-    /// later autosave (a middleware's session dropped after the handler answered) cannot
-    /// override what was decided.
-    decided: bool,
-    /// Set by `renew()` and `delete()`: the next save starts a new session, with a fresh
-    /// absolute-timeout clock and, under a revocation store, a fresh token id.
-    renewed: bool,
-    /// The token id minted for this request's saves once renewed: one per request, however
-    /// many saves.
-    fresh_id: Option<TokenId>,
-    /// The request's token was already sent to the revocation store.
-    revoked_loaded: bool,
-    /// The whole session a layer offered on the app's behalf (a login restored from a side
-    /// token), and the entries of it the layer added, which any save that does not start a
-    /// new session keeps.
-    offered: Option<(Map<String, Value>, Map<String, Value>)>,
-    /// What this request last wrote, kept after the response took its pending change, so
-    /// that a later load or partial save builds on it and not on the request's cookie.
-    written: Written,
-    /// Bumped by every `renew()` and `delete()`: a handle loaded before can no longer save,
-    /// since what it holds belongs to the session that was replaced (a logout, a login).
-    generation: u64,
-    /// The id of the request's token when the store could not judge it (down): the
-    /// session reads as empty, but a logout must still revoke the token.
-    unchecked_id: Option<TokenId>,
-    /// Ids of other tokens this request retired (a layer's side token), each with how long
-    /// it must stay denied, not yet sent to the store.
-    retired: Vec<(String, Duration)>,
+    cookie: CookieDecision,
+    ledger: RevocationLedger,
 }
 
-impl Outcome {
-    /// `renew()` or `delete()`: the next save starts a new session, with a new token id.
-    fn replace_session(&mut self) -> u64 {
-        self.renewed = true;
-        // An id minted for an offer (a restored login) belongs to the replaced session.
-        self.fresh_id = None;
-        self.generation += 1;
-        self.generation
-    }
-
-    fn new(pending: Pending) -> Self {
-        Self {
-            pending,
-            decided: false,
-            renewed: false,
-            fresh_id: None,
-            revoked_loaded: false,
-            offered: None,
-            written: Written::Nothing,
-            generation: 0,
-            unchecked_id: None,
-            retired: Vec::new(),
-        }
-    }
-}
-
-/// What a request wrote of the session so far.
-enum Written {
-    Nothing,
-    Token(String),
-    Deleted,
-}
-
+/// The session of one config in one request: verified once, at its first load; every
+/// later load and handle reads it from here.
 pub(crate) struct RequestSession {
     session: Session,
+    /// The entries of the accepted token the request came with (empty when none was
+    /// accepted). Handles read them until they change something.
+    loaded: Entries,
     /// The managed claims of the loaded token, carried into saves.
     loaded_times: Times,
     /// Under a revocation store: the id of the accepted token the request came with,
     /// carried into saves and re-issues, and revoked by `delete()` or a renewed save.
     loaded_id: Option<TokenId>,
-    /// The cookie verified but the revocation check denied it: later loads in this request
-    /// must not read it again.
-    denied: bool,
     outcome: Mutex<Outcome>,
-}
-
-/// Every session state of one request, one per config, in load order. The first is kept
-/// inline: most requests load one config, and a `Vec` would be one more allocation.
-#[derive(Clone, Default)]
-struct RequestStates {
-    first: Option<Arc<RequestSession>>,
-    more: Vec<Arc<RequestSession>>,
-}
-
-impl RequestStates {
-    fn iter(&self) -> impl Iterator<Item = &Arc<RequestSession>> {
-        self.first.iter().chain(&self.more)
-    }
-
-    fn push(&mut self, state: Arc<RequestSession>) {
-        match self.first {
-            None => self.first = Some(state),
-            Some(_) => self.more.push(state),
-        }
-    }
-}
-
-/// The states of every config loaded for `req`, in load order.
-pub(crate) fn loaded(req: &HttpRequest) -> Vec<Arc<RequestSession>> {
-    req.extensions()
-        .get::<RequestStates>()
-        .map(|states| states.iter().cloned().collect())
-        .unwrap_or_default()
 }
 
 impl std::fmt::Debug for RequestSession {
@@ -151,56 +46,33 @@ const REVOCATION_MANAGED: &str = "jwt-session manages it under Session::revocati
     the token id (`jti`) and its minting time (`jti_ms`)";
 
 impl RequestSession {
-    /// The state of `session` already loaded in this request, if any.
-    pub(crate) fn existing(req: &HttpRequest, session: &Session) -> Option<Arc<Self>> {
-        req.extensions().get::<RequestStates>().and_then(|states| {
-            states
-                .iter()
-                .find(|state| state.session.is_same_config(session))
-                .cloned()
-        })
-    }
-
-    /// Records the state of `session` for this request, from what loading found.
-    pub(crate) fn register(
-        req: &HttpRequest,
+    /// The state of `session` in one request, from what loading found.
+    pub(crate) fn new(
         session: &Session,
+        loaded: Entries,
         loaded_times: Times,
         loaded_id: Option<TokenId>,
         pending: Pending,
-        denied: bool,
-    ) -> Arc<Self> {
-        let state = Arc::new(Self {
-            session: session.clone(),
-            loaded_times,
-            loaded_id,
-            denied,
-            outcome: Mutex::new(Outcome::new(pending)),
-        });
-        req.extensions_mut()
-            .get_or_insert_with(RequestStates::default)
-            .push(Arc::clone(&state));
-        state
-    }
-
-    /// A state outside any request, for the `__internals` hooks.
-    #[cfg(feature = "__internals")]
-    pub(crate) fn detached(
-        session: &Session,
-        loaded_times: Times,
-        loaded_id: Option<TokenId>,
     ) -> Self {
         Self {
             session: session.clone(),
+            loaded,
             loaded_times,
             loaded_id,
-            denied: false,
-            outcome: Mutex::new(Outcome::new(Pending::Untouched)),
+            outcome: Mutex::new(Outcome {
+                cookie: CookieDecision::new(pending),
+                ledger: RevocationLedger::default(),
+            }),
         }
     }
 
     pub(crate) fn session(&self) -> &Session {
         &self.session
+    }
+
+    /// The entries the request's cookie carried.
+    pub(crate) fn loaded_entries(&self) -> &Entries {
+        &self.loaded
     }
 
     fn outcome(&self) -> MutexGuard<'_, Outcome> {
@@ -218,17 +90,35 @@ impl RequestSession {
 
     /// Makes a `delete()` or renewed save revoke `id`, a token the store could not judge.
     pub(crate) fn owe_if_replaced(&self, id: TokenId) {
-        self.outcome().unchecked_id = Some(id);
+        self.outcome().ledger.unchecked_id = Some(id);
     }
 
-    /// Takes the pending change for the response, leaving the decision standing.
-    pub(crate) fn take_pending(&self) -> Pending {
-        std::mem::replace(&mut self.outcome().pending, Pending::Untouched)
+    /// The `Set-Cookie` value this config's response carries, taking the pending change
+    /// and leaving the decision standing; `None` when the cookie stays as it is. A `failed`
+    /// response (a 5xx, an error) changes no session, as in Microdot.
+    pub(crate) fn take_set_cookie(&self, failed: bool) -> Option<String> {
+        let pending = std::mem::replace(&mut self.outcome().cookie.pending, Pending::Untouched);
+        if matches!(pending, Pending::Untouched) {
+            return None;
+        }
+        if failed {
+            tracing::debug!("dropping the session cookie of a failed response");
+            return None;
+        }
+        match pending {
+            Pending::Save { set_cookie } => Some(set_cookie),
+            Pending::Reissue { data, refresh } => self
+                .reissue(data.map(), refresh)
+                .inspect_err(|err| tracing::warn!("cannot re-issue the session cookie: {err}"))
+                .ok(),
+            Pending::Delete => Some(self.session.config().cookie.removal()),
+            Pending::Untouched => None,
+        }
     }
 
-    /// The generation handles loaded now belong to (see `Outcome::generation`).
+    /// The generation handles loaded now belong to (see `CookieDecision::generation`).
     pub(crate) fn generation(&self) -> u64 {
-        self.outcome().generation
+        self.outcome().cookie.generation
     }
 
     /// [`save`](Self::save) for a handle loaded in `generation`: refused once the session it
@@ -255,58 +145,56 @@ impl RequestSession {
                 reason,
             });
         }
-        let added = self
-            .outcome()
-            .offered
-            .as_ref()
-            .map(|(_, added)| added.clone());
-        // A login restored in this request survives the handler's own save (unless it
-        // starts a new session): the entries the layer added, where the handler's data has
-        // none of its own.
-        let merged;
-        let data = match added {
-            Some(added)
-                if !self.outcome().renewed && added.keys().any(|key| !data.contains_key(key)) =>
-            {
-                let mut with_login = data.clone();
-                for (key, value) in added {
-                    with_login.entry(key).or_insert(value);
-                }
-                merged = with_login;
-                &merged
-            }
-            _ => data,
-        };
+        let merged = self.with_offered_login(data);
+        let data = merged.as_ref().unwrap_or(data);
         let (renewed, id) = {
             let mut outcome = self.outcome();
-            (outcome.renewed, self.id_for_save(&mut outcome, data))
+            let id = self.id_for_save(&mut outcome.cookie, data);
+            (outcome.cookie.renewed, id)
         };
         let (token, set_cookie) = self.encode(data, self.times_for_save(renewed), id.as_ref())?;
-        let mut outcome = self.outcome();
-        outcome.written = Written::Token(token);
-        outcome.pending = Pending::Save { set_cookie };
-        outcome.decided = true;
+        let cookie = &mut self.outcome().cookie;
+        cookie.written = Written::Token(token);
+        cookie.pending = Pending::Save { set_cookie };
+        cookie.decided = true;
         Ok(())
+    }
+
+    /// A login restored in this request survives the handler's own save (unless it starts
+    /// a new session): `data` with the entries the layer added where it has none of its own,
+    /// or `None` when there is nothing to add.
+    fn with_offered_login(&self, data: &Map<String, Value>) -> Option<Map<String, Value>> {
+        let outcome = self.outcome();
+        let (_, added) = outcome.cookie.offered.as_ref()?;
+        if outcome.cookie.renewed || added.keys().all(|key| data.contains_key(key)) {
+            return None;
+        }
+        let mut with_login = data.clone();
+        for (key, value) in added {
+            with_login
+                .entry(key.clone())
+                .or_insert_with(|| value.clone());
+        }
+        Some(with_login)
     }
 
     /// The token id a save writes under a revocation store: the loaded one, or after
     /// `renew()`/`delete()` (or with none loaded) one minted once for this request.
-    fn id_for_save(&self, outcome: &mut Outcome, data: &Map<String, Value>) -> Option<TokenId> {
+    fn id_for_save(
+        &self,
+        cookie: &mut CookieDecision,
+        data: &Map<String, Value>,
+    ) -> Option<TokenId> {
         let config = self.session.config();
         if !config.revocation.is_enabled() {
             return None;
         }
         match &self.loaded_id {
-            Some(id) if !outcome.renewed => Some(id.clone()),
+            Some(id) if !cookie.renewed => Some(id.clone()),
             _ => Some(
-                outcome
+                cookie
                     .fresh_id
-                    .get_or_insert_with(|| {
-                        let user = config.revocation.user_of(data);
-                        config
-                            .revocation
-                            .mint(config.clock.now_ms(), user.as_deref())
-                    })
+                    .get_or_insert_with(|| self.session.mint_id(data))
                     .clone(),
             ),
         }
@@ -316,7 +204,7 @@ impl RequestSession {
     /// autosave already decided this request's cookie. Runs on drop, so a failure can only
     /// be logged.
     pub(crate) fn autosave(&self, generation: u64, data: &Map<String, Value>) {
-        if self.outcome().decided {
+        if self.outcome().cookie.decided {
             tracing::debug!("autosave skipped: this request already decided the session cookie");
             return;
         }
@@ -329,17 +217,17 @@ impl RequestSession {
 
     /// Schedules the cookie's removal; returns the new generation.
     pub(crate) fn delete(&self) -> u64 {
-        let mut outcome = self.outcome();
-        outcome.pending = Pending::Delete;
-        outcome.written = Written::Deleted;
-        outcome.decided = true;
-        outcome.replace_session()
+        let cookie = &mut self.outcome().cookie;
+        cookie.pending = Pending::Delete;
+        cookie.written = Written::Deleted;
+        cookie.decided = true;
+        cookie.replace_session()
     }
 
     /// Makes the next save start a new session (see `SessionDict::renew`); returns the new
     /// generation.
     pub(crate) fn renew(&self) -> u64 {
-        self.outcome().replace_session()
+        self.outcome().cookie.replace_session()
     }
 
     /// Schedules `data` as a re-issue is scheduled: written unless this request decides the
@@ -356,14 +244,14 @@ impl RequestSession {
         added: Map<String, Value>,
         minted_ms: Option<u64>,
     ) {
-        let mut outcome = self.outcome();
-        outcome.offered = Some((data.clone(), added));
+        let cookie = &mut self.outcome().cookie;
+        cookie.offered = Some((data.clone(), added));
         if let Some(minted_ms) = minted_ms.filter(|_| self.session.config().revocation.is_enabled())
         {
-            outcome.fresh_id = Some(TokenId::fresh(minted_ms));
+            cookie.fresh_id = Some(TokenId::fresh(minted_ms));
         }
-        if !outcome.decided {
-            outcome.pending = Pending::Reissue {
+        if !cookie.decided {
+            cookie.pending = Pending::Reissue {
                 data: Entries::Parsed(data),
                 refresh: true,
             };
@@ -372,21 +260,28 @@ impl RequestSession {
 
     /// The entries this request has written or offered so far (a save's snapshot, a
     /// delete's nothing, a layer's offer), or `None` when it has not touched them: what a
-    /// partial save (a `TypedSession`, a view of some entries) must build on.
-    pub(crate) fn latest_entries(&self) -> Option<Map<String, Value>> {
+    /// partial save (a `TypedSession`, a view of some entries) and a later load build on.
+    /// Only a token this request wrote itself is decoded again, never the request's own.
+    pub(crate) fn latest_entries(&self) -> Option<Entries> {
         let outcome = self.outcome();
-        match &outcome.written {
+        match &outcome.cookie.written {
             Written::Token(token) => {
                 let token = token.clone();
                 drop(outcome);
-                self.session
-                    .config()
-                    .verify(&token)
-                    .ok()
-                    .map(|saved| saved.data.into_map())
+                Some(
+                    self.session
+                        .config()
+                        .verify(&token)
+                        .map(|saved| saved.data)
+                        .unwrap_or_default(),
+                )
             }
-            Written::Deleted => Some(Map::new()),
-            Written::Nothing => outcome.offered.as_ref().map(|(data, _)| data.clone()),
+            Written::Deleted => Some(Entries::default()),
+            Written::Nothing => outcome
+                .cookie
+                .offered
+                .as_ref()
+                .map(|(data, _)| Entries::Parsed(data.clone())),
         }
     }
 
@@ -394,27 +289,20 @@ impl RequestSession {
     /// `ttl` when this request's revocations are written.
     #[cfg_attr(not(feature = "login"), allow(dead_code))]
     pub(crate) fn retire(&self, jti: String, ttl: Duration) {
-        self.outcome().retired.push((jti, ttl));
+        self.outcome().ledger.retired.push((jti, ttl));
     }
 
     /// The token ids this request owes the store, each with its entry's lifetime: the
     /// loaded one, once the request deleted the session or saved it renewed, and those it
     /// [retired](Self::retire). Marks them as revoked.
     fn take_revocations(&self) -> Vec<(String, Duration)> {
-        let mut outcome = self.outcome();
-        let mut owed = std::mem::take(&mut outcome.retired);
-        let replaced = match outcome.pending {
-            Pending::Delete => true,
-            Pending::Save { .. } => outcome.renewed,
-            Pending::Untouched | Pending::Reissue { .. } => false,
-        };
-        let loaded = self.loaded_id.as_ref().or(outcome.unchecked_id.as_ref());
-        if let Some(jti) = loaded.filter(|_| replaced).map(|id| id.jti.clone())
-            && !std::mem::replace(&mut outcome.revoked_loaded, true)
-        {
-            owed.push((jti, self.session.revocation_ttl()));
-        }
-        owed
+        let outcome = &mut *self.outcome();
+        let replaced = outcome.cookie.replaces_loaded();
+        outcome.ledger.take(
+            self.loaded_id.as_ref(),
+            replaced,
+            self.session.revocation_ttl(),
+        )
     }
 
     /// Writes the revocations this request owes, before its response is sent: with
@@ -422,7 +310,13 @@ impl RequestSession {
     /// everywhere by the time the browser sees the response. Nothing to do, and no store
     /// call, when the request did not replace its token.
     pub(crate) async fn settle(&self) {
-        revoke_all(&self.session, self.take_revocations()).await;
+        for (jti, ttl) in self.take_revocations() {
+            self.session
+                .config()
+                .revocation
+                .revoke_token(&jti, ttl)
+                .await;
+        }
     }
 
     /// [`settle`](Self::settle) for a response built synchronously (`Session::apply`),
@@ -431,23 +325,18 @@ impl RequestSession {
     /// `apply_async` writes it).
     pub(crate) fn settle_now(&self) -> Result<(), SessionError> {
         let revocation = &self.session.config().revocation;
-        let owed = self.take_revocations();
+        let mut owed = self.take_revocations();
         let Some(failed) = owed
             .iter()
             .position(|(jti, ttl)| !revocation.revoke_token_now(jti, *ttl))
         else {
             return Ok(());
         };
-        // What was not written stays owed: the loaded id through its flag, the others as
-        // retired ids.
-        let mut outcome = self.outcome();
-        for (jti, ttl) in owed.into_iter().skip(failed) {
-            if self.loaded_id.as_ref().is_some_and(|id| id.jti == jti) {
-                outcome.revoked_loaded = false;
-            } else {
-                outcome.retired.push((jti, ttl));
-            }
-        }
+        let unsent = owed.split_off(failed);
+        let ledger = &mut self.outcome().ledger;
+        let loaded = self.loaded_id.as_ref().or(ledger.unchecked_id.as_ref());
+        let loaded_jti = loaded.map(|id| id.jti.clone());
+        ledger.restore(loaded_jti.as_deref(), unsent);
         Err(SessionError::NeedsAsyncApply)
     }
 
@@ -458,10 +347,7 @@ impl RequestSession {
         } else {
             self.loaded_times
         };
-        self.session
-            .config()
-            .lifetimes
-            .times_for_save(loaded, self.session.config().now() as u64)
+        self.session.times_for_save(loaded)
     }
 
     /// The `Set-Cookie` value that re-issues the loaded session: a refresh takes fresh
@@ -471,7 +357,7 @@ impl RequestSession {
         &self,
         data: &Map<String, Value>,
         refresh: bool,
-    ) -> Result<HeaderValue, SessionError> {
+    ) -> Result<String, SessionError> {
         let times = if refresh {
             self.times_for_save(false)
         } else {
@@ -480,7 +366,7 @@ impl RequestSession {
         // A login restored on the app's behalf (`offer`) has no loaded id: it gets a fresh one.
         let id = match &self.loaded_id {
             Some(id) => Some(id.clone()),
-            None => self.id_for_save(&mut self.outcome(), data),
+            None => self.id_for_save(&mut self.outcome().cookie, data),
         };
         self.encode(data, times, id.as_ref())
             .map(|(_, set_cookie)| set_cookie)
@@ -491,101 +377,58 @@ impl RequestSession {
         data: &Map<String, Value>,
         times: SavedTimes,
         id: Option<&TokenId>,
-    ) -> Result<(String, HeaderValue), SessionError> {
-        encode(&self.session, data, times, id)
+    ) -> Result<(String, String), SessionError> {
+        self.session.issue_session(data, times, id)
     }
 
     /// The data a second load in this request sees: the last saved snapshot, nothing after a
-    /// delete or a denied cookie, or else the request's cookie.
-    pub(crate) fn current_data(&self, req: &HttpRequest) -> Entries {
-        let outcome = self.outcome();
-        let cookie = match (&outcome.written, &outcome.offered) {
-            (Written::Token(token), _) => token.clone(),
-            (Written::Deleted, _) => return Entries::default(),
-            // A layer's offer (a restored login) is what this request's session holds now.
-            (Written::Nothing, Some((data, _))) => return Entries::Parsed(data.clone()),
-            (Written::Nothing, None) if self.denied => return Entries::default(),
-            (Written::Nothing, None) => {
-                match find_cookie(req.headers(), &self.session.config().cookie.name) {
-                    Some(cookie) => cookie.to_owned(),
-                    None => return Entries::default(),
-                }
-            }
-        };
-        drop(outcome);
-        self.session
-            .config()
-            .verify(&cookie)
-            .map(|loaded| loaded.data)
-            .unwrap_or_default()
+    /// delete, a layer's offer, or else (`None`) what the request's cookie carried.
+    pub(crate) fn current_data(&self) -> Option<Entries> {
+        self.latest_entries()
     }
 }
 
-/// The token and `Set-Cookie` value for `data` with `times` (and, under a revocation store,
-/// the token id `id`), checked against the browser limit after encoding.
-fn encode(
-    session: &Session,
-    data: &Map<String, Value>,
-    times: SavedTimes,
-    id: Option<&TokenId>,
-) -> Result<(String, HeaderValue), SessionError> {
-    let config = session.config();
-    let now = config.now() as u64;
-    let claims = SessionClaims { data, times, id };
-    let token = config.rules().issue(&claims)?;
-    let max_age = times
-        .exp
-        .filter(|_| config.lifetimes.is_configured())
-        .map(|exp| Duration::from_secs(exp.saturating_sub(now)));
-    let set_cookie = config.cookie.set_cookie(&token, max_age)?;
-    Ok((token, set_cookie))
-}
+impl Session {
+    /// The token and `Set-Cookie` value for session `data` with `times` (and, under a
+    /// revocation store, the token id `id`): every session token is issued here.
+    pub(crate) fn issue_session(
+        &self,
+        data: &Map<String, Value>,
+        times: SavedTimes,
+        id: Option<&TokenId>,
+    ) -> Result<(String, String), SessionError> {
+        let config = self.config();
+        let max_age = times
+            .exp
+            .filter(|_| config.lifetimes.is_configured())
+            .map(|exp| Duration::from_secs(exp.saturating_sub(config.now() as u64)));
+        config.issue_cookie(&config.cookie, &SessionClaims { data, times, id }, max_age)
+    }
 
-/// The token a first save of `data` under `session` sends now, size checked.
-#[cfg(any(feature = "test-util", feature = "__internals"))]
-pub(crate) fn encode_new(
-    session: &Session,
-    data: &Map<String, Value>,
-) -> Result<String, SessionError> {
-    let id = fresh_id(session, data);
-    encode(session, data, fresh_times(session), id.as_ref()).map(|(token, _)| token)
-}
+    /// The managed claims of a save now, building on `loaded`.
+    pub(crate) fn times_for_save(&self, loaded: Times) -> SavedTimes {
+        let config = self.config();
+        config.lifetimes.times_for_save(loaded, config.now() as u64)
+    }
 
-/// The managed claims of a first save now.
-#[cfg(any(feature = "test-util", feature = "__internals"))]
-fn fresh_times(session: &Session) -> SavedTimes {
-    let config = session.config();
-    config
-        .lifetimes
-        .times_for_save(Times::default(), config.now() as u64)
-}
+    /// A new token id for a session holding `data`, under a revocation store.
+    pub(crate) fn mint_id(&self, data: &Map<String, Value>) -> TokenId {
+        let config = self.config();
+        let user = config.revocation.user_of(data);
+        config
+            .revocation
+            .mint(config.clock.now_ms(), user.as_deref())
+    }
 
-/// A new token id, under a revocation store.
-#[cfg(any(feature = "test-util", feature = "__internals"))]
-fn fresh_id(session: &Session, data: &Map<String, Value>) -> Option<TokenId> {
-    let config = session.config();
-    let revocation = &config.revocation;
-    revocation.is_enabled().then(|| {
-        let user = revocation.user_of(data);
-        revocation.mint(config.clock.now_ms(), user.as_deref())
-    })
-}
-
-#[cfg(feature = "__internals")]
-pub(crate) fn encode_now(
-    session: &Session,
-    data: &Map<String, Value>,
-) -> Result<String, SessionError> {
-    let id = fresh_id(session, data);
-    session.config().rules().issue(&SessionClaims {
-        data,
-        times: fresh_times(session),
-        id: id.as_ref(),
-    })
-}
-
-async fn revoke_all(session: &Session, owed: Vec<(String, Duration)>) {
-    for (jti, ttl) in owed {
-        session.config().revocation.revoke_token(&jti, ttl).await;
+    /// The token a first save of `data` sends now, size checked.
+    #[cfg(any(feature = "test-util", feature = "__internals"))]
+    pub(crate) fn encode_new(&self, data: &Map<String, Value>) -> Result<String, SessionError> {
+        let id = self
+            .config()
+            .revocation
+            .is_enabled()
+            .then(|| self.mint_id(data));
+        self.issue_session(data, self.times_for_save(Times::default()), id.as_ref())
+            .map(|(token, _)| token)
     }
 }

@@ -10,10 +10,11 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::engine::dict::SessionDict;
-use crate::error::SessionError;
 use crate::engine::flash::{self, Flash};
 use crate::engine::state::RequestSession;
+use crate::error::SessionError;
 use crate::token::claims::insert_problem;
+use crate::token::payload::Entries;
 
 /// What a [`TypedSession`] can hold: a type that serializes to a JSON object and has a
 /// default for new visitors and unreadable cookies.
@@ -224,7 +225,7 @@ impl<T: SessionData> TypedSession<T> {
         let mut entries = self
             .request
             .latest_entries()
-            .unwrap_or_else(|| self.rest.clone());
+            .map_or_else(|| self.rest.clone(), Entries::into_map);
         for field in owned_fields::<T>() {
             entries.remove(*field);
         }

@@ -225,7 +225,7 @@ pub async fn login_user<U: LoginUser>(
     // The replaced token and remember cookie are revoked before the response leaves.
     let mut response = Session::apply_async(req, response).await;
     if let Some(cookie) = remember_cookie {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
+        append_set_cookie(&mut response, cookie);
     }
     Ok(response)
 }
@@ -389,7 +389,17 @@ async fn log_out<B>(
     let mut response = Session::apply_async(req, response).await;
     // As with the session cookie, a failed response changes nothing.
     if !response.status().is_server_error() && response.error().is_none() {
-        response.headers_mut().append(header::SET_COOKIE, removal);
+        append_set_cookie(&mut response, removal);
     }
     Ok(response)
+}
+
+/// Appends a side cookie the library built (visible ASCII, size checked) to `response`.
+fn append_set_cookie<B>(response: &mut HttpResponse<B>, set_cookie: String) {
+    match header::HeaderValue::try_from(set_cookie) {
+        Ok(value) => {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+        Err(_) => tracing::error!("a login cookie is not a valid header value"),
+    }
 }

@@ -5,12 +5,11 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use actix_web::HttpRequest;
-use actix_web::http::header::HeaderValue;
 use serde::Serialize;
 use serde_json::Value;
 
 use super::USER_ID;
-use crate::ext::{self, SideToken, SideVerdict};
+use crate::ext::{self, SideToken, Verdict};
 use crate::{Session, SessionDict, SessionError};
 
 /// The cookie's name, as in Microdot, unless the session cookie carries a name prefix.
@@ -137,7 +136,7 @@ pub(crate) fn issue(
     session: &Session,
     user_id: &impl Serialize,
     days: u32,
-) -> Result<HeaderValue, SessionError> {
+) -> Result<String, SessionError> {
     let horizon = ext::user_entry_floor(session);
     let lifetime = Duration::from_secs(u64::from(days) * SECONDS_PER_DAY).min(horizon);
     // Microdot's `days` claim says what the cookie really lasts, clamped or not.
@@ -158,7 +157,7 @@ pub(crate) fn issue(
 }
 
 /// The `Set-Cookie` value that makes the browser forget the remember cookie.
-pub(crate) fn removal(session: &Session) -> HeaderValue {
+pub(crate) fn removal(session: &Session) -> String {
     ext::side_token_removal(session, cookie_name(session))
 }
 
@@ -177,13 +176,13 @@ pub(crate) async fn user_id(req: &HttpRequest, session: &Session) -> Option<(Val
     let (token, user_id) = verify(req, session)?;
     let user = (ext::user_claim(session) == Some(USER_ID)).then_some(&user_id);
     match ext::judge_side_token(session, &token, user).await {
-        SideVerdict::Valid => Some((user_id, token)),
-        SideVerdict::Revoked(why) => {
+        Verdict::Valid => Some((user_id, token)),
+        Verdict::Revoked(why) => {
             tracing::debug!(reason = "revoked", "ignoring the remember cookie: {why}");
             None
         }
         // The store failed and the config fails closed: no restore, the cookie is kept.
-        SideVerdict::Unavailable => None,
+        Verdict::Unavailable => None,
     }
 }
 

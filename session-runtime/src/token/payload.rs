@@ -99,6 +99,21 @@ impl Entries {
     }
 
     /// Takes the entries out as a map.
+    /// A parsed copy to change, leaving these entries as they are: parsed from the payload
+    /// (one parse, as a first change of the entries themselves costs), or the parsed map
+    /// cloned when it exists.
+    pub(crate) fn to_parsed(&self) -> Self {
+        match self {
+            Self::Raw {
+                json,
+                parsed,
+                hidden,
+                ..
+            } => Self::Parsed(parsed.get().cloned().unwrap_or_else(|| parse(json, hidden))),
+            Self::Parsed(map) => Self::Parsed(map.clone()),
+        }
+    }
+
     pub(crate) fn into_map(self) -> Map<String, Value> {
         match self {
             Self::Raw {
