@@ -22,8 +22,6 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-#[cfg(feature = "csrf")]
-pub(crate) use crate::actix::response::add_vary;
 use crate::engine::config::Session;
 use crate::engine::dict::SessionDict;
 pub(crate) use crate::engine::request::RequestView;

@@ -9,21 +9,27 @@
 //! Each layer uses only the layers below it (`scripts/layers.sh` checks this in CI):
 //!
 //! ```text
-//! layers on sessions   login/ (feature `login`), csrf (feature `csrf`)
+//! adapters             actix/ (feature `actix`): request view, extractors and __private,
+//!                      response, Session::load/apply, login glue, CSRF middleware
+//!                      (feature `csrf`), test helpers (feature `test-util`)
+//!        │  each implements the engine's RequestView and the seam's LayerRequest
+//! layers on sessions   login/ (feature `login`): the rules, written once
 //!        │  through one seam: ext.rs (and the public API)
-//! actix adapter        config, cookie, lookup, state, load, response, dict, typed, flash,
-//!                      manual, testing (feature `test-util`), __private
+//! session engine       engine/: config, cookie, request view, load, state, decision
+//!                      (cookie decision, revocation ledger), dict, typed, flash
 //!        │
 //! token core           error; token/ (keys, claims and token id, payload, JWS codec,
 //!                      JWE (feature `encrypted`), clock, pipeline); revocation/ (trait,
-//!                      policy, memory, redis (feature `redis`)). No actix-web here.
+//!                      policy, memory, redis (feature `redis`)).
 //! ```
+//!
+//! No file outside an adapter folder names a framework type.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
-// The token core: knows nothing of actix-web.
+// The token core.
 mod error;
 pub mod revocation;
 mod token;
@@ -33,8 +39,9 @@ mod actix;
 mod engine;
 
 // The seam, and the layers built on sessions.
+// The CSRF middleware is actix-web's for now: its path patterns are actix's `ResourceDef`.
 #[cfg(feature = "csrf")]
-pub mod csrf;
+pub use actix::csrf;
 // Most of the seam serves the login layer.
 #[cfg_attr(not(feature = "login"), allow(dead_code))]
 mod ext;
@@ -49,7 +56,7 @@ pub use actix::private as __private;
 #[path = "internals.rs"]
 pub mod __internals;
 
-pub use actix_web::cookie::SameSite;
+pub use cookie::SameSite;
 pub use engine::config::Session;
 pub use engine::dict::SessionDict;
 pub use engine::flash::Flash;

@@ -2,6 +2,8 @@
 //! `Session::load`/`apply`, and the test helpers.
 
 pub(crate) mod config_source;
+#[cfg(feature = "csrf")]
+pub mod csrf;
 #[cfg(feature = "login")]
 pub(crate) mod login;
 mod manual;
