@@ -217,8 +217,8 @@ pub(crate) fn offer_entries(dict: &mut SessionDict, added: &[&str], from: Option
         .filter(|(key, _)| added.contains(&key.as_str()))
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect();
-    let minted_ms = from.and_then(|token| token.id.as_ref()?.minted_ms);
-    dict.request_state().offer(data, added, minted_ms);
+    let from = from.and_then(|token| token.id.as_ref());
+    dict.request_state().offer(data, added, from);
 }
 
 /// Sets the least a `revoke_user` entry lives, so that it outlives the side tokens of a

@@ -88,6 +88,11 @@ where
         .ok()?;
     let user = load(typed).await?;
     if let Some(token) = restored {
+        // The loader may have waited: a logout in that time revoked the remember cookie.
+        let config = ext::config_of(&session);
+        if !remember::still_valid(&config, &token, &id).await {
+            return None;
+        }
         // Offered only once the loader knows the user, so a stale remember cookie writes
         // nothing; and only offered, so the handler's own save keeps the login but decides
         // the rest.

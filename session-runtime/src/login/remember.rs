@@ -176,15 +176,24 @@ pub(crate) async fn user_id(
     session: &Session,
 ) -> Option<(Value, SideToken)> {
     let (token, user_id) = verify(req, session)?;
-    let user = (ext::user_claim(session) == Some(USER_ID)).then_some(&user_id);
-    match ext::judge_side_token(session, &token, user).await {
-        Verdict::Valid => Some((user_id, token)),
+    still_valid(session, &token, &user_id)
+        .await
+        .then_some((user_id, token))
+}
+
+/// Whether the store, asked now, still accepts `token`, the remember cookie of `user_id`:
+/// asked again once the user loader has run, so that a logout made meanwhile (another tab,
+/// a poll) wins over the restore.
+pub(crate) async fn still_valid(session: &Session, token: &SideToken, user_id: &Value) -> bool {
+    let user = (ext::user_claim(session) == Some(USER_ID)).then_some(user_id);
+    match ext::judge_side_token(session, token, user).await {
+        Verdict::Valid => true,
         Verdict::Revoked(why) => {
             tracing::debug!(reason = "revoked", "ignoring the remember cookie: {why}");
-            None
+            false
         }
         // The store failed and the config fails closed: no restore, the cookie is kept.
-        Verdict::Unavailable => None,
+        Verdict::Unavailable => false,
     }
 }
 
