@@ -11,7 +11,7 @@
 #      (actix_web, actix_http, axum, axum_core, http::, tower*);
 #   2. nothing under token/ or revocation/ (nor error.rs) uses a crate module outside
 #      token/, revocation/ and error; engine/ uses only those and itself;
-#   3. nothing under login/ uses a crate-private module: only the public root items
+#   3. nothing under login/ or csrf/ uses a crate-private module: only the public root items
 #      (`crate::Session`, ...) and the seam `crate::ext`; no `super::` that leaves login/
 #      (in login/mod.rs, `super` is the crate root). A `pub use crate::actix::…` (or
 #      axum) in login/mod.rs only gives the adapter's glue its public path: no edge;
@@ -28,7 +28,7 @@ PUBLIC_ROOTS = {"Session", "SessionDict", "SessionError", "SessionData", "TypedS
                 "Flash", "SameSite"}
 CORE = ("token/", "revocation/", "error.rs")
 ENGINE = ("engine/",)
-LAYERS = ("login/",)
+LAYERS = ("login/", "csrf/")
 ADAPTERS = ("actix/", "axum/")
 FRAMEWORK = re.compile(r"\b(actix_web|actix_http|axum|axum_core|tower|tower_layer|tower_service)\b|\bhttp\s*::")
 # A layer's public path for an adapter's glue: `pub use crate::actix::…;` (may span lines).

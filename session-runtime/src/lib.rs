@@ -39,9 +39,8 @@ mod actix;
 mod engine;
 
 // The seam, and the layers built on sessions.
-// The CSRF middleware is actix-web's for now: its path patterns are actix's `ResourceDef`.
 #[cfg(feature = "csrf")]
-pub use actix::csrf;
+pub mod csrf;
 // Most of the seam serves the login layer.
 #[cfg_attr(not(feature = "login"), allow(dead_code))]
 mod ext;
