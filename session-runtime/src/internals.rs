@@ -58,6 +58,7 @@ pub fn reissued_cookie(
     token: &str,
 ) -> Option<Result<String, SessionError>> {
     load::reissue_now(session, token)
+        .map(|set_cookies| set_cookies.map(|all| all.into_iter().next().unwrap_or_default()))
 }
 
 /// Finds the session cookie in request headers, as every load does (for the benchmarks).

@@ -13,6 +13,7 @@
 mod common;
 
 mod attacks;
+mod chunks;
 mod csrf;
 mod encrypted;
 mod example_login;

@@ -108,16 +108,20 @@ pub(crate) fn finish<B>(state: &RequestSession, mut response: HttpResponse<B>) -
         return response;
     }
     let failed = response.status().is_server_error() || response.error().is_some();
-    let Some(set_cookie) = state.take_set_cookie(failed) else {
+    let Some(set_cookies) = state.take_set_cookies(failed) else {
         return response;
     };
-    let Ok(set_cookie) = HeaderValue::try_from(set_cookie) else {
-        tracing::error!("the session Set-Cookie is not a valid header value");
-        return response;
-    };
+    let config = state.session().config();
     let headers = response.headers_mut();
-    remove_session_set_cookies(headers, &state.session().config().cookie.name);
-    headers.append(header::SET_COOKIE, set_cookie);
+    remove_session_set_cookies(headers, |name| {
+        config.chunks.is_session_cookie(&config.cookie.name, name)
+    });
+    for set_cookie in set_cookies {
+        match HeaderValue::try_from(set_cookie) {
+            Ok(value) => headers.append(header::SET_COOKIE, value),
+            Err(_) => tracing::error!("a session Set-Cookie is not a valid header value"),
+        }
+    }
     response
 }
 
@@ -157,19 +161,18 @@ pub(crate) fn add_vary(headers: &mut HeaderMap, token: &'static str) {
     headers.insert(header::VARY, merged);
 }
 
-/// Removes `Set-Cookie` headers for the session cookie that the handler set itself, so the
-/// response carries exactly one.
-fn remove_session_set_cookies(headers: &mut HeaderMap, name: &str) {
+/// Removes `Set-Cookie` headers for the session cookie (and its chunks) that the handler
+/// set itself, so the response carries only the session's own.
+fn remove_session_set_cookies(headers: &mut HeaderMap, is_session: impl Fn(&[u8]) -> bool) {
     if !headers.contains_key(header::SET_COOKIE) {
         return;
     }
     let kept: Vec<HeaderValue> = headers
         .get_all(header::SET_COOKIE)
         .filter(|value| {
-            !value
-                .as_bytes()
-                .strip_prefix(name.as_bytes())
-                .is_some_and(|rest| rest.starts_with(b"="))
+            let bytes = value.as_bytes();
+            let name = bytes.split(|&b| b == b'=').next().unwrap_or(bytes);
+            !(bytes.contains(&b'=') && is_session(name))
         })
         .cloned()
         .collect();

@@ -7,11 +7,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use cookie::SameSite;
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, EncodingKey};
 
-use crate::engine::cookie::{CookieSettings, checked_attribute, checked_name};
+use crate::engine::chunks::{Chunks, MAX_CHUNKS, SetCookies};
+use crate::engine::cookie::{CookieSettings, MAX_SET_COOKIE, checked_attribute, checked_name};
 use crate::error::SessionError;
 use crate::revocation::RevocationStore;
 use crate::revocation::policy::Revocation;
-use crate::token::Rejection;
 use crate::token::claims::{Lifetimes, PURPOSE};
 use crate::token::clock::Clock;
 #[cfg(feature = "test-util")]
@@ -19,6 +19,7 @@ use crate::token::clock::TestClock;
 use crate::token::codec::Codec;
 use crate::token::keys::KeyRing;
 use crate::token::pipeline::{TokenRules, Verified};
+use crate::token::{MAX_ONE_COOKIE_TOKEN, Rejection};
 
 /// The session configuration of an app: the signing secret and the cookie's attributes.
 ///
@@ -76,6 +77,8 @@ pub struct Session {
 pub(crate) struct Config {
     pub(crate) codec: Codec,
     pub(crate) cookie: CookieSettings,
+    /// The session cookie's chunks, when `max_chunks` is above 1.
+    pub(crate) chunks: Chunks,
     pub(crate) lifetimes: Lifetimes,
     pub(crate) clear_invalid: bool,
     pub(crate) revocation: Revocation,
@@ -110,17 +113,37 @@ impl Config {
         Ok(verified)
     }
 
-    /// Issues `claims` as a token under this config's rules, with its `Set-Cookie` under
-    /// `cookie`'s attributes, size checked: the one place every token is encoded.
+    /// Issues `claims` as a token under this config's rules, with what `cookies` builds of
+    /// it (its size-checked `Set-Cookie` values): the one place every token is encoded.
+    pub(crate) fn issue<T>(
+        &self,
+        claims: &impl serde::Serialize,
+        cookies: impl FnOnce(&str) -> Result<T, SessionError>,
+    ) -> Result<(String, T), SessionError> {
+        let token = self.rules().issue(claims)?;
+        let set_cookies = cookies(&token)?;
+        Ok((token, set_cookies))
+    }
+
+    /// [`issue`](Self::issue) for a side token, in one cookie with `cookie`'s attributes.
     pub(crate) fn issue_cookie(
         &self,
         cookie: &CookieSettings,
         claims: &impl serde::Serialize,
         max_age: Option<Duration>,
     ) -> Result<(String, String), SessionError> {
-        let token = self.rules().issue(claims)?;
-        let set_cookie = cookie.set_cookie(&token, max_age)?;
-        Ok((token, set_cookie))
+        self.issue(claims, |token| cookie.set_cookie(token, max_age))
+    }
+
+    /// [`issue`](Self::issue) for a session, in the session cookie or its chunks.
+    pub(crate) fn issue_session_cookies(
+        &self,
+        claims: &impl serde::Serialize,
+        max_age: Option<Duration>,
+    ) -> Result<(String, SetCookies), SessionError> {
+        self.issue(claims, |token| {
+            self.chunks.write(&self.cookie, token, max_age)
+        })
     }
 
     /// The rules the session tokens of this config are verified and issued under.
@@ -129,6 +152,7 @@ impl Config {
             codec: &self.codec,
             lifetimes: &self.lifetimes,
             with_id: self.revocation.is_enabled(),
+            max_len: MAX_ONE_COOKIE_TOKEN.max(self.chunks.max() * MAX_SET_COOKIE),
         }
     }
 }
@@ -307,6 +331,7 @@ impl Session {
             inner: Arc::new(Config {
                 codec: Codec::new(keys),
                 cookie: CookieSettings::default(),
+                chunks: Chunks::default(),
                 lifetimes: Lifetimes {
                     leeway: DEFAULT_LEEWAY,
                     ..Lifetimes::default()
@@ -552,6 +577,41 @@ impl Session {
     #[must_use]
     pub fn partitioned(self, partitioned: bool) -> Self {
         self.with_cookie(|cookie| cookie.partitioned = partitioned)
+    }
+
+    /// Lets a session take up to `chunks` cookies (default 1, at most 5), for sessions over
+    /// the 4096 bytes browsers keep per cookie (name, value and attributes).
+    ///
+    /// A token that fits in one cookie is written under the plain name, as with 1; a longer
+    /// one is split over `name.0` … `name.{k-1}` (`k ≤ chunks`), each a whole `Set-Cookie`
+    /// of at most 4096 bytes with the session cookie's attributes, and the plain cookie is
+    /// cleared. Every write, `delete()` and logout clears every cookie of that range it does
+    /// not use, so a session that shrinks leaves no stale chunk. A request's chunks are
+    /// joined in order and verified as one token; a gap, a foreign or stale chunk, or a
+    /// plain cookie beside chunks gives an empty session (log reason `chunks`, or the
+    /// signature's). Past `chunks` cookies, a save fails with
+    /// [`SessionError::TooLarge`](crate::SessionError::TooLarge), as over 4096 bytes today.
+    ///
+    /// `n` chunks make a `Cookie` request header of up to about `4 KB × n`: proxies that cap
+    /// request headers at 8 KB (nginx's default `large_client_header_buffers`) take 2, so
+    /// raise that limit for more. A Python app reads a chunked token by joining the values of
+    /// `name.0`, `name.1`, … in order, then decoding it as any other.
+    ///
+    /// # Panics
+    ///
+    /// When `chunks` is 0 or above 5.
+    ///
+    /// ```
+    /// let session = jwt_session::Session::new([7u8; 32]).max_chunks(3);
+    /// # drop(session);
+    /// ```
+    #[must_use]
+    pub fn max_chunks(self, chunks: usize) -> Self {
+        assert!(
+            (1..=MAX_CHUNKS).contains(&chunks),
+            "Session::max_chunks: {chunks} is not between 1 and {MAX_CHUNKS}"
+        );
+        self.with(|config| config.chunks = Chunks::new(&config.cookie, chunks))
     }
 
     /// Makes sessions expire `max_age` after each save.
@@ -900,6 +960,7 @@ impl Session {
                 panic!("Session: {err}");
             }
             config.cookie.refresh();
+            config.chunks = Chunks::new(&config.cookie, config.chunks.max());
         })
     }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use cookie::{Cookie, SameSite, time};
 
+use crate::engine::chunks::check_size;
 use crate::error::SessionError;
 
 /// Browsers drop `Set-Cookie` values larger than this (RFC 6265 §6.1 minimum they must keep).
@@ -159,19 +160,11 @@ impl CookieSettings {
         token: &str,
         max_age: Option<Duration>,
     ) -> Result<String, SessionError> {
-        let cookie = self.set_cookie_value(token, max_age);
-        if cookie.len() > MAX_SET_COOKIE {
-            return Err(SessionError::TooLarge {
-                size: cookie.len(),
-                limit: MAX_SET_COOKIE,
-            });
-        }
-        Ok(cookie)
+        check_size(self.set_cookie_value(token, max_age), MAX_SET_COOKIE)
     }
 
     /// These settings under another cookie name: the same path, domain and flags, for a
     /// layer's side-token cookie.
-    #[cfg_attr(not(feature = "login"), allow(dead_code))]
     pub(crate) fn renamed(&self, name: &str) -> Self {
         let mut settings = self.clone();
         settings.name = String::from(name);

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use crate::engine::chunks::SetCookies;
 use crate::token::claims::TokenId;
 use crate::token::payload::Entries;
 
@@ -20,7 +21,7 @@ pub(crate) enum Pending {
         refresh: bool,
     },
     Save {
-        set_cookie: String,
+        set_cookies: SetCookies,
     },
     Delete,
 }

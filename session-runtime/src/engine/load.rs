@@ -6,6 +6,7 @@ use std::sync::Arc;
 #[cfg(any(feature = "test-util", feature = "__internals"))]
 use serde_json::{Map, Value};
 
+use crate::engine::chunks::SetCookies;
 use crate::engine::config::Session;
 use crate::engine::decision::Pending;
 use crate::engine::request::RequestView;
@@ -60,7 +61,20 @@ pub(crate) fn start_load(
     }
     session.check()?;
     let config = session.config();
-    let found = match req.cookie(&config.cookie.name) {
+    let token = match config
+        .chunks
+        .read(&config.cookie.name, |name| req.cookie(name))
+    {
+        Ok(token) => token,
+        Err(why) => {
+            tracing::debug!(reason = "chunks", "ignoring the session cookies: {why}");
+            return Ok(LoadStart::Done(
+                None,
+                settle_load(req, session, Found::Invalid),
+            ));
+        }
+    };
+    let found = match token.as_deref() {
         None => Found::NoCookie,
         Some(token) => match session.config().verify(token) {
             Ok(loaded) if !config.revocation.is_enabled() => Found::Accepted(loaded),
@@ -213,7 +227,10 @@ pub(crate) fn verify_now(session: &Session, token: &str) -> bool {
 /// The `Set-Cookie` a response to a request carrying `token` sends without any save, or
 /// `None` when the token is rejected or needs no re-issue.
 #[cfg(feature = "__internals")]
-pub(crate) fn reissue_now(session: &Session, token: &str) -> Option<Result<String, SessionError>> {
+pub(crate) fn reissue_now(
+    session: &Session,
+    token: &str,
+) -> Option<Result<SetCookies, SessionError>> {
     let loaded = session.config().verify(token).ok()?;
     match initial_pending(session, &loaded) {
         Pending::Reissue { data, refresh } => {

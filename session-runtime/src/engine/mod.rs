@@ -3,6 +3,7 @@
 //! type appears here: the adapters (`actix/`, `axum/`) feed it the request's `Cookie`
 //! header values and apply what it decides.
 
+pub(crate) mod chunks;
 pub(crate) mod config;
 pub(crate) mod cookie;
 pub(crate) mod decision;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use crate::engine::chunks::SetCookies;
 use crate::engine::config::Session;
 use crate::engine::decision::{CookieDecision, Pending, RevocationLedger, Written};
 use crate::error::SessionError;
@@ -93,10 +94,11 @@ impl RequestSession {
         self.outcome().ledger.unchecked_id = Some(id);
     }
 
-    /// The `Set-Cookie` value this config's response carries, taking the pending change
-    /// and leaving the decision standing; `None` when the cookie stays as it is. A `failed`
-    /// response (a 5xx, an error) changes no session, as in Microdot.
-    pub(crate) fn take_set_cookie(&self, failed: bool) -> Option<String> {
+    /// The `Set-Cookie` values this config's response carries (one, or the chunks and
+    /// their removals), taking the pending change and leaving the decision standing; `None`
+    /// when the cookie stays as it is. A `failed` response (a 5xx, an error) changes no
+    /// session, as in Microdot.
+    pub(crate) fn take_set_cookies(&self, failed: bool) -> Option<SetCookies> {
         let pending = std::mem::replace(&mut self.outcome().cookie.pending, Pending::Untouched);
         if matches!(pending, Pending::Untouched) {
             return None;
@@ -106,12 +108,15 @@ impl RequestSession {
             return None;
         }
         match pending {
-            Pending::Save { set_cookie } => Some(set_cookie),
+            Pending::Save { set_cookies } => Some(set_cookies),
             Pending::Reissue { data, refresh } => self
                 .reissue(data.map(), refresh)
                 .inspect_err(|err| tracing::warn!("cannot re-issue the session cookie: {err}"))
                 .ok(),
-            Pending::Delete => Some(self.session.config().cookie.removal()),
+            Pending::Delete => {
+                let config = self.session.config();
+                Some(config.chunks.removals(&config.cookie))
+            }
             Pending::Untouched => None,
         }
     }
@@ -152,10 +157,10 @@ impl RequestSession {
             let id = self.id_for_save(&mut outcome.cookie, data);
             (outcome.cookie.renewed, id)
         };
-        let (token, set_cookie) = self.encode(data, self.times_for_save(renewed), id.as_ref())?;
+        let (token, set_cookies) = self.encode(data, self.times_for_save(renewed), id.as_ref())?;
         let cookie = &mut self.outcome().cookie;
         cookie.written = Written::Token(token);
-        cookie.pending = Pending::Save { set_cookie };
+        cookie.pending = Pending::Save { set_cookies };
         cookie.decided = true;
         Ok(())
     }
@@ -370,7 +375,7 @@ impl RequestSession {
         &self,
         data: &Map<String, Value>,
         refresh: bool,
-    ) -> Result<String, SessionError> {
+    ) -> Result<SetCookies, SessionError> {
         let times = if refresh {
             self.times_for_save(false)
         } else {
@@ -382,7 +387,7 @@ impl RequestSession {
             None => self.id_for_save(&mut self.outcome().cookie, data),
         };
         self.encode(data, times, id.as_ref())
-            .map(|(_, set_cookie)| set_cookie)
+            .map(|(_, set_cookies)| set_cookies)
     }
 
     fn encode(
@@ -390,7 +395,7 @@ impl RequestSession {
         data: &Map<String, Value>,
         times: SavedTimes,
         id: Option<&TokenId>,
-    ) -> Result<(String, String), SessionError> {
+    ) -> Result<(String, SetCookies), SessionError> {
         self.session.issue_session(data, times, id)
     }
 
@@ -402,20 +407,20 @@ impl RequestSession {
 }
 
 impl Session {
-    /// The token and `Set-Cookie` value for session `data` with `times` (and, under a
+    /// The token and `Set-Cookie` values for session `data` with `times` (and, under a
     /// revocation store, the token id `id`): every session token is issued here.
     pub(crate) fn issue_session(
         &self,
         data: &Map<String, Value>,
         times: SavedTimes,
         id: Option<&TokenId>,
-    ) -> Result<(String, String), SessionError> {
+    ) -> Result<(String, SetCookies), SessionError> {
         let config = self.config();
         let max_age = times
             .exp
             .filter(|_| config.lifetimes.is_configured())
             .map(|exp| Duration::from_secs(exp.saturating_sub(config.now() as u64)));
-        config.issue_cookie(&config.cookie, &SessionClaims { data, times, id }, max_age)
+        config.issue_session_cookies(&SessionClaims { data, times, id }, max_age)
     }
 
     /// The managed claims of a save now, building on `loaded`.

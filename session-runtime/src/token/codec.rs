@@ -125,7 +125,7 @@ impl Codec {
             return jwe.decrypt(token);
         }
         if token.len() > MAX_INCOMING_TOKEN {
-            return Err(Rejection::TooLong(token.len()));
+            return Err(Rejection::TooLong(token.len(), MAX_INCOMING_TOKEN));
         }
         const SHAPE: Rejection = Rejection::Shape("expected exactly three dot-separated segments");
         let (signing_input, signature) = token.rsplit_once('.').ok_or(SHAPE)?;
@@ -268,8 +268,8 @@ mod tests {
             Err(Rejection::Shape(_))
         ));
         assert!(matches!(
-            codec().decode(&"a".repeat(9000)),
-            Err(Rejection::TooLong(9000))
+            codec().decode(&"a".repeat(MAX_INCOMING_TOKEN + 1)),
+            Err(Rejection::TooLong(_, MAX_INCOMING_TOKEN))
         ));
         let (_, rest) = token.split_once('.').unwrap();
         let none = format!("{}.{rest}", URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#));

@@ -117,7 +117,7 @@ impl Jwe {
     /// yet parsed) and the key that opened it.
     pub(crate) fn decrypt(&self, token: &str) -> Result<(Box<[u8]>, VerifiedBy), Rejection> {
         if token.len() > MAX_INCOMING_TOKEN {
-            return Err(Rejection::TooLong(token.len()));
+            return Err(Rejection::TooLong(token.len(), MAX_INCOMING_TOKEN));
         }
         let mut segments = token.split('.');
         let mut next = || segments.next();

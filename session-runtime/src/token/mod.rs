@@ -18,13 +18,19 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
-/// Incoming cookies longer than this are rejected before any base64 or JSON work.
-pub(crate) const MAX_INCOMING_TOKEN: usize = 8 * 1024;
+/// Incoming tokens longer than this are rejected before any base64 or JSON work, whatever
+/// the config: a session may span `Session::max_chunks` (at most 5) cookies of at most
+/// 4096 bytes. Each config's own limit ([`pipeline::TokenRules::max_len`]) is lower.
+pub(crate) const MAX_INCOMING_TOKEN: usize = 5 * 4096;
+
+/// A config's limit on incoming tokens when its sessions fit in one cookie.
+pub(crate) const MAX_ONE_COOKIE_TOKEN: usize = 8 * 1024;
 
 /// Why a cookie is not a valid session. Logged at debug level, never shown to the client.
 #[derive(Debug)]
 pub(crate) enum Rejection {
-    TooLong(usize),
+    /// The token's length, and the limit it is over.
+    TooLong(usize, usize),
     Shape(&'static str),
     Base64(&'static str),
     Json(&'static str, serde_json::Error),
@@ -49,7 +55,7 @@ impl Rejection {
     /// vocabulary that the crate documentation lists.
     pub(crate) fn reason(&self) -> &'static str {
         match self {
-            Self::TooLong(_) => "too_large",
+            Self::TooLong(..) => "too_large",
             Self::Shape(_) | Self::Base64(_) | Self::Json(..) | Self::Header(_) => "malformed",
             Self::Algorithm(_) => "wrong_alg",
             Self::TokenType(_) => "wrong_typ",
@@ -68,10 +74,9 @@ impl Rejection {
 impl std::fmt::Display for Rejection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::TooLong(len) => write!(
-                f,
-                "cookie is {len} bytes, over the {MAX_INCOMING_TOKEN}-byte limit"
-            ),
+            Self::TooLong(len, limit) => {
+                write!(f, "cookie is {len} bytes, over the {limit}-byte limit")
+            }
             Self::Shape(what) => write!(f, "not a compact JWS: {what}"),
             Self::Base64(part) => write!(f, "the {part} is not valid base64url"),
             Self::Json(part, err) => write!(f, "the {part} is not a JSON object: {err}"),

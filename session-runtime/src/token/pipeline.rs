@@ -18,6 +18,8 @@ pub(crate) struct TokenRules<'a> {
     pub(crate) lifetimes: &'a Lifetimes,
     /// Take `jti`/`jti_ms` out of the entries into [`Verified::id`].
     pub(crate) with_id: bool,
+    /// Longer tokens are refused before any decoding: what this config's cookies can carry.
+    pub(crate) max_len: usize,
 }
 
 /// A token's verified content: its entries, its managed claims and, with ids, its id.
@@ -31,6 +33,9 @@ pub(crate) struct Verified {
 impl TokenRules<'_> {
     /// Verifies `token` at `now` (Unix seconds): signature or decryption, then the claims.
     pub(crate) fn verify(&self, token: &str, now: f64) -> Result<Verified, Rejection> {
+        if token.len() > self.max_len {
+            return Err(Rejection::TooLong(token.len(), self.max_len));
+        }
         let (payload, verified_by) = self.codec.decode(token)?;
         // With ids, the token id's claims are read in the load pass, like the managed ones,
         // and kept out of the entries: no map is built for them.
