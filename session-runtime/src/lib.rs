@@ -68,7 +68,8 @@ pub use error::SessionError;
 pub use flash::Flash;
 pub use typed::{SessionData, TypedSession};
 
-/// The keys a [`Session`] signs and verifies with, from `jsonwebtoken`.
+/// The keys a [`Session`] signs and verifies with, from `jsonwebtoken`, and the usage of
+/// each ([`Session::key_usage`]).
 ///
 /// ```
 /// use jwt_session::Session;
@@ -78,6 +79,7 @@ pub use typed::{SessionData, TypedSession};
 /// # drop(session);
 /// ```
 pub mod keys {
+    pub use crate::token::keys::{KeyRole, KeyUsage};
     pub use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 }
 
