@@ -103,18 +103,23 @@ impl Config {
 
     /// A session token's verified content now, through the token pipeline.
     pub(crate) fn verify(&self, token: &str) -> Result<Verified, Rejection> {
-        let verified = self.rules().verify(token, self.now())?;
-        if verified.data.contains_key(PURPOSE) {
-            return Err(Rejection::Purpose);
-        }
-        Ok(verified)
+        self.verify_at(token, self.now())
     }
 
     /// [`verify`](Config::verify) for the session cookie a request carries, counted in the
     /// key usage (the library's own re-reads of a token it holds are not).
     pub(crate) fn verify_counted(&self, token: &str) -> Result<Verified, Rejection> {
-        let verified = self.verify(token)?;
-        self.rules().count(&verified, self.now());
+        let now = self.now();
+        let verified = self.verify_at(token, now)?;
+        self.rules().count(&verified, now);
+        Ok(verified)
+    }
+
+    fn verify_at(&self, token: &str, now: f64) -> Result<Verified, Rejection> {
+        let verified = self.rules().verify(token, now)?;
+        if verified.data.contains_key(PURPOSE) {
+            return Err(Rejection::Purpose);
+        }
         Ok(verified)
     }
 

@@ -211,6 +211,11 @@ pub(crate) fn verify_now(session: &Session, token: &str) -> bool {
     session.config().verify_counted(token).is_ok()
 }
 
+#[cfg(feature = "__internals")]
+pub(crate) fn verify_uncounted(session: &Session, token: &str) -> bool {
+    session.config().verify(token).is_ok()
+}
+
 /// The `Set-Cookie` a response to a request carrying `token` sends without any save, or
 /// `None` when the token is rejected or needs no re-issue.
 #[cfg(feature = "__internals")]

@@ -627,10 +627,18 @@ fn try_twins_return_the_error_the_builders_panic_with() {
     ] {
         assert!(matches!(result, Err(SessionError::KeyMismatch(_))));
     }
-    let wrong_family = DecodingKey::from_secret(NEW.as_bytes());
-    assert!(reader.next_public_keys([wrong_family]).is_err());
-    let hmac_public = DecodingKey::from_ed_pem(ED_NEXT_PUBLIC.as_bytes()).unwrap();
-    assert!(Session::new(NEW).next_public_keys([hmac_public]).is_err());
+    let secret = DecodingKey::from_secret(NEW.as_bytes());
+    assert!(reader.clone().next_public_keys([secret]).is_err());
+    let rsa_public = include_str!("../keys/rsa-public.pem");
+    let another_family = DecodingKey::from_rsa_pem(rsa_public.as_bytes()).unwrap();
+    assert!(reader.clone().next_public_keys([another_family]).is_err());
+    // The identity point: a public key of small order, under which signatures are forged.
+    let mut identity = [0; 32];
+    identity[0] = 1;
+    let small_order = DecodingKey::from_ed_der(&identity);
+    assert!(reader.clone().previous_public_keys([small_order]).is_err());
+    let ed_public = DecodingKey::from_ed_pem(ED_NEXT_PUBLIC.as_bytes()).unwrap();
+    assert!(Session::new(NEW).next_public_keys([ed_public]).is_err());
     // A secret configured twice keeps its first role, and the current key stays current.
     let roles: Vec<KeyRole> = Session::new(NEW)
         .next_secrets([NEW, NEXT])

@@ -563,3 +563,50 @@ fn algorithm_name(algorithm: Algorithm) -> String {
         _ => format!("{algorithm:?}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CURRENT: &[u8] = b"the current secret, 32 bytes or more";
+    const NEXT: &[u8] = b"the next secret, also 32 bytes or more";
+
+    fn staged() -> KeyRing {
+        let mut ring = KeyRing::hmac(CURRENT, Algorithm::HS256).unwrap();
+        ring.add_secret(KeyRole::Next, NEXT).unwrap();
+        ring
+    }
+
+    #[test]
+    fn a_next_key_verifies_and_never_signs() {
+        let ring = staged();
+        let next_alone = KeyRing::hmac(NEXT, Algorithm::HS256).unwrap();
+        let by_next = next_alone.sign(b"input").unwrap();
+        let verified = ring.verify(None, b"input", &by_next).map(|by| by.role);
+        assert_eq!(verified, Some(KeyRole::Next));
+        let signed = ring.sign(b"input").unwrap();
+        let current_alone = KeyRing::hmac(CURRENT, Algorithm::HS256).unwrap();
+        assert_eq!(signed, current_alone.sign(b"input").unwrap());
+        assert_ne!(signed, by_next);
+        // A `kid` picks the one key that is tried.
+        let next_kid = next_alone.current_kid();
+        assert_eq!(ring.verify(Some(next_kid), b"input", &signed), None);
+    }
+
+    #[test]
+    fn usage_is_counted_per_key_and_shared_by_clones() {
+        let ring = staged();
+        let clone = ring.clone();
+        clone.record(ring.verified_by(1), 12.5);
+        clone.record(ring.verified_by(1), 20.0);
+        let usage = ring.usage();
+        assert_eq!((usage[0].verified, usage[1].verified), (0, 2));
+        assert_eq!(usage[0].last_verified, None);
+        let twenty = UNIX_EPOCH + Duration::from_secs(20);
+        assert_eq!(usage[1].last_verified, Some(twenty));
+        let mut fresh = ring.clone();
+        fresh.fresh_usage();
+        assert_eq!(fresh.usage()[1].verified, 0);
+        assert_eq!(ring.usage()[1].verified, 2);
+    }
+}
