@@ -11,7 +11,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use divan::{Bencher, black_box};
 use jwt_session::Session;
-use jwt_session_runtime::__internals::{encode_session, find_session_cookie, verify_cookie_value};
+use jwt_session_runtime::__internals::{
+    encode_session, find_session_cookie, verify_cookie_value, verify_cookie_value_uncounted,
+};
 use serde_json::{Map, Value, json};
 
 fn main() {
@@ -183,6 +185,33 @@ fn decode_encrypted(bencher: Bencher, size: &str) {
 #[divan::bench(args = SIZES)]
 fn encode_encrypted(bencher: Bencher, size: &str) {
     bench_encode(bencher, encrypted(), size);
+}
+
+/// Decode+verify of the typical session under a config with a key of each role, with the
+/// `key_usage` count that every request's read makes (it is always on) against the same
+/// read without it (`uncounted`, the read path before the count), in one run: tokens
+/// verified by the current, a previous and a next key, each named by its `kid`. With 2
+/// threads, both count on the same key, so the cost of sharing its counter shows.
+#[divan::bench(args = ["uncounted", "current", "previous", "next"], threads = [1, 2])]
+fn verify_with_key_usage(bencher: Bencher, key: &str) {
+    const PREVIOUS: &str = "benchmark previous secret: thirty-two bytes";
+    const NEXT: &str = "benchmark next secret: also thirty-two bytes";
+    let session = session().previous_secrets([PREVIOUS]).next_secrets([NEXT]);
+    let issuer = match key {
+        "previous" => Session::new(PREVIOUS).next_secrets([SECRET]),
+        "next" => Session::new(NEXT).previous_secrets([SECRET]),
+        _ => session.clone(),
+    };
+    let token = encode_session(&issuer, &data("typical")).unwrap();
+    let verify = if key == "uncounted" {
+        verify_cookie_value_uncounted
+    } else {
+        verify_cookie_value
+    };
+    assert!(verify(&session, &token));
+    bencher
+        .counter(divan::counter::BytesCount::new(token.len()))
+        .bench(|| verify(&session, black_box(&token)));
 }
 
 #[divan::bench]

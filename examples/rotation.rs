@@ -15,6 +15,10 @@
 //!
 //! If the old secret leaked, skip step 2: deploy the new secret alone and everyone logs in
 //! again.
+//!
+//! On a fleet, first deploy `SESSION_SECRET=<old> NEXT_SECRETS=<new>` everywhere, so that no
+//! instance refuses the sessions the others start signing at step 2; `docs/key-rotation.md`
+//! walks the three steps, with `Session::key_usage` telling when the old secret is unused.
 
 use std::time::Duration;
 
@@ -26,17 +30,22 @@ mod common;
 
 /// The session config from `SESSION_SECRET` and the comma-separated `PREVIOUS_SECRETS`.
 pub fn session_from(current: impl AsRef<[u8]>, previous: &str) -> Result<Session, SessionError> {
-    let previous: Vec<&str> = previous
-        .split(',')
+    Session::try_new(current)?
+        .max_age(Duration::from_secs(7 * 24 * 3600))
+        .try_previous_secrets(secrets(previous))
+}
+
+/// `session` also accepting the comma-separated `NEXT_SECRETS`: the first step of a
+/// fleet's rotation (`docs/key-rotation.md`), where they verify and never sign.
+pub fn with_next_secrets(session: Session, next: &str) -> Result<Session, SessionError> {
+    session.try_next_secrets(secrets(next))
+}
+
+fn secrets(list: &str) -> Vec<&str> {
+    list.split(',')
         .map(str::trim)
         .filter(|secret| !secret.is_empty())
-        .collect();
-    let session = Session::try_new(current)?.max_age(Duration::from_secs(7 * 24 * 3600));
-    // previous_secrets panics on a short secret; check first so the error is returned.
-    for secret in &previous {
-        Session::try_new(secret)?;
-    }
-    Ok(session.previous_secrets(previous))
+        .collect()
 }
 
 #[get("/")]
@@ -61,7 +70,10 @@ pub fn routes(config: &mut web::ServiceConfig) {
 async fn main() -> std::io::Result<()> {
     let current = common::secret_from_env();
     let previous = std::env::var("PREVIOUS_SECRETS").unwrap_or_default();
-    let session = session_from(&current, &previous).unwrap_or_else(|err| {
+    let next = std::env::var("NEXT_SECRETS").unwrap_or_default();
+    let session = session_from(&current, &previous);
+    let session = session.and_then(|session| with_next_secrets(session, &next));
+    let session = session.unwrap_or_else(|err| {
         eprintln!("error: {err}");
         std::process::exit(2);
     });

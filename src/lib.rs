@@ -176,6 +176,11 @@ pub use jwt_session_runtime::__private;
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+/// Compiles the key rotation guide's examples (a README section to be) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/key-rotation.md")]
+struct KeyRotationDoctests;
+
 /// The README's code is copied as is: the quick start's `[dependencies]` must cover what it
 /// uses, which the doctests above cannot see (they build with this crate's dev-dependencies).
 #[cfg(test)]

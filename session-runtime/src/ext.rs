@@ -128,8 +128,12 @@ pub(crate) fn verify_side_token(
     let rejected = |reason: &'static str, why: &str| {
         tracing::debug!(reason, "ignoring the {cookie_name} cookie: {why}");
     };
-    let verified = match rules.verify(token, config.now()) {
-        Ok(verified) => verified,
+    let now = config.now();
+    let verified = match rules.verify(token, now) {
+        Ok(verified) => {
+            rules.count(&verified, now);
+            verified
+        }
         Err(rejection) => {
             rejected(rejection.reason(), &rejection.to_string());
             return None;

@@ -14,6 +14,12 @@ pub fn verify_cookie_value(session: &crate::Session, token: &str) -> bool {
     load::verify_now(session, token)
 }
 
+/// [`verify_cookie_value`] without the key usage count: the read path as it was before
+/// `Session::key_usage`, the same-run baseline of the benchmarks.
+pub fn verify_cookie_value_uncounted(session: &crate::Session, token: &str) -> bool {
+    load::verify_uncounted(session, token)
+}
+
 /// Encodes `data` as a session token, as `save()` does before building the cookie (for the
 /// benchmarks).
 pub fn encode_session(

@@ -62,7 +62,8 @@ pub use engine::flash::Flash;
 pub use engine::typed::{SessionData, TypedSession};
 pub use error::SessionError;
 
-/// The keys a [`Session`] signs and verifies with, from `jsonwebtoken`.
+/// The keys a [`Session`] signs and verifies with, from `jsonwebtoken`, and the usage of
+/// each ([`Session::key_usage`]).
 ///
 /// ```
 /// use jwt_session::Session;
@@ -72,6 +73,7 @@ pub use error::SessionError;
 /// # drop(session);
 /// ```
 pub mod keys {
+    pub use crate::token::keys::{KeyRole, KeyUsage};
     pub use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 }
 

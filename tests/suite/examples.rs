@@ -143,6 +143,41 @@ async fn rotation_keeps_users_logged_in() {
 }
 
 #[actix_web::test]
+async fn rotation_stages_next_secrets_so_a_mixed_fleet_keeps_users_logged_in() {
+    const OLD: &str = "the secret used before the rotation: 32+ bytes";
+    const NEW: &str = "the secret used after the rotation: 32+ bytes";
+    let step_one = rotation::with_next_secrets(rotation::session_from(OLD, "").unwrap(), NEW);
+    let step_one = test::init_service(
+        App::new()
+            .app_data(step_one.unwrap())
+            .configure(rotation::routes),
+    )
+    .await;
+    let step_two = test::init_service(
+        App::new()
+            .app_data(rotation::session_from(NEW, OLD).unwrap())
+            .configure(rotation::routes),
+    )
+    .await;
+    let mut jar = Jar::default();
+    for visit in 1..=4 {
+        let page = if visit % 2 == 0 {
+            get!(step_two, jar, "/")
+        } else {
+            get!(step_one, jar, "/")
+        };
+        assert!(
+            page.contains(&format!("Visit {visit}")),
+            "visit {visit}: {page}"
+        );
+    }
+    assert!(matches!(
+        rotation::with_next_secrets(rotation::session_from(OLD, "").unwrap(), "short"),
+        Err(jwt_session::SessionError::SecretTooShort { .. })
+    ));
+}
+
+#[actix_web::test]
 async fn verify_only_reads_what_the_issuer_signs() {
     let issuer = test::init_service(
         App::new()

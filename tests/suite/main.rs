@@ -21,6 +21,7 @@ mod examples;
 mod hardening;
 mod hygiene;
 mod jwe_wire;
+mod key_staging;
 mod layers;
 mod lifecycle;
 mod login;

@@ -17,7 +17,7 @@ use crate::token::clock::Clock;
 #[cfg(feature = "test-util")]
 use crate::token::clock::TestClock;
 use crate::token::codec::Codec;
-use crate::token::keys::KeyRing;
+use crate::token::keys::{KeyRing, KeyRole, KeyUsage};
 use crate::token::pipeline::{TokenRules, Verified};
 use crate::token::{MAX_ONE_COOKIE_TOKEN, Rejection};
 
@@ -106,7 +106,20 @@ impl Config {
 
     /// A session token's verified content now, through the token pipeline.
     pub(crate) fn verify(&self, token: &str) -> Result<Verified, Rejection> {
-        let verified = self.rules().verify(token, self.now())?;
+        self.verify_at(token, self.now())
+    }
+
+    /// [`verify`](Config::verify) for the session cookie a request carries, counted in the
+    /// key usage (the library's own re-reads of a token it holds are not).
+    pub(crate) fn verify_counted(&self, token: &str) -> Result<Verified, Rejection> {
+        let now = self.now();
+        let verified = self.verify_at(token, now)?;
+        self.rules().count(&verified, now);
+        Ok(verified)
+    }
+
+    fn verify_at(&self, token: &str, now: f64) -> Result<Verified, Rejection> {
+        let verified = self.rules().verify(token, now)?;
         if verified.data.contains_key(PURPOSE) {
             return Err(Rejection::Purpose);
         }
@@ -367,14 +380,16 @@ impl Session {
 
     /// Accepts sessions signed with earlier secrets, for rotating the secret without
     /// logging anyone out. A request bearing such a session gets it back re-signed with the
-    /// current secret. While previous secrets are configured, new tokens carry a `kid`
-    /// header (an HMAC of a fixed label, useless for recovering the secret), so each token
-    /// costs one signature check; tokens without one (Microdot's) are tried against each key.
+    /// current secret. While previous (or [next](Session::next_secrets)) secrets are
+    /// configured, new tokens carry a `kid` header (an HMAC of a fixed label, useless for
+    /// recovering the secret), so each token costs one signature check; tokens without one
+    /// (Microdot's) are tried against each key. A secret already configured keeps its role.
     ///
     /// # Panics
     ///
     /// If a secret is shorter than the algorithm needs (32 bytes for HS256, 48 for HS384,
-    /// 64 for HS512), or on a config built from asymmetric keys.
+    /// 64 for HS512), or on a config built from asymmetric keys. Use
+    /// [`Session::try_previous_secrets`] to handle that case yourself.
     ///
     /// ```
     /// let session = jwt_session::Session::new("the new secret, 32 bytes or longer!")
@@ -383,14 +398,199 @@ impl Session {
     /// ```
     #[must_use]
     pub fn previous_secrets<S: AsRef<[u8]>>(self, secrets: impl IntoIterator<Item = S>) -> Self {
+        self.try_previous_secrets(secrets)
+            .unwrap_or_else(|err| panic!("Session::previous_secrets: {err}"))
+    }
+
+    /// Like [`Session::previous_secrets`], but returns the error instead of panicking.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::SecretTooShort`], and [`SessionError::KeyMismatch`] on a config built
+    /// from asymmetric keys.
+    ///
+    /// ```
+    /// use jwt_session::{Session, SessionError};
+    ///
+    /// let session = Session::new("the new secret, 32 bytes or longer!");
+    /// let err = session.try_previous_secrets(["too short"]).unwrap_err();
+    /// assert!(matches!(err, SessionError::SecretTooShort { len: 9, min: 32, .. }));
+    /// ```
+    pub fn try_previous_secrets<S: AsRef<[u8]>>(
+        self,
+        secrets: impl IntoIterator<Item = S>,
+    ) -> Result<Self, SessionError> {
+        self.with_keys_added(secrets, |keys, secret| {
+            keys.add_secret(KeyRole::Previous, secret.as_ref())
+        })
+    }
+
+    /// Accepts sessions signed with secrets this config does not sign with yet: the first
+    /// step of rotating a fleet's secret, deployed before any instance signs with the new
+    /// one. A next secret only verifies; it never signs or encrypts, on any path (save,
+    /// idle re-issue, rotation re-sign, `renew`, login, remember cookie).
+    ///
+    /// A session verified by a next secret is not re-signed with the current one: it
+    /// already carries the secret the fleet is moving to, and re-signing it would move it
+    /// back and make it bounce between instances mid-rollout. When the request re-issues it
+    /// anyway (a save, an idle refresh), the current secret signs, as always. Tokens carry a
+    /// `kid` as with [`previous_secrets`](Session::previous_secrets), so an instance built
+    /// as `Session::new(old).next_secrets([new])` and one built as
+    /// `Session::new(new).previous_secrets([old])` accept each other's sessions.
+    /// `docs/key-rotation.md` walks the three steps, with [`Session::key_usage`] as the
+    /// signal to retire the old secret.
+    ///
+    /// # Panics
+    ///
+    /// As [`Session::previous_secrets`]; [`Session::try_next_secrets`] returns the error.
+    ///
+    /// ```
+    /// use jwt_session::Session;
+    /// use jwt_session::keys::KeyRole;
+    ///
+    /// // Step 1, on every instance: the old secret still signs, the new one verifies.
+    /// let step_one = Session::new("the old secret, 32 bytes or longer!")
+    ///     .next_secrets(["the new secret, 32 bytes or longer!"]);
+    /// // Step 2, on every instance: the new secret signs, the old one verifies.
+    /// let step_two = Session::new("the new secret, 32 bytes or longer!")
+    ///     .previous_secrets(["the old secret, 32 bytes or longer!"]);
+    /// assert_eq!(step_one.key_usage()[1].role, KeyRole::Next);
+    /// assert_eq!(step_one.key_usage()[1].kid, step_two.key_usage()[0].kid);
+    /// ```
+    #[must_use]
+    pub fn next_secrets<S: AsRef<[u8]>>(self, secrets: impl IntoIterator<Item = S>) -> Self {
+        self.try_next_secrets(secrets)
+            .unwrap_or_else(|err| panic!("Session::next_secrets: {err}"))
+    }
+
+    /// Like [`Session::next_secrets`], but returns the error instead of panicking.
+    ///
+    /// # Errors
+    ///
+    /// As [`Session::try_previous_secrets`].
+    ///
+    /// ```
+    /// let secret = std::env::var("NEXT_SESSION_SECRET").unwrap_or_default();
+    /// let session = jwt_session::Session::new("the old secret, 32 bytes or longer!");
+    /// match session.try_next_secrets([secret]) {
+    ///     Ok(session) => drop(session),
+    ///     Err(err) => eprintln!("cannot start: {err}"),
+    /// }
+    /// ```
+    pub fn try_next_secrets<S: AsRef<[u8]>>(
+        self,
+        secrets: impl IntoIterator<Item = S>,
+    ) -> Result<Self, SessionError> {
+        self.with_keys_added(secrets, |keys, secret| {
+            keys.add_secret(KeyRole::Next, secret.as_ref())
+        })
+    }
+
+    /// Accepts tokens signed with earlier key pairs, given their public keys, on a config
+    /// built from asymmetric keys ([`Session::from_keys`], [`Session::verify_only`] and their
+    /// PEM forms): the asymmetric [`previous_secrets`](Session::previous_secrets). An issuing
+    /// config re-signs a session verified by one with its own key.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::KeyMismatch`] for a key that does not fit the config's algorithm, or
+    /// an HMAC config.
+    ///
+    /// ```
+    /// use jwt_session::{Session, keys::{Algorithm, DecodingKey}};
+    ///
+    /// # let old_public = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA5pVUfnZRuxlxeG4tYoqSoLN/5nBmpASDPBIB0J2bqF8=\n-----END PUBLIC KEY-----\n";
+    /// # let new_public = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEACLDdoFaD9SJQfnl9xIMC9OQowTrMOG8cfmQKUpI8zi0=\n-----END PUBLIC KEY-----\n";
+    /// let reader = Session::verify_only_pem(Algorithm::EdDSA, new_public)?
+    ///     .previous_public_keys([DecodingKey::from_ed_pem(old_public.as_bytes())?])?;
+    /// # drop(reader);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn previous_public_keys(
+        self,
+        keys: impl IntoIterator<Item = DecodingKey>,
+    ) -> Result<Self, SessionError> {
+        self.with_keys_added(keys, |ring, key| {
+            ring.add_public_key(KeyRole::Previous, key)
+        })
+    }
+
+    /// Accepts tokens signed with key pairs that the issuers do not sign with yet, given
+    /// their public keys: the asymmetric [`next_secrets`](Session::next_secrets), for the
+    /// verify-only services of a fleet (and the issuers) before the issuers switch keys.
+    /// A next key is a public key, so it can never sign.
+    ///
+    /// # Errors
+    ///
+    /// As [`Session::previous_public_keys`].
+    ///
+    /// ```
+    /// use jwt_session::{Session, keys::{Algorithm, DecodingKey, KeyRole}};
+    ///
+    /// # let old_public = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA5pVUfnZRuxlxeG4tYoqSoLN/5nBmpASDPBIB0J2bqF8=\n-----END PUBLIC KEY-----\n";
+    /// # let new_public = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEACLDdoFaD9SJQfnl9xIMC9OQowTrMOG8cfmQKUpI8zi0=\n-----END PUBLIC KEY-----\n";
+    /// let reader = Session::verify_only_pem(Algorithm::EdDSA, old_public)?
+    ///     .next_public_keys([DecodingKey::from_ed_pem(new_public.as_bytes())?])?;
+    /// assert_eq!(reader.key_usage()[1].role, KeyRole::Next);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn next_public_keys(
+        self,
+        keys: impl IntoIterator<Item = DecodingKey>,
+    ) -> Result<Self, SessionError> {
+        self.with_keys_added(keys, |ring, key| ring.add_public_key(KeyRole::Next, key))
+    }
+
+    /// How much each key has been used since this config was built, current key first: the
+    /// signal that a previous key can be retired (see `docs/key-rotation.md`).
+    ///
+    /// A key's count goes up once for each token a request carries that it verified with
+    /// valid lifetimes: the session cookie, and the login layer's remember cookie, which
+    /// is signed with the same keys. The count is taken before the revocation store is
+    /// asked, so a revoked token still counts; an expired or forged one never does. The
+    /// library's own re-reads of a token do not count. Counts are kept per config, shared
+    /// by its clones (so by every worker), and start afresh in a config derived from it by
+    /// a builder call; they are not persisted across restarts.
+    ///
+    /// ```
+    /// use actix_web::{App, HttpResponse, test, web};
+    /// use jwt_session::{Session, SessionDict, SessionError, with_session};
+    ///
+    /// #[with_session]
+    /// async fn visit(session: SessionDict) -> HttpResponse {
+    ///     HttpResponse::Ok().body(session.len().to_string())
+    /// }
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let old = Session::new("the old secret, 32 bytes or longer!");
+    /// let cookie = old.test_cookie(&serde_json::json!({"user": "ann"}))?;
+    /// let session = Session::new("the new secret, 32 bytes or longer!")
+    ///     .previous_secrets(["the old secret, 32 bytes or longer!"]);
+    /// let app = test::init_service(App::new().app_data(session.clone()).route("/", web::get().to(visit))).await;
+    /// test::call_service(&app, test::TestRequest::get().cookie(cookie).to_request()).await;
+    /// let usage = session.key_usage();
+    /// assert_eq!((usage[0].verified, usage[1].verified), (0, 1));
+    /// assert!(usage[1].last_verified.is_some());
+    /// # Ok::<(), SessionError>(())
+    /// # }).unwrap();
+    /// ```
+    #[must_use]
+    pub fn key_usage(&self) -> Vec<KeyUsage> {
+        self.config().codec.keys().usage()
+    }
+
+    /// This config with `items` added to its key ring by `add`.
+    fn with_keys_added<T>(
+        self,
+        items: impl IntoIterator<Item = T>,
+        add: impl Fn(&mut KeyRing, T) -> Result<(), SessionError>,
+    ) -> Result<Self, SessionError> {
         let mut keys = self.config().codec.keys().clone();
-        for secret in secrets {
-            keys.add_previous_secret(secret.as_ref())
-                .unwrap_or_else(|err| panic!("Session::previous_secrets: {err}"));
+        for item in items {
+            add(&mut keys, item)?;
         }
-        let codec = self.config().codec.rekeyed(keys);
-        let codec = codec.unwrap_or_else(|err| panic!("Session::previous_secrets: {err}"));
-        self.with(|config| config.codec = codec)
+        let codec = self.config().codec.rekeyed(keys)?;
+        Ok(self.with(|config| config.codec = codec))
     }
 
     /// Encrypts sessions, so that nobody without the secret can read them. By default a
@@ -948,7 +1148,13 @@ impl Session {
     }
 
     pub(crate) fn with(mut self, change: impl FnOnce(&mut Config)) -> Self {
-        change(Arc::make_mut(&mut self.inner));
+        // A config derived from one that is in use counts its own key usage.
+        let derived = Arc::strong_count(&self.inner) > 1;
+        let config = Arc::make_mut(&mut self.inner);
+        if derived {
+            config.codec.fresh_usage();
+        }
+        change(config);
         self
     }
 

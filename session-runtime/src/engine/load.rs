@@ -14,7 +14,7 @@ use crate::engine::state::RequestSession;
 use crate::error::SessionError;
 use crate::revocation::policy::Verdict;
 use crate::token::claims::TokenId;
-use crate::token::keys::VerifiedBy;
+use crate::token::keys::KeyRole;
 use crate::token::payload::Entries;
 use crate::token::pipeline::Verified;
 
@@ -76,7 +76,7 @@ pub(crate) fn start_load(
     };
     let found = match token.as_deref() {
         None => Found::NoCookie,
-        Some(token) => match session.config().verify(token) {
+        Some(token) => match session.config().verify_counted(token) {
             Ok(loaded) if !config.revocation.is_enabled() => Found::Accepted(loaded),
             Ok(loaded) => match (&loaded.id, loaded.times.exp) {
                 (Some(id), Some(_)) => {
@@ -204,9 +204,11 @@ pub(crate) fn verified_data(session: &Session, token: &str) -> Option<Map<String
 }
 
 /// Re-signs a session verified by a previous key, or refreshes one past half its idle window.
+/// A session verified by a next key is left as it is: it already carries the key this
+/// config is moving to, and re-signing it would move it back (see `Session::next_secrets`).
 fn initial_pending(session: &Session, loaded: &Verified) -> Pending {
     let config = session.config();
-    let rotate = loaded.verified_by == VerifiedBy::Previous;
+    let rotate = loaded.verified_by.role == KeyRole::Previous;
     let refresh = config.lifetimes.wants_refresh(loaded.times, config.now());
     if config.codec.keys().can_sign() && (rotate || refresh) {
         tracing::debug!(rotate, refresh, "re-issuing the session cookie");
@@ -219,8 +221,14 @@ fn initial_pending(session: &Session, loaded: &Verified) -> Pending {
     }
 }
 
+/// Verifies `token` as a request's cookie is, counted in the key usage.
 #[cfg(feature = "__internals")]
 pub(crate) fn verify_now(session: &Session, token: &str) -> bool {
+    session.config().verify_counted(token).is_ok()
+}
+
+#[cfg(feature = "__internals")]
+pub(crate) fn verify_uncounted(session: &Session, token: &str) -> bool {
     session.config().verify(token).is_ok()
 }
 

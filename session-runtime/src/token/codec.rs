@@ -99,6 +99,11 @@ impl Codec {
         &self.keys
     }
 
+    /// Starts the key usage counts afresh, for a config derived from another.
+    pub(crate) fn fresh_usage(&mut self) {
+        self.keys.fresh_usage();
+    }
+
     /// Encodes `claims` as a signed token.
     pub(crate) fn encode(&self, claims: &impl Serialize) -> Result<String, SessionError> {
         let payload = claims_json(claims)?;
@@ -122,7 +127,8 @@ impl Codec {
     pub(crate) fn decode(&self, token: &str) -> Result<(Box<[u8]>, VerifiedBy), Rejection> {
         #[cfg(feature = "encrypted")]
         if let Some(jwe) = &self.encryption {
-            return jwe.decrypt(token);
+            let (payload, index) = jwe.decrypt(token)?;
+            return Ok((payload, self.keys.verified_by(index)));
         }
         if token.len() > MAX_INCOMING_TOKEN {
             return Err(Rejection::TooLong(token.len(), MAX_INCOMING_TOKEN));
@@ -190,6 +196,7 @@ fn claims_json(claims: &impl Serialize) -> Result<Vec<u8>, SessionError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::token::keys::KeyRole;
     use jsonwebtoken::Algorithm;
     use serde_json::{Map, json};
 
@@ -217,7 +224,7 @@ mod tests {
         let claims = object(json!({"name": "joe", "n": 1.5, "list": [1, null, {"x": true}]}));
         let token = codec().encode(&claims).unwrap();
         let (payload, verified_by) = codec().decode(&token).unwrap();
-        assert_eq!(verified_by, VerifiedBy::Current);
+        assert_eq!(verified_by.role, KeyRole::Current);
         assert_eq!(
             serde_json::from_slice::<Map<String, Value>>(&payload).unwrap(),
             claims
@@ -229,11 +236,11 @@ mod tests {
         let old = codec().encode(&object(json!({"a": 1}))).unwrap();
         let mut ring =
             KeyRing::hmac(b"the new secret, also 32 bytes or more", Algorithm::HS256).unwrap();
-        ring.add_previous_secret(SECRET).unwrap();
+        ring.add_secret(KeyRole::Previous, SECRET).unwrap();
         let rotated = Codec::new(ring);
         assert_eq!(
-            rotated.decode(&old).unwrap().1,
-            VerifiedBy::Previous,
+            rotated.decode(&old).unwrap().1.role,
+            KeyRole::Previous,
             "kid-less tokens try every key"
         );
         let new = rotated.encode(&object(json!({"a": 1}))).unwrap();
@@ -245,7 +252,7 @@ mod tests {
         .unwrap();
         assert!(header.contains(r#""kid":""#), "{header}");
         assert!(!header.contains("secret"), "{header}");
-        assert_eq!(rotated.decode(&new).unwrap().1, VerifiedBy::Current);
+        assert_eq!(rotated.decode(&new).unwrap().1.role, KeyRole::Current);
         assert!(
             matches!(codec().decode(&new), Err(Rejection::UnknownKid)),
             "unknown kid"

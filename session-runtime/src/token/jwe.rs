@@ -14,7 +14,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
 use serde_json::Value;
 
-use super::keys::{KeyRing, VerifiedBy};
+use super::keys::KeyRing;
 use super::{MAX_INCOMING_TOKEN, Rejection, decode_object, typ_and_kid};
 use crate::error::SessionError;
 
@@ -29,7 +29,8 @@ const TAG_LEN: usize = 16;
 /// Encrypts and decrypts session tokens with keys derived from the ring's secrets.
 #[derive(Clone)]
 pub(crate) struct Jwe {
-    /// The current key first, then previous ones, each with the key id of its secret.
+    /// One per secret of the ring, in its order (the current key first), each with the key
+    /// id of its secret. Only the first encrypts.
     keys: Vec<(String, Aes256Gcm)>,
     /// `base64url({"alg":"dir","enc":"A256GCM"})`, with `kid` while rotating: sorted keys
     /// and no spaces. It is also the AAD (RFC 7516 §5.1 step 14).
@@ -114,8 +115,8 @@ impl Jwe {
     }
 
     /// Authenticates and decrypts `token`, and returns its plaintext (the claims JSON, not
-    /// yet parsed) and the key that opened it.
-    pub(crate) fn decrypt(&self, token: &str) -> Result<(Box<[u8]>, VerifiedBy), Rejection> {
+    /// yet parsed) and the ring index of the key that opened it.
+    pub(crate) fn decrypt(&self, token: &str) -> Result<(Box<[u8]>, usize), Rejection> {
         if token.len() > MAX_INCOMING_TOKEN {
             return Err(Rejection::TooLong(token.len(), MAX_INCOMING_TOKEN));
         }
@@ -166,12 +167,7 @@ impl Jwe {
                     &Tag::from(tag),
                 );
                 if opened.is_ok() {
-                    let verified_by = if index == 0 {
-                        VerifiedBy::Current
-                    } else {
-                        VerifiedBy::Previous
-                    };
-                    return Ok((buffer.as_slice().into(), verified_by));
+                    return Ok((buffer.as_slice().into(), index));
                 }
             }
             Err(Rejection::Decryption)
@@ -240,6 +236,7 @@ fn decode_exact<const N: usize>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::token::keys::KeyRole;
     use serde_json::json;
 
     const SECRET: &[u8] = b"an example secret of at least 32 bytes!!";
@@ -278,7 +275,7 @@ mod tests {
         let (decrypted, by) = jwe().decrypt(&first).unwrap();
         assert_eq!(
             (serde_json::from_slice::<Value>(&decrypted).unwrap(), by),
-            (claims, VerifiedBy::Current)
+            (claims, 0)
         );
     }
 
@@ -287,9 +284,9 @@ mod tests {
         let old = seal(&jwe(), json!({"a": 1}));
         let mut ring =
             KeyRing::hmac(b"the new secret, also 32 bytes or more", Algorithm::HS256).unwrap();
-        ring.add_previous_secret(SECRET).unwrap();
+        ring.add_secret(KeyRole::Previous, SECRET).unwrap();
         let rotated = Jwe::new(&ring).unwrap();
-        assert_eq!(rotated.decrypt(&old).unwrap().1, VerifiedBy::Previous);
+        assert_eq!(rotated.decrypt(&old).unwrap().1, 1);
         let new = seal(&rotated, json!({"a": 1}));
         let header = URL_SAFE_NO_PAD
             .decode(new.split('.').next().unwrap())
@@ -299,7 +296,7 @@ mod tests {
             ring.current_kid()
         );
         assert_eq!(String::from_utf8(header).unwrap(), expected);
-        assert_eq!(rotated.decrypt(&new).unwrap().1, VerifiedBy::Current);
+        assert_eq!(rotated.decrypt(&new).unwrap().1, 0);
         assert!(matches!(jwe().decrypt(&new), Err(Rejection::UnknownKid)));
     }
 

@@ -1,8 +1,10 @@
 //! The key ring: the pinned algorithm, the key that signs (if any) and every key that
-//! verifies, each with its key id.
+//! verifies, each with its key id, its role and its usage count.
 
 use std::cell::RefCell;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -67,13 +69,70 @@ fn with_cached<T: ?Sized, R>(
     })
 }
 
+/// What a key of a [`Session`](crate::Session) is for, in
+/// [`Session::key_usage`](crate::Session::key_usage).
+///
+/// Only the current key ever signs (or encrypts). Previous and next keys only verify:
+/// previous ones for tokens issued before a rotation, next ones for tokens issued by
+/// instances that already sign with the key this one will switch to.
+///
+/// ```
+/// use jwt_session::Session;
+/// use jwt_session::keys::KeyRole;
+///
+/// let session = Session::new("the current secret, 32 bytes or more")
+///     .previous_secrets(["the previous secret, 32 bytes or more"])
+///     .next_secrets(["the next secret, also 32 bytes or more"]);
+/// let roles: Vec<KeyRole> = session.key_usage().iter().map(|key| key.role).collect();
+/// assert_eq!(roles, [KeyRole::Current, KeyRole::Previous, KeyRole::Next]);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KeyRole {
+    /// The key that signs every issued and re-issued token, and verifies.
+    Current,
+    /// A key being retired ([`Session::previous_secrets`](crate::Session::previous_secrets)):
+    /// it verifies, and a session it verifies is re-signed with the current key.
+    Previous,
+    /// A key being introduced ([`Session::next_secrets`](crate::Session::next_secrets)): it
+    /// verifies and never signs.
+    Next,
+}
+
+/// How much one key of a [`Session`](crate::Session) has been used, from
+/// [`Session::key_usage`](crate::Session::key_usage): the signal that a previous key can be
+/// retired.
+///
+/// ```
+/// use jwt_session::Session;
+/// use jwt_session::keys::{KeyRole, KeyUsage};
+///
+/// let session = Session::new("the current secret, 32 bytes or more");
+/// let [current]: [KeyUsage; 1] = session.key_usage().try_into().unwrap();
+/// assert_eq!((current.role, current.verified, current.last_verified), (KeyRole::Current, 0, None));
+/// assert_eq!(current.kid.len(), 12);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyUsage {
+    /// The key id that tokens signed with this key carry in their `kid` header (while more
+    /// than one key is configured): an HMAC of a fixed label for a secret, a truncated
+    /// SHA-256 for a public key; neither reveals the key.
+    pub kid: String,
+    /// What the key is for.
+    pub role: KeyRole,
+    /// Request tokens it has verified since the config was built.
+    pub verified: u64,
+    /// When it last verified one, by the config's clock; `None` if never.
+    pub last_verified: Option<SystemTime>,
+}
+
 #[derive(Clone)]
 pub(crate) struct KeyRing {
     pub(crate) algorithm: Algorithm,
     pub(crate) algorithm_name: String,
-    /// `None` for a verify-only config; the `u64` names it in the signer cache.
+    /// `None` for a verify-only config; the `u64` names it in the signer cache. Always the
+    /// current key's pair: previous and next keys have no signing half here.
     signing: Option<(u64, EncodingKey)>,
-    /// The current key first, then previous ones, oldest last.
+    /// The current key first, then previous and next ones in the order they were added.
     verifying: Vec<VerifyingKey>,
 }
 
@@ -83,13 +142,35 @@ struct VerifyingKey {
     cache_id: u64,
     kid: String,
     key: DecodingKey,
+    role: KeyRole,
+    /// Shared by clones of the ring, so by clones of a `Session`.
+    usage: Arc<Counter>,
 }
 
-/// Which key verified a token.
+/// One key's usage, updated with relaxed atomics: a count needs no ordering.
+#[derive(Debug)]
+struct Counter {
+    verified: AtomicU64,
+    /// Microseconds since the Unix epoch, `NEVER` until the first verification.
+    last_micros: AtomicU64,
+}
+
+const NEVER: u64 = u64::MAX;
+
+impl Default for Counter {
+    fn default() -> Self {
+        Self {
+            verified: AtomicU64::new(0),
+            last_micros: AtomicU64::new(NEVER),
+        }
+    }
+}
+
+/// Which key verified a token: its place in the ring and its role.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum VerifiedBy {
-    Current,
-    Previous,
+pub(crate) struct VerifiedBy {
+    index: usize,
+    pub(crate) role: KeyRole,
 }
 
 impl KeyRing {
@@ -99,7 +180,7 @@ impl KeyRing {
             algorithm,
             algorithm_name: algorithm_name(algorithm),
             signing: Some((next_cache_id(), signing)),
-            verifying: vec![hmac_verifying_key(algorithm, verifying)?],
+            verifying: vec![hmac_verifying_key(algorithm, verifying, KeyRole::Current)?],
         })
     }
 
@@ -113,10 +194,7 @@ impl KeyRing {
                 "HMAC algorithms take a secret: use Session::new(secret).algorithm(..)",
             ));
         }
-        check_public_key(algorithm, &verifying)?;
-        let verifier = verifier(algorithm, &verifying).map_err(|_| {
-            SessionError::KeyMismatch("the verifying key does not fit the algorithm")
-        })?;
+        let (verifier, current) = public_verifying_key(algorithm, verifying, KeyRole::Current)?;
         if let Some(signing) = &signing {
             let signer = (DEFAULT_PROVIDER.signer_factory)(&algorithm, signing).map_err(|_| {
                 SessionError::KeyMismatch("the signing key does not fit the algorithm")
@@ -132,16 +210,11 @@ impl KeyRing {
                 ));
             }
         }
-        let kid = public_key_id(&verifying)?;
         Ok(Self {
             algorithm,
             algorithm_name: algorithm_name(algorithm),
             signing: signing.map(|key| (next_cache_id(), key)),
-            verifying: vec![VerifyingKey {
-                cache_id: next_cache_id(),
-                kid,
-                key: verifying,
-            }],
+            verifying: vec![current],
         })
     }
 
@@ -165,7 +238,7 @@ impl KeyRing {
         ring.algorithm = algorithm;
         ring.algorithm_name = algorithm_name(algorithm);
         for verifying in &mut ring.verifying {
-            *verifying = hmac_verifying_key(algorithm, verifying.key.clone())?;
+            *verifying = hmac_verifying_key(algorithm, verifying.key.clone(), verifying.role)?;
         }
         if let Some((cache_id, _)) = &mut ring.signing {
             *cache_id = next_cache_id();
@@ -173,22 +246,84 @@ impl KeyRing {
         Ok(ring)
     }
 
-    pub(crate) fn add_previous_secret(&mut self, secret: &[u8]) -> Result<(), SessionError> {
+    /// Adds a secret that verifies but never signs (`role` is `Previous` or `Next`). A
+    /// secret already in the ring keeps its first role.
+    pub(crate) fn add_secret(&mut self, role: KeyRole, secret: &[u8]) -> Result<(), SessionError> {
         if self.algorithm.family() != AlgorithmFamily::Hmac {
             return Err(SessionError::KeyMismatch(
-                "previous secrets only apply to HMAC sessions",
+                "previous and next secrets only apply to HMAC sessions; use \
+                 previous_public_keys or next_public_keys",
             ));
         }
         let (_, key) = hmac_key(secret, self.algorithm)?;
-        let verifying = hmac_verifying_key(self.algorithm, key)?;
-        if !self
-            .verifying
-            .iter()
-            .any(|existing| existing.kid == verifying.kid)
-        {
+        self.add(hmac_verifying_key(self.algorithm, key, role)?);
+        Ok(())
+    }
+
+    /// Adds a public key that verifies (`role` is `Previous` or `Next`), checked as the
+    /// current one is. A key already in the ring keeps its first role.
+    pub(crate) fn add_public_key(
+        &mut self,
+        role: KeyRole,
+        key: DecodingKey,
+    ) -> Result<(), SessionError> {
+        if self.algorithm.family() == AlgorithmFamily::Hmac {
+            return Err(SessionError::KeyMismatch(
+                "public keys only apply to asymmetric sessions; use previous_secrets or \
+                 next_secrets",
+            ));
+        }
+        let (_, verifying) = public_verifying_key(self.algorithm, key, role)?;
+        self.add(verifying);
+        Ok(())
+    }
+
+    fn add(&mut self, verifying: VerifyingKey) {
+        debug_assert_ne!(verifying.role, KeyRole::Current, "only one key signs");
+        if !self.has_kid(&verifying.kid) {
             self.verifying.push(verifying);
         }
-        Ok(())
+    }
+
+    /// Starts every key's usage count afresh, for a config derived from another.
+    pub(crate) fn fresh_usage(&mut self) {
+        for key in &mut self.verifying {
+            key.usage = Arc::default();
+        }
+    }
+
+    /// Counts one token verified by `by` at `now` (Unix seconds).
+    pub(crate) fn record(&self, by: VerifiedBy, now: f64) {
+        if let Some(key) = self.verifying.get(by.index) {
+            key.usage.verified.fetch_add(1, Ordering::Relaxed);
+            let micros = (now * 1e6) as u64;
+            key.usage.last_micros.store(micros, Ordering::Relaxed);
+        }
+    }
+
+    /// Every key's usage, current first.
+    pub(crate) fn usage(&self) -> Vec<KeyUsage> {
+        self.verifying
+            .iter()
+            .map(|key| {
+                let last = key.usage.last_micros.load(Ordering::Relaxed);
+                KeyUsage {
+                    kid: key.kid.clone(),
+                    role: key.role,
+                    verified: key.usage.verified.load(Ordering::Relaxed),
+                    last_verified: (last != NEVER)
+                        .then(|| UNIX_EPOCH + Duration::from_micros(last)),
+                }
+            })
+            .collect()
+    }
+
+    /// The key at `index` of the ring (as [`secrets`](KeyRing::secrets) lists them).
+    pub(crate) fn verified_by(&self, index: usize) -> VerifiedBy {
+        VerifiedBy {
+            index,
+            role: self.verifying[index].role,
+        }
     }
 
     /// Whether tokens name their key: only while more than one key verifies, so that a
@@ -205,13 +340,13 @@ impl KeyRing {
         &self.verifying[0].kid
     }
 
-    /// The key ids of the verifying keys, current first.
+    /// The key ids of the verifying keys, current first, in ring order.
     pub(crate) fn kids(&self) -> impl Iterator<Item = &str> {
         self.verifying.iter().map(|key| key.kid.as_str())
     }
 
-    /// The secrets of an HMAC ring with their key ids, current first (for deriving the
-    /// content keys of encrypted sessions).
+    /// The secrets of an HMAC ring with their key ids, current first, in ring order (for
+    /// deriving the content keys of encrypted sessions).
     #[cfg(feature = "encrypted")]
     pub(crate) fn secrets(&self) -> Result<impl Iterator<Item = (&str, &[u8])>, SessionError> {
         if self.algorithm.family() != AlgorithmFamily::Hmac {
@@ -270,11 +405,7 @@ impl KeyRing {
                 verifier.verify(message, signature).is_ok()
             });
             if verified.unwrap_or(false) {
-                return Some(if index == 0 {
-                    VerifiedBy::Current
-                } else {
-                    VerifiedBy::Previous
-                });
+                return Some(self.verified_by(index));
             }
         }
         None
@@ -285,6 +416,7 @@ impl KeyRing {
 fn hmac_verifying_key(
     algorithm: Algorithm,
     key: DecodingKey,
+    role: KeyRole,
 ) -> Result<VerifyingKey, SessionError> {
     let secret = key.try_get_as_bytes().map_err(SessionError::Signing)?;
     let signer = (DEFAULT_PROVIDER.signer_factory)(&algorithm, &EncodingKey::from_secret(secret))
@@ -296,7 +428,28 @@ fn hmac_verifying_key(
         cache_id: next_cache_id(),
         kid: URL_SAFE_NO_PAD.encode(&tag[..9]),
         key,
+        role,
+        usage: Arc::default(),
     })
+}
+
+/// A checked public key with its id, and its prepared verifier.
+fn public_verifying_key(
+    algorithm: Algorithm,
+    key: DecodingKey,
+    role: KeyRole,
+) -> Result<(Box<dyn JwtVerifier>, VerifyingKey), SessionError> {
+    check_public_key(algorithm, &key)?;
+    let verifier = verifier(algorithm, &key)
+        .map_err(|_| SessionError::KeyMismatch("the verifying key does not fit the algorithm"))?;
+    let verifying = VerifyingKey {
+        cache_id: next_cache_id(),
+        kid: public_key_id(&key)?,
+        key,
+        role,
+        usage: Arc::default(),
+    };
+    Ok((verifier, verifying))
 }
 
 fn hmac_key(
@@ -408,5 +561,52 @@ fn algorithm_name(algorithm: Algorithm) -> String {
     match serde_json::to_value(algorithm) {
         Ok(serde_json::Value::String(name)) => name,
         _ => format!("{algorithm:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CURRENT: &[u8] = b"the current secret, 32 bytes or more";
+    const NEXT: &[u8] = b"the next secret, also 32 bytes or more";
+
+    fn staged() -> KeyRing {
+        let mut ring = KeyRing::hmac(CURRENT, Algorithm::HS256).unwrap();
+        ring.add_secret(KeyRole::Next, NEXT).unwrap();
+        ring
+    }
+
+    #[test]
+    fn a_next_key_verifies_and_never_signs() {
+        let ring = staged();
+        let next_alone = KeyRing::hmac(NEXT, Algorithm::HS256).unwrap();
+        let by_next = next_alone.sign(b"input").unwrap();
+        let verified = ring.verify(None, b"input", &by_next).map(|by| by.role);
+        assert_eq!(verified, Some(KeyRole::Next));
+        let signed = ring.sign(b"input").unwrap();
+        let current_alone = KeyRing::hmac(CURRENT, Algorithm::HS256).unwrap();
+        assert_eq!(signed, current_alone.sign(b"input").unwrap());
+        assert_ne!(signed, by_next);
+        // A `kid` picks the one key that is tried.
+        let next_kid = next_alone.current_kid();
+        assert_eq!(ring.verify(Some(next_kid), b"input", &signed), None);
+    }
+
+    #[test]
+    fn usage_is_counted_per_key_and_shared_by_clones() {
+        let ring = staged();
+        let clone = ring.clone();
+        clone.record(ring.verified_by(1), 12.5);
+        clone.record(ring.verified_by(1), 20.0);
+        let usage = ring.usage();
+        assert_eq!((usage[0].verified, usage[1].verified), (0, 2));
+        assert_eq!(usage[0].last_verified, None);
+        let twenty = UNIX_EPOCH + Duration::from_secs(20);
+        assert_eq!(usage[1].last_verified, Some(twenty));
+        let mut fresh = ring.clone();
+        fresh.fresh_usage();
+        assert_eq!(fresh.usage()[1].verified, 0);
+        assert_eq!(ring.usage()[1].verified, 2);
     }
 }

@@ -66,6 +66,12 @@ impl TokenRules<'_> {
         })
     }
 
+    /// Counts `verified` against the key that verified it: once per token a request
+    /// carries, not for the library's own re-reads of a token.
+    pub(crate) fn count(&self, verified: &Verified, now: f64) {
+        self.codec.keys().record(verified.verified_by, now);
+    }
+
     /// Signs (or encrypts) `claims` as a token.
     pub(crate) fn issue(&self, claims: &impl Serialize) -> Result<String, SessionError> {
         self.codec.encode(claims)
