@@ -354,3 +354,84 @@ fn verify_with_token_id(bencher: Bencher, store: &str) {
     assert!(verify_cookie_value(&session, &token));
     bencher.bench(|| verify_cookie_value(&session, black_box(&token)));
 }
+
+/// Chunked sessions (`Session::max_chunks`): `GET /read` in process under `max_chunks(1)`
+/// (`off`) and `max_chunks(3)` with the same 3 KB session in one plain cookie (`on_plain`):
+/// the difference is what chunking costs a read when it is not used. Then sessions of
+/// about 6 KB and 10 KB, in 2 and 3 chunks, beside `verify_*`: the same tokens verified
+/// alone, so the cost per extra chunk is the request's time minus its token's.
+#[divan::bench(args = ["off", "on_plain", "2_chunks", "3_chunks"])]
+fn chunked_read_through_actix(bencher: Bencher, case: &str) {
+    use actix_web::{App, test};
+    let (config, data) = chunk_case(case);
+    let runtime = actix_web::rt::System::new();
+    let app = runtime.block_on(test::init_service(
+        App::new()
+            .app_data(config.clone())
+            .configure(bench_server::routes),
+    ));
+    let cookies = chunk_cookies(&config, &data);
+    let warm_up = runtime.block_on(async {
+        let req = test::TestRequest::get()
+            .uri("/read")
+            .insert_header(("cookie", cookies.as_str()));
+        test::read_body(test::call_service(&app, req.to_request()).await).await
+    });
+    assert_eq!(warm_up, "ann.example", "{case}: the read saw the session");
+    bencher.bench_local(|| {
+        runtime.block_on(async {
+            let req = test::TestRequest::get()
+                .uri("/read")
+                .insert_header(("cookie", cookies.as_str()));
+            let res = test::call_service(&app, req.to_request()).await;
+            assert!(res.status().is_success());
+        })
+    });
+}
+
+/// The tokens of [`chunked_read_through_actix`], verified alone.
+#[divan::bench(args = ["off", "on_plain", "2_chunks", "3_chunks"])]
+fn chunked_verify_alone(bencher: Bencher, case: &str) {
+    let (config, data) = chunk_case(case);
+    let token = encode_session(&config, &data).unwrap();
+    assert!(verify_cookie_value(&config, &token));
+    bencher.bench(|| verify_cookie_value(&config, black_box(&token)));
+}
+
+/// The config and session of a chunk bench case.
+fn chunk_case(case: &str) -> (Session, Map<String, Value>) {
+    let with_blob = |bytes: usize| {
+        let mut data = data("typical");
+        let blob: String = (0..bytes)
+            .map(|i| char::from(b'a' + ((i * 7 + i / 26) % 26) as u8))
+            .collect();
+        data.insert("blob".into(), blob.into());
+        data
+    };
+    match case {
+        "off" => (session(), data("3KB")),
+        "on_plain" => (session().max_chunks(3), data("3KB")),
+        "2_chunks" => (session().max_chunks(3), with_blob(4500)),
+        "3_chunks" => (session().max_chunks(3), with_blob(7500)),
+        other => panic!("unknown case {other}"),
+    }
+}
+
+/// The `Cookie` header a browser sends for `data` saved under `config`: the plain cookie,
+/// or `session.0=…; session.1=…` split as the library splits it.
+fn chunk_cookies(config: &Session, data: &Map<String, Value>) -> String {
+    let token = encode_session(config, data).unwrap();
+    // The attributes of the default cookie and `Max-Age`-free saves: what `write` leaves
+    // for the value in each chunk.
+    let overhead = "session.0=; HttpOnly; SameSite=Lax; Secure; Path=/".len();
+    if token.len() + "session=".len() + overhead - "session.0=".len() <= 4096 {
+        return format!("session={token}");
+    }
+    token
+        .as_bytes()
+        .chunks(4096 - overhead)
+        .enumerate()
+        .map(|(i, piece)| format!("session.{i}={}", std::str::from_utf8(piece).unwrap()))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
