@@ -1,13 +1,16 @@
 //! The seam: everything a layer built on sessions may use beyond the public API.
 //!
-//! **The rule.** A layer (today `login/` and `csrf.rs`; tomorrow any other) imports public
+//! **The rule.** A layer (today `login/` and `csrf/`; tomorrow any other) imports public
 //! items by their root paths (`crate::Session`, `crate::SessionDict`, `crate::SessionError`)
 //! and everything else from this module, nothing more. `scripts/layers.sh` checks it in CI.
 //! So the core keeps no hooks for any one layer: a layer that needs a new power adds a
 //! function here, named for what it does, not for who calls it.
 //!
 //! What a layer may do through it:
-//! - read a request cookie ([`request_cookie`]) and merge a `Vary` token ([`add_vary`]);
+//! - see the request as [`LayerRequest`], which each framework adapter implements: its
+//!   cookies ([`request_cookie`]), config, app data, query and per-request values; load its
+//!   session ([`load_session`]) and settle what the request owes the store
+//!   ([`settle_sessions`]), so a layer's rules are written once for every framework;
 //! - issue and verify a **side token**: a token of its own, signed (or encrypted) with the
 //!   session's keys through the same pipeline as sessions, carrying a `_purpose` marker
 //!   that sessions refuse ([`issue_side_token`], [`verify_side_token`]);

@@ -13,8 +13,8 @@
 //!                      response, Session::load/apply, login glue, CSRF middleware
 //!                      (feature `csrf`), test helpers (feature `test-util`)
 //!        │  each implements the engine's RequestView and the seam's LayerRequest
-//! layers on sessions   login/ (feature `login`): the rules, written once
-//!        │  through one seam: ext.rs (and the public API)
+//! layers on sessions   login/ (feature `login`), csrf/ (feature `csrf`): their rules,
+//!        │  written once, through one seam: ext.rs (and the public API)
 //! session engine       engine/: config, cookie, request view, load, state, decision
 //!                      (cookie decision, revocation ledger), dict, typed, flash
 //!        │

@@ -6,6 +6,7 @@ use std::sync::Arc;
 #[cfg(any(feature = "test-util", feature = "__internals"))]
 use serde_json::{Map, Value};
 
+#[cfg(feature = "__internals")]
 use crate::engine::chunks::SetCookies;
 use crate::engine::config::Session;
 use crate::engine::decision::Pending;
