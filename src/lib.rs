@@ -155,6 +155,7 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+#[cfg(feature = "actix")]
 pub use jwt_session_macros::with_session;
 pub use jwt_session_runtime::{
     Flash, SameSite, Session, SessionData, SessionDict, SessionError, TypedSession,
@@ -168,6 +169,10 @@ pub use jwt_session_runtime::login;
 #[cfg(feature = "test-util")]
 pub use jwt_session_runtime::test;
 
+#[cfg(feature = "axum")]
+pub use jwt_session_runtime::axum;
+
+#[cfg(feature = "actix")]
 #[doc(hidden)]
 pub use jwt_session_runtime::__private;
 

@@ -1,5 +1,5 @@
 //! The runtime of [`jwt-session`](https://docs.rs/jwt-session): JWT session cookies for
-//! actix-web.
+//! actix-web (feature `actix`, on by default) and axum (feature `axum`).
 //!
 //! Depend on `jwt-session`, which re-exports everything here together with the
 //! `#[with_session]` attribute; this crate is its implementation.
@@ -11,16 +11,23 @@
 //! ```text
 //! layers on sessions   login/ (feature `login`), csrf (feature `csrf`)
 //!        │  through one seam: ext.rs (and the public API)
-//! actix adapter        config, cookie, lookup, state, load, response, dict, typed, flash,
-//!                      manual, testing (feature `test-util`), __private
+//! adapters             actix/ (feature `actix`): extractors, ResponseError, load/apply,
+//!                      testing, __private; axum/ (feature `axum`): SessionLayer,
+//!                      extractors, IntoResponse. Neither uses the other.
+//!        │
+//! session engine       engine/: config, cookie, request view, load, state, decision,
+//!                      dict, typed, flash, headers, report. No framework type here.
 //!        │
 //! token core           error; token/ (keys, claims and token id, payload, JWS codec,
 //!                      JWE (feature `encrypted`), clock, pipeline); revocation/ (trait,
-//!                      policy, memory, redis (feature `redis`)). No actix-web here.
+//!                      policy, memory, redis (feature `redis`)).
 //! ```
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+// Without a framework adapter the engine has no caller: such a build only checks that the
+// token core and the public types stand alone.
+#![cfg_attr(not(any(feature = "actix", feature = "axum")), allow(dead_code))]
 #![doc(test(attr(deny(warnings))))]
 
 // The token core: knows nothing of actix-web.
@@ -29,18 +36,23 @@ pub mod revocation;
 mod token;
 
 // The framework-neutral session engine, then one folder per framework adapter.
+#[cfg(feature = "actix")]
 mod actix;
+#[cfg(feature = "axum")]
+pub mod axum;
 mod engine;
 
 // The seam, and the layers built on sessions.
 #[cfg(feature = "csrf")]
 pub mod csrf;
-// Most of the seam serves the login layer.
+// Most of the seam serves the login layer. Actix-bound like login/ and csrf for now.
+#[cfg(feature = "actix")]
 #[cfg_attr(not(feature = "login"), allow(dead_code))]
 mod ext;
 #[cfg(feature = "login")]
 pub mod login;
 
+#[cfg(feature = "actix")]
 #[doc(hidden)]
 pub use actix::private as __private;
 
@@ -49,7 +61,7 @@ pub use actix::private as __private;
 #[path = "internals.rs"]
 pub mod __internals;
 
-pub use actix_web::cookie::SameSite;
+pub use cookie::SameSite;
 pub use engine::config::Session;
 pub use engine::dict::SessionDict;
 pub use engine::flash::Flash;
@@ -84,6 +96,7 @@ pub mod keys {
 /// ```
 #[cfg(feature = "test-util")]
 pub mod test {
+    #[cfg(feature = "actix")]
     pub use crate::actix::testing::{CookieJar, ResponseSession};
     pub use crate::token::clock::TestClock;
 }
