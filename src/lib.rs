@@ -181,6 +181,11 @@ pub use jwt_session_runtime::__private;
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+/// Compiles the axum guide's examples as doctests.
+#[cfg(all(doctest, feature = "axum"))]
+#[doc = include_str!("../docs/axum.md")]
+struct AxumDoctests;
+
 /// The README's code is copied as is: the quick start's `[dependencies]` must cover what it
 /// uses, which the doctests above cannot see (they build with this crate's dev-dependencies).
 #[cfg(test)]

@@ -14,6 +14,9 @@ use jwt_session::{Session, SessionDict, SessionError, TypedSession};
 use serde::{Deserialize, Serialize};
 use tower::ServiceExt;
 
+#[path = "../examples/axum_counter.rs"]
+mod axum_counter;
+
 const SECRET: &str = "test secret: at least thirty-two bytes long";
 
 #[derive(Default, Serialize, Deserialize)]
@@ -200,6 +203,15 @@ async fn a_counter_round_trips() {
     assert_eq!(n, "2");
     let (n, _) = visit(&app, "/read", next.as_deref()).await;
     assert_eq!(n, "2");
+}
+
+#[tokio::test]
+async fn the_counter_example_counts() {
+    let app = axum_counter::app(base());
+    let (first, cookie) = visit(&app, "/", None).await;
+    let (second, _) = visit(&app, "/", cookie.as_deref()).await;
+    assert_eq!(first, "You have visited this page 1 times.");
+    assert_eq!(second, "You have visited this page 2 times.");
 }
 
 #[tokio::test]
