@@ -930,3 +930,122 @@ async fn revoke_user_reaches_remember_cookies_across_clock_skew() {
         "a login after"
     );
 }
+
+/// Issue 25, finding 1: instance A runs 10 s ahead of B. A login with remember-me on A,
+/// restored on B from the remember cookie alone, then `revoke_user` on B: the restored
+/// session (not only the remember cookie) is refused on both instances, since it carries
+/// the remember cookie's `revoke_user` generation.
+#[actix_web::test]
+async fn revoke_user_reaches_a_login_restored_across_clock_skew() {
+    use jwt_session::test::TestClock;
+
+    let store = MemoryStore::new();
+    let now = std::time::SystemTime::now();
+    let instance = |clock: TestClock| base().revocation(store.clone()).clock(clock);
+    let ahead = instance(TestClock::at(now + Duration::from_secs(10)));
+    let behind = instance(TestClock::at(now));
+    let a = test::init_service(notes_app(ahead)).await;
+    let b = test::init_service(notes_app(behind.clone())).await;
+
+    let mut on_a = Browser::new(&a);
+    on_a.remembered_login("ann").await;
+    let mut on_b = Browser::new(&b);
+    on_b.jar = on_a.jar.clone();
+    assert_eq!(on_b.get("/notes").await.0, StatusCode::OK, "restored on B");
+    on_b.jar.remove("_remember");
+    let restored = on_b.copy();
+    assert!(
+        restored
+            .as_deref()
+            .is_some_and(|c| c.starts_with("session=")),
+        "{restored:?}"
+    );
+    assert_eq!(replay(&a, &restored, "/notes").await, StatusCode::OK);
+
+    behind.revoke_user("ann").await.unwrap();
+    assert_eq!(replay(&b, &restored, "/notes").await, StatusCode::FOUND);
+    assert_eq!(replay(&a, &restored, "/notes").await, StatusCode::FOUND);
+}
+
+/// Issue 25, finding 3: a request restores a login from the remember cookie, and while its
+/// user loader waits, a second request from the same browser logs out. The logout wins:
+/// the first request sets no session, and what it would have restored is refused.
+#[actix_web::test]
+async fn a_logout_during_a_remember_restore_wins() {
+    use std::rc::Rc;
+    use std::sync::Arc;
+    use tokio::sync::Notify;
+
+    let entered = Arc::new(Notify::new());
+    let gate = Arc::new(Notify::new());
+    let loader = {
+        let (entered, gate) = (Arc::clone(&entered), Arc::clone(&gate));
+        move |id: String| {
+            let (entered, gate) = (Arc::clone(&entered), Arc::clone(&gate));
+            async move {
+                entered.notify_one();
+                gate.notified().await;
+                Some(User(id))
+            }
+        }
+    };
+    let session = base().revocation(MemoryStore::new());
+    let app = Rc::new(
+        test::init_service(
+            App::new()
+                .app_data(session.clone())
+                .app_data(Login::new(loader))
+                .route("/login", web::post().to(sign_in))
+                .route("/notes", web::get().to(show))
+                .route("/logout", web::post().to(sign_out)),
+        )
+        .await,
+    );
+    // Log in (the loader is not called by a login), keep only the remember cookie.
+    let res = test::call_service(
+        &*app,
+        test::TestRequest::post()
+            .uri("/login?name=ann&remember=true")
+            .to_request(),
+    )
+    .await;
+    let mut jar = Jar::default();
+    jar.update_from(res.headers());
+    jar.remove("session");
+    let remember = jar.header_for("/");
+
+    let restoring = actix_web::rt::spawn({
+        let (app, remember) = (Rc::clone(&app), remember.clone());
+        async move {
+            let req = test::TestRequest::get()
+                .uri("/notes")
+                .insert_header((header::COOKIE, remember.unwrap()));
+            let res = test::call_service(&*app, req.to_request()).await;
+            let set_cookies: Vec<String> = res
+                .headers()
+                .get_all(header::SET_COOKIE)
+                .map(|v| v.to_str().unwrap().to_owned())
+                .collect();
+            (res.status(), set_cookies)
+        }
+    });
+    entered.notified().await;
+    let logout = test::TestRequest::post()
+        .uri("/logout")
+        .insert_header((header::COOKIE, remember.clone().unwrap()));
+    let res = test::call_service(&*app, logout.to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    gate.notify_one();
+
+    let (status, set_cookies) = restoring.await.unwrap();
+    assert_eq!(status, StatusCode::FOUND, "the restore lost to the logout");
+    assert!(
+        !set_cookies.iter().any(|c| c.starts_with("session=ey")),
+        "no restored session is set: {set_cookies:?}"
+    );
+    assert_eq!(
+        replay(&*app, &remember, "/notes").await,
+        StatusCode::FOUND,
+        "the remember cookie is revoked"
+    );
+}

@@ -19,15 +19,12 @@
 
 use std::time::Duration;
 
-use actix_web::HttpRequest;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-#[cfg(feature = "csrf")]
-pub(crate) use crate::actix::response::add_vary;
 use crate::engine::config::Session;
 use crate::engine::dict::SessionDict;
-use crate::engine::request::RequestView;
+pub(crate) use crate::engine::request::RequestView;
 use crate::error::SessionError;
 use crate::revocation::policy;
 pub(crate) use crate::revocation::policy::Verdict;
@@ -110,7 +107,7 @@ pub(crate) struct SideToken {
 /// store it also needs a `jti`; the store is not asked here ([`judge_side_token`]).
 /// A rejection is logged at debug level with the same `reason` vocabulary as sessions.
 pub(crate) fn verify_side_token(
-    req: &HttpRequest,
+    req: &impl RequestView,
     session: &Session,
     cookie_name: &str,
     purpose: &str,
@@ -220,8 +217,8 @@ pub(crate) fn offer_entries(dict: &mut SessionDict, added: &[&str], from: Option
         .filter(|(key, _)| added.contains(&key.as_str()))
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect();
-    let minted_ms = from.and_then(|token| token.id.as_ref()?.minted_ms);
-    dict.request_state().offer(data, added, minted_ms);
+    let from = from.and_then(|token| token.id.as_ref());
+    dict.request_state().offer(data, added, from);
 }
 
 /// Sets the least a `revoke_user` entry lives, so that it outlives the side tokens of a
@@ -243,4 +240,46 @@ pub(crate) fn now(session: &Session) -> f64 {
 /// The least a `revoke_user` entry lives.
 pub(crate) fn user_entry_floor(session: &Session) -> Duration {
     session.config().revocation.user_entry_floor
+}
+
+/// A request as a layer sees it: the engine's view, and what a layer needs of the
+/// framework besides. Each adapter implements it; a layer's rules are written once over it.
+pub(crate) trait LayerRequest: RequestView {
+    /// The config that governs this request.
+    fn config(&self) -> Result<Session, SessionError>;
+
+    /// The app's value of type `T` for this request (a layer's settings), if registered.
+    fn app_data<T: Clone + Send + Sync + 'static>(&self) -> Option<T>;
+
+    /// The request's query string, without the `?`.
+    fn query(&self) -> &str;
+
+    /// The request's path with its query, as the browser asked for it.
+    fn path_and_query(&self) -> String;
+
+    /// This request's value of type `T`, set by a layer earlier in the request.
+    fn local<T: Clone + Send + Sync + 'static>(&self) -> Option<T>;
+
+    /// Sets this request's value of type `T`.
+    fn set_local<T: Clone + Send + Sync + 'static>(&self, value: T);
+
+    /// Forgets this request's value of type `T`.
+    fn remove_local<T: Clone + Send + Sync + 'static>(&self);
+}
+
+/// The request's session under its config, waiting for the revocation store if it must.
+pub(crate) async fn load_session(req: &impl LayerRequest) -> Result<SessionDict, SessionError> {
+    let session = req.config()?;
+    let (own, state) = match crate::engine::load::start_load(req, &session)? {
+        crate::engine::load::LoadStart::Done(own, state) => (own, state),
+        crate::engine::load::LoadStart::Check(check) => check.finish(req).await,
+    };
+    Ok(SessionDict::new(own, state))
+}
+
+/// Writes the revocations every session of the request owes, before its response leaves.
+pub(crate) async fn settle_sessions(req: &impl RequestView) {
+    for state in req.states().iter() {
+        state.settle().await;
+    }
 }

@@ -9,19 +9,24 @@
 //! Each layer uses only the layers below it (`scripts/layers.sh` checks this in CI):
 //!
 //! ```text
-//! layers on sessions   login/ (feature `login`), csrf (feature `csrf`)
+//! adapters             actix/ (feature `actix`): request view, extractors and __private,
+//!                      response, ResponseError, Session::load/apply, login glue, CSRF
+//!                      middleware (feature `csrf`), test helpers (feature `test-util`);
+//!                      axum/ (feature `axum`): SessionLayer, extractors, IntoResponse.
+//!                      Neither uses the other.
+//!        │  each implements the engine's RequestView (actix also the seam's LayerRequest)
+//! layers on sessions   login/ (feature `login`): the rules, written once
 //!        │  through one seam: ext.rs (and the public API)
-//! adapters             actix/ (feature `actix`): extractors, ResponseError, load/apply,
-//!                      testing, __private; axum/ (feature `axum`): SessionLayer,
-//!                      extractors, IntoResponse. Neither uses the other.
-//!        │
-//! session engine       engine/: config, cookie, request view, load, state, decision,
-//!                      dict, typed, flash, headers, report. No framework type here.
+//! session engine       engine/: config, cookie, request view, load, state, decision
+//!                      (cookie decision, revocation ledger), dict, typed, flash, headers,
+//!                      report (errors as 500s)
 //!        │
 //! token core           error; token/ (keys, claims and token id, payload, JWS codec,
 //!                      JWE (feature `encrypted`), clock, pipeline); revocation/ (trait,
 //!                      policy, memory, redis (feature `redis`)).
 //! ```
+//!
+//! No file outside an adapter folder names a framework type.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -30,7 +35,7 @@
 #![cfg_attr(not(any(feature = "actix", feature = "axum")), allow(dead_code))]
 #![doc(test(attr(deny(warnings))))]
 
-// The token core: knows nothing of actix-web.
+// The token core.
 mod error;
 pub mod revocation;
 mod token;
@@ -43,10 +48,10 @@ pub mod axum;
 mod engine;
 
 // The seam, and the layers built on sessions.
+// The CSRF middleware is actix-web's for now: its path patterns are actix's `ResourceDef`.
 #[cfg(feature = "csrf")]
-pub mod csrf;
-// Most of the seam serves the login layer. Actix-bound like login/ and csrf for now.
-#[cfg(feature = "actix")]
+pub use actix::csrf;
+// Most of the seam serves the login layer.
 #[cfg_attr(not(feature = "login"), allow(dead_code))]
 mod ext;
 #[cfg(feature = "login")]

@@ -2,6 +2,10 @@
 //! `Session::load`/`apply`, and the test helpers.
 
 pub(crate) mod config_source;
+#[cfg(feature = "csrf")]
+pub mod csrf;
+#[cfg(feature = "login")]
+pub(crate) mod login;
 mod manual;
 mod missing_attribute;
 pub mod private;

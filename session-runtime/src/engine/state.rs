@@ -234,27 +234,40 @@ impl RequestSession {
     /// cookie, since any save, delete or autosave replaces it. For changes the library makes
     /// on the app's behalf (a login restored from the remember cookie), which must never
     /// cost the handler its own changes.
-    /// `added` are the entries of `data` the layer added, which later saves keep;
-    /// `minted_ms`, when the offer comes from a side token, its minting time, which the
-    /// offered session inherits so that a `revoke_user` covering the side token covers it.
+    /// `added` are the entries of `data` the layer added, which later saves keep; `from`,
+    /// when the offer comes from a side token, its id (see [`Self::restored_id`]).
     #[cfg_attr(not(feature = "login"), allow(dead_code))]
     pub(crate) fn offer(
         &self,
         data: Map<String, Value>,
         added: Map<String, Value>,
-        minted_ms: Option<u64>,
+        from: Option<&TokenId>,
     ) {
+        let restored = from
+            .filter(|_| self.session.config().revocation.is_enabled())
+            .map(|from| self.restored_id(from, &data));
         let cookie = &mut self.outcome().cookie;
-        cookie.offered = Some((data.clone(), added));
-        if let Some(minted_ms) = minted_ms.filter(|_| self.session.config().revocation.is_enabled())
-        {
-            cookie.fresh_id = Some(TokenId::fresh(minted_ms));
+        if restored.is_some() {
+            cookie.fresh_id = restored;
         }
+        cookie.offered = Some((data.clone(), added));
         if !cookie.decided {
             cookie.pending = Pending::Reissue {
                 data: Entries::Parsed(data),
                 refresh: true,
             };
+        }
+    }
+
+    /// The id of a session restored from side token `from`: a fresh `jti`, minted when
+    /// `from` was and in its user's `revoke_user` generation (else the one the store knows
+    /// now), so that whatever denies `from` denies the session too, under any clock skew.
+    fn restored_id(&self, from: &TokenId, data: &Map<String, Value>) -> TokenId {
+        let minted = self.session.mint_id(data);
+        TokenId {
+            minted_ms: from.minted_ms.or(minted.minted_ms),
+            generation: from.generation.or(minted.generation),
+            ..minted
         }
     }
 

@@ -5,11 +5,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use actix_web::{HttpRequest, web};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-
-use crate::SessionError;
 
 /// A user the app can log in: something with an id to keep in the session.
 ///
@@ -35,7 +32,7 @@ use crate::SessionError;
 /// let ann = User { id: 7, name: "ann".into() };
 /// assert_eq!((ann.id(), ann.name.as_str()), (7, "ann"));
 /// ```
-pub trait LoginUser: Clone + 'static {
+pub trait LoginUser: Clone + Send + Sync + 'static {
     /// The id's type: usually `String` or an integer.
     type Id: Serialize + DeserializeOwned + 'static;
 
@@ -142,17 +139,6 @@ impl<U: LoginUser> Login<U> {
     pub fn redirect_url(mut self, url: &str) -> Self {
         self.redirect_url = Arc::from(checked_url("redirect_url", url));
         self
-    }
-
-    /// The settings registered for `req`'s app.
-    pub(crate) fn of(req: &HttpRequest) -> Result<Self, SessionError> {
-        req.app_data::<Self>()
-            .or_else(|| req.app_data::<web::Data<Self>>().map(|data| &***data))
-            .cloned()
-            .ok_or(SessionError::MissingAppData {
-                type_name: std::any::type_name::<Self>(),
-                fix: "register one with `App::new().app_data(Login::new(loader))`",
-            })
     }
 }
 

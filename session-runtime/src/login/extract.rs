@@ -1,19 +1,8 @@
 //! The extractors: Microdot's `@login` and `@login.fresh`, and its `get_current_user`.
+//! Their framework impls are in the adapters.
 
 use std::fmt;
-use std::future::Future;
 use std::ops::Deref;
-use std::pin::Pin;
-
-use actix_web::dev::Payload;
-use actix_web::http::{StatusCode, header};
-use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError};
-
-use super::config::{Login, LoginUser};
-use super::current::{current_user, is_fresh};
-use super::redirect;
-
-type Extracting<T> = Pin<Box<dyn Future<Output = Result<T, actix_web::Error>>>>;
 
 /// The logged-in user; anonymous requests are redirected to the login page: Microdot's
 /// `@login` decorator as an extractor.
@@ -121,49 +110,6 @@ pub struct FreshLogin<U>(pub U);
 #[derive(Clone, Debug)]
 pub struct CurrentUser<U>(pub Option<U>);
 
-impl<U: LoginUser> FromRequest for CurrentUser<U> {
-    type Error = actix_web::Error;
-    type Future = Extracting<Self>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { Ok(Self(current_user::<U>(&req).await?)) })
-    }
-}
-
-impl<U: LoginUser> FromRequest for LoggedIn<U> {
-    type Error = actix_web::Error;
-    type Future = Extracting<Self>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { required::<U>(&req).await.map(Self) })
-    }
-}
-
-impl<U: LoginUser> FromRequest for FreshLogin<U> {
-    type Error = actix_web::Error;
-    type Future = Extracting<Self>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            // Checked first, as in Microdot: a stale login is not even loaded.
-            if !is_fresh(&req).await? {
-                return Err(LoginRedirect::for_request::<U>(&req)?.into());
-            }
-            required::<U>(&req).await.map(Self)
-        })
-    }
-}
-
-async fn required<U: LoginUser>(req: &HttpRequest) -> Result<U, actix_web::Error> {
-    match current_user::<U>(req).await? {
-        Some(user) => Ok(user),
-        None => Err(LoginRedirect::for_request::<U>(req)?.into()),
-    }
-}
-
 macro_rules! deref_to_user {
     ($($extractor:ident => $target:ty),*) => {$(
         impl<U> Deref for $extractor<U> {
@@ -207,17 +153,9 @@ pub struct LoginRedirect {
 }
 
 impl LoginRedirect {
-    /// The redirect to `U`'s [`Login::login_url`] for `req`.
-    ///
-    /// # Errors
-    ///
-    /// [`SessionError::MissingAppData`](crate::SessionError::MissingAppData) without a
-    /// `Login<U>` in the app data.
-    pub fn for_request<U: LoginUser>(req: &HttpRequest) -> Result<Self, crate::SessionError> {
-        let login = Login::<U>::of(req)?;
-        Ok(Self {
-            location: redirect::to_login(&login.login_url, req),
-        })
+    /// The redirect to `location`.
+    pub(crate) fn to(location: String) -> Self {
+        Self { location }
     }
 
     /// Where it sends the browser.
@@ -230,17 +168,5 @@ impl LoginRedirect {
 impl fmt::Display for LoginRedirect {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "login required: redirecting to {}", self.location)
-    }
-}
-
-impl ResponseError for LoginRedirect {
-    fn status_code(&self) -> StatusCode {
-        StatusCode::FOUND
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        HttpResponse::Found()
-            .insert_header((header::LOCATION, self.location.as_str()))
-            .finish()
     }
 }

@@ -8,17 +8,22 @@
 //! nothing else of the crate.
 
 mod config;
-mod current;
+pub(crate) mod current;
 mod extract;
-mod redirect;
+pub(crate) mod redirect;
 mod remember;
 
+pub(crate) use current as rules;
+pub(crate) use current::Keep;
+
 pub use config::{Login, LoginUser};
-pub use current::{
-    current_user, login_user, logout_everywhere, logout_user, logout_user_keep_data,
-};
 pub use extract::{CurrentUser, FreshLogin, LoggedIn, LoginRedirect};
 pub use remember::Remember;
+// The actix-web calls, from the adapter (a public path, not a use of it).
+#[cfg(feature = "actix")]
+pub use crate::actix::login::{
+    current_user, login_user, logout_everywhere, logout_user, logout_user_keep_data,
+};
 
 /// The session key holding the logged-in user's id, as in Microdot.
 pub(crate) const USER_ID: &str = "_user_id";

@@ -3,7 +3,6 @@
 
 use std::borrow::Cow;
 
-use actix_web::HttpRequest;
 use percent_encoding::{
     AsciiSet, CONTROLS, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode,
 };
@@ -32,12 +31,8 @@ const LOCATION: &AsciiSet = &CONTROLS
 /// a browser may each decode once more.
 const DECODE_ROUNDS: usize = 4;
 
-/// `login_url` with the request's path and query as `next`.
-pub(crate) fn to_login(login_url: &str, req: &HttpRequest) -> String {
-    let target = req
-        .uri()
-        .path_and_query()
-        .map_or_else(|| req.path(), |path_and_query| path_and_query.as_str());
+/// `login_url` with the request's path and query (`target`) as `next`.
+pub(crate) fn to_login(login_url: &str, target: &str) -> String {
     let separator = if login_url.contains('?') { '&' } else { '?' };
     format!(
         "{login_url}{separator}next={}",
@@ -45,14 +40,12 @@ pub(crate) fn to_login(login_url: &str, req: &HttpRequest) -> String {
     )
 }
 
-/// The request's `next` query parameter, when it is a path on this site.
-pub(crate) fn next_of(req: &HttpRequest) -> Option<String> {
-    let query = actix_web::web::Query::<Vec<(String, String)>>::from_query(req.query_string());
-    let pairs = query.ok()?.into_inner();
-    let (_, next) = pairs.into_iter().find(|(name, _)| name == "next")?;
+/// The `next` parameter of the request's `query`, when it is a path on this site.
+pub(crate) fn next_of(query: &str) -> Option<String> {
+    let (_, next) = form_urlencoded::parse(query.as_bytes()).find(|(name, _)| name == "next")?;
     let safe = safe_next(&next);
     if safe.is_none() {
-        tracing::info!(next, "refusing a `next` that could leave the site");
+        tracing::info!(next = &*next, "refusing a `next` that could leave the site");
     }
     safe
 }

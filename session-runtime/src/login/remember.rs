@@ -4,12 +4,11 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
-use actix_web::HttpRequest;
 use serde::Serialize;
 use serde_json::Value;
 
 use super::USER_ID;
-use crate::ext::{self, SideToken, Verdict};
+use crate::ext::{self, RequestView, SideToken, Verdict};
 use crate::{Session, SessionDict, SessionError};
 
 /// The cookie's name, as in Microdot, unless the session cookie carries a name prefix.
@@ -162,7 +161,7 @@ pub(crate) fn removal(session: &Session) -> String {
 }
 
 /// Whether `req` carries a remember cookie at all.
-pub(crate) fn present(req: &HttpRequest, session: &Session) -> bool {
+pub(crate) fn present(req: &impl RequestView, session: &Session) -> bool {
     ext::request_cookie(req, cookie_name(session)).is_some()
 }
 
@@ -172,24 +171,36 @@ pub(crate) fn present(req: &HttpRequest, session: &Session) -> bool {
 /// id, or a `revoke_user` of its user since it was minted. Its user, for that check, is
 /// its `user_id`, the `_user_id` of the session it restores: `revoke_user` reaches it when
 /// the config names `_user_id` as its `user_claim`, as it reaches the sessions of logins.
-pub(crate) async fn user_id(req: &HttpRequest, session: &Session) -> Option<(Value, SideToken)> {
+pub(crate) async fn user_id(
+    req: &impl RequestView,
+    session: &Session,
+) -> Option<(Value, SideToken)> {
     let (token, user_id) = verify(req, session)?;
-    let user = (ext::user_claim(session) == Some(USER_ID)).then_some(&user_id);
-    match ext::judge_side_token(session, &token, user).await {
-        Verdict::Valid => Some((user_id, token)),
+    still_valid(session, &token, &user_id)
+        .await
+        .then_some((user_id, token))
+}
+
+/// Whether the store, asked now, still accepts `token`, the remember cookie of `user_id`:
+/// asked again once the user loader has run, so that a logout made meanwhile (another tab,
+/// a poll) wins over the restore.
+pub(crate) async fn still_valid(session: &Session, token: &SideToken, user_id: &Value) -> bool {
+    let user = (ext::user_claim(session) == Some(USER_ID)).then_some(user_id);
+    match ext::judge_side_token(session, token, user).await {
+        Verdict::Valid => true,
         Verdict::Revoked(why) => {
             tracing::debug!(reason = "revoked", "ignoring the remember cookie: {why}");
-            None
+            false
         }
         // The store failed and the config fails closed: no restore, the cookie is kept.
-        Verdict::Unavailable => None,
+        Verdict::Unavailable => false,
     }
 }
 
 /// Under a revocation store, has the request's remember cookie, if it verifies, denied
 /// when `dict`'s request writes its revocations: a logout (or a new login) ends it, so a
 /// copy of it cannot log anyone back in.
-pub(crate) fn retire(req: &HttpRequest, dict: &SessionDict) {
+pub(crate) fn retire(req: &impl RequestView, dict: &SessionDict) {
     if let Some((token, _)) = verify(req, &ext::config_of(dict)) {
         ext::retire_side_token(dict, &token);
     }
@@ -197,7 +208,7 @@ pub(crate) fn retire(req: &HttpRequest, dict: &SessionDict) {
 
 /// Verifies `req`'s remember cookie, without asking the revocation store: the side token,
 /// and its user id.
-fn verify(req: &HttpRequest, session: &Session) -> Option<(SideToken, Value)> {
+fn verify(req: &impl RequestView, session: &Session) -> Option<(SideToken, Value)> {
     let mut token =
         ext::verify_side_token(req, session, cookie_name(session), &purpose(session), true)?;
     let refuse = |why: &str| {

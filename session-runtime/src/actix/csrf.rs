@@ -14,7 +14,7 @@ use actix_web::dev::{
 use actix_web::http::{Method, header};
 use actix_web::{Error, HttpResponse};
 
-use crate::ext::add_vary;
+use super::response::add_vary;
 
 const SEC_FETCH_SITE: &str = "sec-fetch-site";
 
