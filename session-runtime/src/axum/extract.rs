@@ -57,8 +57,8 @@ impl<S: Send + Sync, T: SessionData> FromRequestParts<S> for TypedSession<T> {
     }
 }
 
-/// The config of the route's [`SessionLayer`](super::SessionLayer): for
-/// `login_user`-style helpers and side tokens that take a `Session`.
+/// The config of the route's [`SessionLayer`](super::SessionLayer), for a handler that
+/// needs it (to call [`Session::revoke_user`], say).
 impl<S: Send + Sync> FromRequestParts<S> for Session {
     type Rejection = SessionError;
 
