@@ -30,7 +30,9 @@ CORE = ("token/", "revocation/", "error.rs")
 ENGINE = ("engine/",)
 LAYERS = ("login/", "csrf/")
 ADAPTERS = ("actix/", "axum/")
-FRAMEWORK = re.compile(r"\b(actix_web|actix_http|axum|axum_core|tower|tower_layer|tower_service)\b|\bhttp\s*::")
+# A path into a framework crate; not `crate::axum::…` (the adapter module) nor a feature
+# name in a `cfg`.
+FRAMEWORK = re.compile(r"(?<![:\w])(actix_web|actix_http|axum|axum_core|tower|tower_layer|tower_service|http)\s*::")
 # A layer's public path for an adapter's glue: `pub use crate::actix::…;` (may span lines).
 FACADE = re.compile(r"pub\s+use\s+crate\s*::\s*(actix|axum)\s*::[^;]*;")
 

@@ -155,6 +155,7 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+#[cfg(feature = "actix")]
 pub use jwt_session_macros::with_session;
 pub use jwt_session_runtime::{
     Flash, SameSite, Session, SessionData, SessionDict, SessionError, TypedSession,
@@ -168,6 +169,10 @@ pub use jwt_session_runtime::login;
 #[cfg(feature = "test-util")]
 pub use jwt_session_runtime::test;
 
+#[cfg(feature = "axum")]
+pub use jwt_session_runtime::axum;
+
+#[cfg(feature = "actix")]
 #[doc(hidden)]
 pub use jwt_session_runtime::__private;
 
@@ -180,6 +185,11 @@ struct ReadmeDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/key-rotation.md")]
 struct KeyRotationDoctests;
+
+/// Compiles the axum guide's examples as doctests.
+#[cfg(all(doctest, feature = "axum"))]
+#[doc = include_str!("../docs/axum.md")]
+struct AxumDoctests;
 
 /// The README's code is copied as is: the quick start's `[dependencies]` must cover what it
 /// uses, which the doctests above cannot see (they build with this crate's dev-dependencies).

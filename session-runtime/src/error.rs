@@ -49,6 +49,15 @@ pub enum SessionError {
     )]
     MissingConfig,
 
+    /// An axum extractor ran in a router without the session layer, which loads the
+    /// config and writes the cookie on the response.
+    #[error(
+        "no session layer for this request: add one with \
+         `Router::new().route(..).layer(SessionLayer::new(session))` \
+         (jwt_session::axum::SessionLayer)"
+    )]
+    MissingLayer,
+
     /// A `Session` and a different `web::Data<Session>` are both visible to the handler.
     ///
     /// actix finds the innermost registration of each form but cannot say which of the two

@@ -8,6 +8,12 @@ use crate::engine::{cookie, load};
 use crate::error::SessionError;
 use crate::token::claims::{SessionClaims, Times};
 
+/// How many tokens this thread has verified so far, loads and helpers alike (for the test
+/// that a request verifies each token once however many extractors load it).
+pub fn verifications() -> u64 {
+    crate::engine::config::VERIFICATIONS.with(std::cell::Cell::get)
+}
+
 /// Runs a cookie value through the whole verification path (for the fuzz target and the
 /// benchmarks).
 pub fn verify_cookie_value(session: &crate::Session, token: &str) -> bool {

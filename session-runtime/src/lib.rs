@@ -1,5 +1,5 @@
 //! The runtime of [`jwt-session`](https://docs.rs/jwt-session): JWT session cookies for
-//! actix-web.
+//! actix-web (feature `actix`, on by default) and axum (feature `axum`).
 //!
 //! Depend on `jwt-session`, which re-exports everything here together with the
 //! `#[with_session]` attribute; this crate is its implementation.
@@ -10,13 +10,16 @@
 //!
 //! ```text
 //! adapters             actix/ (feature `actix`): request view, extractors and __private,
-//!                      response, Session::load/apply, login glue, CSRF middleware
-//!                      (feature `csrf`), test helpers (feature `test-util`)
-//!        │  each implements the engine's RequestView and the seam's LayerRequest
+//!                      response, ResponseError, Session::load/apply, login glue, CSRF
+//!                      middleware (feature `csrf`), test helpers (feature `test-util`);
+//!                      axum/ (feature `axum`): SessionLayer, extractors, IntoResponse.
+//!                      Neither uses the other.
+//!        │  each implements the engine's RequestView (actix also the seam's LayerRequest)
 //! layers on sessions   login/ (feature `login`), csrf/ (feature `csrf`): their rules,
 //!        │  written once, through one seam: ext.rs (and the public API)
 //! session engine       engine/: config, cookie, request view, load, state, decision
-//!                      (cookie decision, revocation ledger), dict, typed, flash
+//!                      (cookie decision, revocation ledger), dict, typed, flash, headers,
+//!                      report (errors as 500s)
 //!        │
 //! token core           error; token/ (keys, claims and token id, payload, JWS codec,
 //!                      JWE (feature `encrypted`), clock, pipeline); revocation/ (trait,
@@ -27,6 +30,9 @@
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+// Without a framework adapter the engine has no caller: such a build only checks that the
+// token core and the public types stand alone.
+#![cfg_attr(not(any(feature = "actix", feature = "axum")), allow(dead_code))]
 #![doc(test(attr(deny(warnings))))]
 
 // The token core.
@@ -35,7 +41,10 @@ pub mod revocation;
 mod token;
 
 // The framework-neutral session engine, then one folder per framework adapter.
+#[cfg(feature = "actix")]
 mod actix;
+#[cfg(feature = "axum")]
+pub mod axum;
 mod engine;
 
 // The seam, and the layers built on sessions.
@@ -47,6 +56,7 @@ mod ext;
 #[cfg(feature = "login")]
 pub mod login;
 
+#[cfg(feature = "actix")]
 #[doc(hidden)]
 pub use actix::private as __private;
 
@@ -92,6 +102,7 @@ pub mod keys {
 /// ```
 #[cfg(feature = "test-util")]
 pub mod test {
+    #[cfg(feature = "actix")]
     pub use crate::actix::testing::{CookieJar, ResponseSession};
     pub use crate::token::clock::TestClock;
 }

@@ -11,5 +11,6 @@ mod missing_attribute;
 pub mod private;
 mod request;
 pub(crate) mod response;
+mod response_error;
 #[cfg(feature = "test-util")]
 pub(crate) mod testing;

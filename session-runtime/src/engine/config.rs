@@ -86,6 +86,14 @@ pub(crate) struct Config {
     pub(crate) clock: Clock,
 }
 
+#[cfg(feature = "__internals")]
+thread_local! {
+    /// How many tokens [`Config::verify`] has checked on this thread, for the test that a
+    /// request verifies each token once. Per thread, so tests running beside it do not
+    /// count (a single-threaded runtime serves a test's requests on its own thread).
+    pub(crate) static VERIFICATIONS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
 impl Config {
     /// Seconds since the Unix epoch: the system clock, or the test clock when one is set.
     pub(crate) fn now(&self) -> f64 {
@@ -119,6 +127,8 @@ impl Config {
     }
 
     fn verify_at(&self, token: &str, now: f64) -> Result<Verified, Rejection> {
+        #[cfg(feature = "__internals")]
+        VERIFICATIONS.with(|count| count.set(count.get() + 1));
         let verified = self.rules().verify(token, now)?;
         if verified.data.contains_key(PURPOSE) {
             return Err(Rejection::Purpose);

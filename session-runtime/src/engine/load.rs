@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-#[cfg(any(feature = "test-util", feature = "__internals"))]
+#[cfg(any(all(feature = "test-util", feature = "actix"), feature = "__internals"))]
 use serde_json::{Map, Value};
 
 #[cfg(feature = "__internals")]
@@ -195,7 +195,7 @@ fn settle_load(req: &impl RequestView, session: &Session, found: Found) -> Arc<R
 
 /// The entries of `token` when it is a valid session under `session` now (signature and
 /// lifetimes; the revocation store is not asked).
-#[cfg(any(feature = "test-util", feature = "__internals"))]
+#[cfg(any(all(feature = "test-util", feature = "actix"), feature = "__internals"))]
 pub(crate) fn verified_data(session: &Session, token: &str) -> Option<Map<String, Value>> {
     session
         .config()

@@ -439,7 +439,7 @@ impl Session {
     }
 
     /// The token a first save of `data` sends now, size checked.
-    #[cfg(any(feature = "test-util", feature = "__internals"))]
+    #[cfg(any(all(feature = "test-util", feature = "actix"), feature = "__internals"))]
     pub(crate) fn encode_new(&self, data: &Map<String, Value>) -> Result<String, SessionError> {
         let id = self
             .config()
