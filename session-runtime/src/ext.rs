@@ -272,6 +272,10 @@ pub(crate) trait LayerRequest: RequestView {
 
     /// Forgets this request's value of type `T`.
     fn remove_local<T: Clone + Send + Sync + 'static>(&self);
+
+    /// How an app of this framework registers its `Login` settings, for the error that
+    /// says they are missing.
+    fn login_fix(&self) -> &'static str;
 }
 
 /// The request's session under its config, waiting for the revocation store if it must.

@@ -50,6 +50,10 @@ impl LayerRequest for HttpRequest {
     fn remove_local<T: Clone + Send + Sync + 'static>(&self) {
         self.extensions_mut().remove::<T>();
     }
+
+    fn login_fix(&self) -> &'static str {
+        "register one with `App::new().app_data(Login::new(loader))`"
+    }
 }
 
 /// The user logged in on `req`, loaded with the [`Login`](crate::login::Login) loader once per request and
@@ -98,7 +102,7 @@ impl LayerRequest for HttpRequest {
 /// ```
 pub async fn current_user<U: LoginUser>(req: &HttpRequest) -> Result<Option<U>, SessionError> {
     let login = rules::login_of::<U>(req)?;
-    rules::current_user(req, |id| (login.loader)(id)).await
+    rules::current_user(req, |id| login.loader.load_local(id)).await
 }
 
 /// Logs `user` in after the app has checked their credentials, and returns the redirect

@@ -11,7 +11,7 @@ use crate::engine::typed::{SessionData, TypedSession};
 use crate::error::SessionError;
 
 /// The layer's context, or the error that names the layer to add.
-fn context(parts: &Parts) -> Result<&LayerContext, SessionError> {
+pub(crate) fn context(parts: &Parts) -> Result<&LayerContext, SessionError> {
     parts
         .extensions
         .get::<LayerContext>()
@@ -22,10 +22,7 @@ fn context(parts: &Parts) -> Result<&LayerContext, SessionError> {
 /// later one (another extractor) shares that state.
 async fn load(parts: &Parts) -> Result<(SessionDict, bool), SessionError> {
     let context = context(parts)?;
-    let view = AxumRequest {
-        headers: &parts.headers,
-        states: &context.states,
-    };
+    let view = AxumRequest { parts, context };
     let (data, state) = match start_load(&view, &context.session)? {
         LoadStart::Done(data, state) => (data, state),
         LoadStart::Check(check) => check.finish(&view).await,

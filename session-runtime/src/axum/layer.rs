@@ -160,7 +160,7 @@ where
                 return Poll::Ready(Ok(response));
             }
             let mut response = ready!(this.inner.as_mut().poll(cx))?;
-            let states = std::mem::take(&mut *lock(this.states));
+            let states = std::mem::take(&mut lock(this.states).states);
             // Every state tries its store at once; only one that cannot record now is
             // awaited (a `Box` only then), so the response never leaves before them.
             let owed = states

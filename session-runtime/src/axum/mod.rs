@@ -45,9 +45,17 @@
 //! # }
 //! ```
 
+#[cfg(feature = "csrf")]
+mod csrf;
 mod extract;
 mod layer;
+#[cfg(feature = "login")]
+mod login;
 mod request;
 mod response;
 
+#[cfg(feature = "csrf")]
+pub use csrf::{CsrfFuture, CsrfService};
 pub use layer::{ResponseFuture, SessionLayer, SessionService};
+#[cfg(feature = "login")]
+pub use login::LoginSession;

@@ -1,19 +1,29 @@
-//! The engine's view of an axum request: its `Cookie` headers, and the states holder the
-//! layer put in its extensions.
+//! The engine's view of an axum request: its `Cookie` headers, and the per-request holder
+//! the layer put in its extensions (the session states, and the login layer's values).
 
-use std::sync::{Arc, Mutex, PoisonError};
+#[cfg(feature = "login")]
+use std::any::{Any, TypeId};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use http::HeaderMap;
 use http::header::COOKIE;
+use http::request::Parts;
 
 use crate::engine::config::Session;
 use crate::engine::cookie::find_cookie;
 use crate::engine::request::{RequestStates, RequestView};
 use crate::engine::state::RequestSession;
 
-/// The session states of one request, shared by the layer (which applies them to the
-/// response) and the extractors (which load them).
-pub(crate) type SharedStates = Arc<Mutex<RequestStates>>;
+/// What one request holds beside its parts, shared by the layer (which applies the states
+/// to the response) and the extractors (which load them).
+#[derive(Default)]
+pub(crate) struct PerRequest {
+    pub(crate) states: RequestStates,
+    /// Values of the layers on sessions (the current user, a logout), by type.
+    #[cfg(feature = "login")]
+    locals: Vec<(TypeId, Box<dyn Any + Send + Sync>)>,
+}
+
+pub(crate) type SharedStates = Arc<Mutex<PerRequest>>;
 
 /// What [`SessionLayer`](super::SessionLayer) puts in each request's extensions.
 #[derive(Clone)]
@@ -23,28 +33,53 @@ pub(crate) struct LayerContext {
     pub(crate) states: SharedStates,
 }
 
-/// A request's headers with its layer's states: what the engine loads from.
+/// A request's parts with its layer's context: what the engine and the login layer read.
 pub(crate) struct AxumRequest<'a> {
-    pub(crate) headers: &'a HeaderMap,
-    pub(crate) states: &'a Mutex<RequestStates>,
+    pub(crate) parts: &'a Parts,
+    pub(crate) context: &'a LayerContext,
 }
 
 impl RequestView for AxumRequest<'_> {
     fn cookie(&self, name: &str) -> Option<&str> {
-        let lines = self.headers.get_all(COOKIE).into_iter();
+        let lines = self.parts.headers.get_all(COOKIE).into_iter();
         find_cookie(lines.map(|line| line.as_bytes()), name)
     }
 
     fn states(&self) -> RequestStates {
-        lock(self.states).clone()
+        lock(&self.context.states).states.clone()
     }
 
     fn register(&self, state: Arc<RequestSession>) {
-        lock(self.states).push(state);
+        lock(&self.context.states).states.push(state);
     }
 }
 
-/// The states, even after a panic elsewhere: they hold no invariant a panic could break.
-pub(crate) fn lock(states: &Mutex<RequestStates>) -> std::sync::MutexGuard<'_, RequestStates> {
+#[cfg(feature = "login")]
+impl AxumRequest<'_> {
+    pub(crate) fn local<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
+        let held = lock(&self.context.states);
+        let (_, value) = held
+            .locals
+            .iter()
+            .find(|(id, _)| *id == TypeId::of::<T>())?;
+        value.downcast_ref::<T>().cloned()
+    }
+
+    pub(crate) fn set_local<T: Clone + Send + Sync + 'static>(&self, value: T) {
+        self.remove_local::<T>();
+        lock(&self.context.states)
+            .locals
+            .push((TypeId::of::<T>(), Box::new(value)));
+    }
+
+    pub(crate) fn remove_local<T: 'static>(&self) {
+        lock(&self.context.states)
+            .locals
+            .retain(|(id, _)| *id != TypeId::of::<T>());
+    }
+}
+
+/// The holder, even after a panic elsewhere: it holds no invariant a panic could break.
+pub(crate) fn lock(states: &Mutex<PerRequest>) -> MutexGuard<'_, PerRequest> {
     states.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -54,9 +54,13 @@ pub(crate) fn finish<B>(state: &RequestSession, response: &mut http::Response<B>
 
 /// Adds `Cookie` to `Vary`, because the response depends on it.
 pub(crate) fn add_vary_cookie(headers: &mut HeaderMap) {
-    const TOKEN: &str = "Cookie";
+    add_vary(headers, "Cookie");
+}
+
+/// Adds `token` to `Vary`, merged into the existing values.
+pub(crate) fn add_vary(headers: &mut HeaderMap, token: &'static str) {
     if !headers.contains_key(header::VARY) {
-        headers.insert(header::VARY, HeaderValue::from_static(TOKEN));
+        headers.insert(header::VARY, HeaderValue::from_static(token));
         return;
     }
     let values: Vec<&[u8]> = headers
@@ -64,8 +68,8 @@ pub(crate) fn add_vary_cookie(headers: &mut HeaderMap) {
         .iter()
         .map(HeaderValue::as_bytes)
         .collect();
-    if let Some(merged) = vary_adding(&values, TOKEN) {
-        let merged = HeaderValue::from_bytes(&merged).unwrap_or(HeaderValue::from_static(TOKEN));
+    if let Some(merged) = vary_adding(&values, token) {
+        let merged = HeaderValue::from_bytes(&merged).unwrap_or(HeaderValue::from_static(token));
         headers.insert(header::VARY, merged);
     }
 }

@@ -40,8 +40,50 @@ pub trait LoginUser: Clone + Send + Sync + 'static {
     fn id(&self) -> Self::Id;
 }
 
-type BoxedLoad<U> = Pin<Box<dyn Future<Output = Option<U>>>>;
-type Loader<U> = dyn Fn(<U as LoginUser>::Id) -> BoxedLoad<U> + Send + Sync;
+type LocalLoad<U> = Pin<Box<dyn Future<Output = Option<U>>>>;
+type SendLoad<U> = Pin<Box<dyn Future<Output = Option<U>> + Send>>;
+
+/// The user loader, as built: any future ([`Login::new`]; actix polls a request on one
+/// thread), or a `Send` one ([`Login::new_send`], which axum needs and actix takes too).
+pub(crate) enum Loader<U: LoginUser> {
+    Local(Arc<dyn Fn(U::Id) -> LocalLoad<U> + Send + Sync>),
+    Sendable(Arc<dyn Fn(U::Id) -> SendLoad<U> + Send + Sync>),
+}
+
+impl<U: LoginUser> Loader<U> {
+    /// The user of `id`, for a framework that polls on one thread.
+    #[cfg_attr(not(feature = "actix"), allow(dead_code))]
+    pub(crate) fn load_local(&self, id: U::Id) -> LocalLoad<U> {
+        match self {
+            Self::Local(load) => load(id),
+            Self::Sendable(load) => load(id),
+        }
+    }
+
+    /// The user of `id` as a `Send` future, when the loader was built `Send`.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) fn load_send(&self, id: U::Id) -> Option<SendLoad<U>> {
+        match self {
+            Self::Sendable(load) => Some(load(id)),
+            Self::Local(_) => None,
+        }
+    }
+
+    /// Whether [`load_send`](Self::load_send) answers.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) fn is_send(&self) -> bool {
+        matches!(self, Self::Sendable(_))
+    }
+}
+
+impl<U: LoginUser> Clone for Loader<U> {
+    fn clone(&self) -> Self {
+        match self {
+            Self::Local(load) => Self::Local(Arc::clone(load)),
+            Self::Sendable(load) => Self::Sendable(Arc::clone(load)),
+        }
+    }
+}
 
 /// The login settings of an app: where to send anonymous users, and how to load a user
 /// from the id kept in the session. Microdot's `Login` with its `@login.user_loader`.
@@ -76,7 +118,7 @@ type Loader<U> = dyn Fn(<U as LoginUser>::Id) -> BoxedLoad<U> + Send + Sync;
 pub struct Login<U: LoginUser> {
     pub(crate) login_url: Arc<str>,
     pub(crate) redirect_url: Arc<str>,
-    pub(crate) loader: Arc<Loader<U>>,
+    pub(crate) loader: Loader<U>,
 }
 
 impl<U: LoginUser> Login<U> {
@@ -96,10 +138,37 @@ impl<U: LoginUser> Login<U> {
         F: Fn(U::Id) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Option<U>> + 'static,
     {
+        Self::with_loader(Loader::Local(Arc::new(move |id| {
+            Box::pin(loader(id)) as LocalLoad<U>
+        })))
+    }
+
+    /// [`new`](Self::new) for a loader whose future is `Send`, as axum requires (its
+    /// extractors' futures are `Send`); such settings serve actix-web apps as well.
+    ///
+    /// ```
+    /// # #[derive(Clone)] struct User;
+    /// # impl jwt_session::login::LoginUser for User { type Id = i64; fn id(&self) -> i64 { 1 } }
+    /// let login =
+    ///     jwt_session::login::Login::new_send(|id: i64| async move { (id == 1).then_some(User) });
+    /// # drop(login);
+    /// ```
+    #[must_use]
+    pub fn new_send<F, Fut>(loader: F) -> Self
+    where
+        F: Fn(U::Id) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Option<U>> + Send + 'static,
+    {
+        Self::with_loader(Loader::Sendable(Arc::new(move |id| {
+            Box::pin(loader(id)) as SendLoad<U>
+        })))
+    }
+
+    fn with_loader(loader: Loader<U>) -> Self {
         Self {
             login_url: Arc::from("/login"),
             redirect_url: Arc::from("/"),
-            loader: Arc::new(move |id| Box::pin(loader(id)) as BoxedLoad<U>),
+            loader,
         }
     }
 
@@ -155,7 +224,7 @@ impl<U: LoginUser> Clone for Login<U> {
         Self {
             login_url: Arc::clone(&self.login_url),
             redirect_url: Arc::clone(&self.redirect_url),
-            loader: Arc::clone(&self.loader),
+            loader: self.loader.clone(),
         }
     }
 }

@@ -54,7 +54,7 @@ pub(crate) fn login_of<U: LoginUser>(req: &impl LayerRequest) -> Result<Login<U>
     req.app_data::<Login<U>>()
         .ok_or(SessionError::MissingAppData {
             type_name: std::any::type_name::<Login<U>>(),
-            fix: "register one with `App::new().app_data(Login::new(loader))`",
+            fix: req.login_fix(),
         })
 }
 

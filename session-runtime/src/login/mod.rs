@@ -13,8 +13,9 @@ mod extract;
 pub(crate) mod redirect;
 mod remember;
 
-pub(crate) use current as rules;
-pub(crate) use current::Keep;
+// The adapters' glue calls the rules through these.
+#[cfg_attr(not(any(feature = "actix", feature = "axum")), allow(unused_imports))]
+pub(crate) use current::{self as rules, Keep};
 
 pub use config::{Login, LoginUser};
 pub use extract::{CurrentUser, FreshLogin, LoggedIn, LoginRedirect};
