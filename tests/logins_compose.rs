@@ -140,42 +140,86 @@ fn notes_app(
         .route("/mw-logout", web::post().to(HttpResponse::Ok))
 }
 
-/// One browser: its jar, and the app.
-struct Browser<'a, S> {
-    app: &'a S,
-    jar: Jar,
+/// An app the story drives: a request in, its status, `Set-Cookie` lines and body out. The
+/// notes app is written once per framework (`notes_app` on actix, `axum_notes::app` on
+/// axum); the story and its assertions are shared.
+trait NotesApp {
+    async fn send(
+        &self,
+        method: &str,
+        uri: &str,
+        cookies: Option<String>,
+    ) -> (u16, Vec<String>, String);
 }
 
-impl<'a, S, B> Browser<'a, S>
+/// The actix notes app, as built by `test::init_service`.
+struct Actix<S>(S);
+
+impl<S, B> NotesApp for Actix<S>
 where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
 {
-    fn new(app: &'a S) -> Self {
+    async fn send(
+        &self,
+        method: &str,
+        uri: &str,
+        cookies: Option<String>,
+    ) -> (u16, Vec<String>, String) {
+        let req = match method {
+            "POST" => test::TestRequest::post(),
+            _ => test::TestRequest::get(),
+        }
+        .uri(uri);
+        let req = match cookies {
+            Some(cookies) => req.insert_header((header::COOKIE, cookies)),
+            None => req,
+        };
+        let res = test::call_service(&self.0, req.to_request()).await;
+        let status = res.status().as_u16();
+        let set_cookies = res
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .map(|value| value.to_str().unwrap().to_owned())
+            .collect();
+        let body = test::read_body(res).await;
+        (
+            status,
+            set_cookies,
+            String::from_utf8_lossy(&body).into_owned(),
+        )
+    }
+}
+
+/// One browser: its jar, and the app.
+struct Browser<'a, A> {
+    app: &'a A,
+    jar: Jar,
+}
+
+impl<'a, A: NotesApp> Browser<'a, A> {
+    fn new(app: &'a A) -> Self {
         Self {
             app,
             jar: Jar::default(),
         }
     }
 
-    async fn send(&mut self, req: test::TestRequest) -> (StatusCode, String) {
-        let req = match self.jar.header_for("/") {
-            Some(cookies) => req.insert_header((header::COOKIE, cookies)),
-            None => req,
-        };
-        let res = test::call_service(self.app, req.to_request()).await;
-        self.jar.update_from(res.headers());
-        let status = res.status();
-        let body = test::read_body(res).await;
-        (status, String::from_utf8_lossy(&body).into_owned())
+    async fn send(&mut self, method: &str, uri: &str) -> (StatusCode, String) {
+        let (status, set_cookies, body) =
+            self.app.send(method, uri, self.jar.header_for("/")).await;
+        for set_cookie in &set_cookies {
+            self.jar.store(set_cookie);
+        }
+        (StatusCode::from_u16(status).unwrap(), body)
     }
 
     async fn post(&mut self, uri: &str) -> StatusCode {
-        self.send(test::TestRequest::post().uri(uri)).await.0
+        self.send("POST", uri).await.0
     }
 
     async fn get(&mut self, uri: &str) -> (StatusCode, String) {
-        self.send(test::TestRequest::get().uri(uri)).await
+        self.send("GET", uri).await
     }
 
     /// Logs `name` in with remember-me, then forgets the session cookie (it expired, or the
@@ -194,22 +238,21 @@ where
     }
 }
 
-async fn replay<S, B>(app: &S, cookies: &Option<String>, uri: &str) -> StatusCode
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-{
-    let mut req = test::TestRequest::get().uri(uri);
-    if let Some(cookies) = cookies {
-        req = req.insert_header((header::COOKIE, cookies.clone()));
-    }
-    test::call_service(app, req.to_request()).await.status()
+async fn replay(app: &impl NotesApp, cookies: &Option<String>, uri: &str) -> StatusCode {
+    let (status, _, _) = app.send("GET", uri, cookies.clone()).await;
+    StatusCode::from_u16(status).unwrap()
 }
 
 /// The whole story under `session`. `revocable`: the config has a store, so copies of
 /// logged-out cookies must be refused and `logout_everywhere` must work.
 async fn notes_story(session: Session, revocable: bool) {
-    let app = test::init_service(notes_app(session)).await;
-    let mut ann = Browser::new(&app);
+    let app = Actix(test::init_service(notes_app(session.clone())).await);
+    story(&app, revocable).await;
+    story(&axum_notes::app(session), revocable).await;
+}
+
+async fn story(app: &impl NotesApp, revocable: bool) {
+    let mut ann = Browser::new(app);
 
     // A typed save under a login keeps the login, renames its field, flashes once.
     assert_eq!(ann.post("/login?name=ann").await, StatusCode::SEE_OTHER);
@@ -241,7 +284,7 @@ async fn notes_story(session: Session, revocable: bool) {
     assert_eq!(ann.get("/notes").await.1, "bob [] None []");
     if revocable {
         assert_eq!(
-            replay(&app, &before_bob, "/notes").await,
+            replay(app, &before_bob, "/notes").await,
             StatusCode::FOUND,
             "the session the login replaced is revoked at once"
         );
@@ -260,7 +303,7 @@ async fn notes_story(session: Session, revocable: bool) {
     );
     if revocable {
         assert_eq!(
-            replay(&app, &before_logout, "/notes").await,
+            replay(app, &before_logout, "/notes").await,
             StatusCode::FOUND
         );
     }
@@ -282,7 +325,7 @@ async fn notes_story(session: Session, revocable: bool) {
     assert_eq!(ann.get("/notes").await.0, StatusCode::FOUND);
     if revocable {
         assert_eq!(
-            replay(&app, &before_middleware, "/notes").await,
+            replay(app, &before_middleware, "/notes").await,
             StatusCode::FOUND
         );
     }
@@ -299,8 +342,8 @@ async fn notes_story(session: Session, revocable: bool) {
     assert_eq!(ann.get("/fresh").await.0, StatusCode::FOUND);
 
     // Log out everywhere: every device of the user, at once.
-    let mut phone = Browser::new(&app);
-    let mut laptop = Browser::new(&app);
+    let mut phone = Browser::new(app);
+    let mut laptop = Browser::new(app);
     assert_eq!(
         phone.post("/login?name=dan&remember=true").await,
         StatusCode::SEE_OTHER
@@ -317,7 +360,7 @@ async fn notes_story(session: Session, revocable: bool) {
             "the other device"
         );
         assert_eq!(
-            replay(&app, &phone_copy, "/notes").await,
+            replay(app, &phone_copy, "/notes").await,
             StatusCode::FOUND,
             "and its remember cookie"
         );
@@ -411,12 +454,12 @@ async fn a_sync_logout_under_an_awaited_store_is_refused_not_faked() {
             .route("/sync-logout", web::post().to(sync_logout))
             .route("/async-logout", web::post().to(async_logout))
     };
-    let app = test::init_service(plain(base().revocation(AsyncOnly::default()))).await;
+    let app = Actix(test::init_service(plain(base().revocation(AsyncOnly::default()))).await);
     let mut ann = Browser::new(&app);
     assert_eq!(ann.post("/login?name=ann").await, StatusCode::SEE_OTHER);
     let copy = ann.copy();
     let res = test::call_service(
-        &app,
+        &app.0,
         test::TestRequest::post()
             .uri("/sync-logout")
             .insert_header((header::COOKIE, copy.clone().unwrap()))
@@ -438,7 +481,7 @@ async fn a_sync_logout_under_an_awaited_store_is_refused_not_faked() {
     assert_eq!(replay(&app, &copy, "/notes").await, StatusCode::FOUND);
 
     // Under a store that records at once, the sync path works.
-    let memory_app = test::init_service(plain(base().revocation(MemoryStore::new()))).await;
+    let memory_app = Actix(test::init_service(plain(base().revocation(MemoryStore::new()))).await);
     let mut bob = Browser::new(&memory_app);
     assert_eq!(bob.post("/login?name=bob").await, StatusCode::SEE_OTHER);
     let copy = bob.copy();
@@ -477,13 +520,15 @@ async fn a_typed_session_is_a_view() {
         Ok(HttpResponse::Ok().finish())
     }
     let session = Session::new(SECRET);
-    let app = test::init_service(
-        App::new()
-            .app_data(session.clone())
-            .route("/prefs", web::post().to(set_prefs))
-            .route("/map", web::post().to(set_map)),
-    )
-    .await;
+    let app = Actix(
+        test::init_service(
+            App::new()
+                .app_data(session.clone())
+                .route("/prefs", web::post().to(set_prefs))
+                .route("/map", web::post().to(set_map)),
+        )
+        .await,
+    );
     let cookie = session
         .test_cookie(&serde_json::json!({
             "_user_id": "ann", "_fresh": true, "theme": "light", "lang": "fr", "cart": [1, 2]
@@ -492,7 +537,7 @@ async fn a_typed_session_is_a_view() {
     let saved = |uri: &'static str| {
         let cookie = cookie.clone();
         let session = session.clone();
-        let app = &app;
+        let app = &app.0;
         async move {
             let req = test::TestRequest::post()
                 .uri(uri)
@@ -532,7 +577,7 @@ async fn the_new_user_flow_with_an_idle_timeout() {
         .absolute_timeout(Duration::from_secs(8 * 3600))
         .revocation(MemoryStore::new())
         .clock(clock.clone());
-    let app = test::init_service(notes_app(session)).await;
+    let app = Actix(test::init_service(notes_app(session)).await);
     let mut ann = Browser::new(&app);
     assert_eq!(ann.post("/login?name=ann").await, StatusCode::SEE_OTHER);
     assert_eq!(ann.post("/add?text=milk").await, StatusCode::OK);
@@ -559,7 +604,7 @@ async fn the_new_user_flow_with_an_idle_timeout() {
 #[actix_web::test]
 async fn a_session_cannot_pass_for_a_remember_cookie() {
     let session = base();
-    let app = test::init_service(notes_app(session.clone())).await;
+    let app = Actix(test::init_service(notes_app(session.clone())).await);
     let remember_with = |claims: serde_json::Value| {
         let token = session.test_cookie(&claims).unwrap().value().to_owned();
         test::TestRequest::get()
@@ -567,7 +612,7 @@ async fn a_session_cannot_pass_for_a_remember_cookie() {
             .insert_header((header::COOKIE, format!("_remember={token}")))
     };
     let status = |req: test::TestRequest| {
-        let app = &app;
+        let app = &app.0;
         async move { test::call_service(app, req.to_request()).await.status() }
     };
     assert_eq!(
@@ -611,14 +656,16 @@ async fn a_second_load_sees_a_restored_login() {
             dict.get::<String>("_user_id")?
         ))
     }
-    let app = test::init_service(
-        App::new()
-            .app_data(base())
-            .app_data(Login::new(|id: String| async move { Some(User(id)) }))
-            .route("/login", web::post().to(sign_in))
-            .route("/who", web::get().to(who)),
-    )
-    .await;
+    let app = Actix(
+        test::init_service(
+            App::new()
+                .app_data(base())
+                .app_data(Login::new(|id: String| async move { Some(User(id)) }))
+                .route("/login", web::post().to(sign_in))
+                .route("/who", web::get().to(who)),
+        )
+        .await,
+    );
     let mut ann = Browser::new(&app);
     ann.remembered_login("ann").await;
     assert_eq!(ann.get("/who").await.1, r#"Some("ann") Some("ann")"#);
@@ -647,12 +694,14 @@ async fn a_save_after_logout_cannot_bring_the_login_back() {
         Ok(Session::apply_async(&req, response).await)
     }
     let session = base().revocation(MemoryStore::new());
-    let app = test::init_service(
-        notes_app(session.clone())
-            .route("/out-stale", web::post().to(out_then_stale_save))
-            .route("/out-flash", web::post().to(out_then_flash)),
-    )
-    .await;
+    let app = Actix(
+        test::init_service(
+            notes_app(session.clone())
+                .route("/out-stale", web::post().to(out_then_stale_save))
+                .route("/out-flash", web::post().to(out_then_flash)),
+        )
+        .await,
+    );
     let mut ann = Browser::new(&app);
     assert_eq!(ann.post("/login?name=ann").await, StatusCode::SEE_OTHER);
     let copy = ann.copy();
@@ -670,7 +719,7 @@ async fn a_save_after_logout_cannot_bring_the_login_back() {
     let req = test::TestRequest::post()
         .uri("/out-flash")
         .insert_header((header::COOKIE, ann.copy().unwrap()));
-    let res = test::call_service(&app, req.to_request()).await;
+    let res = test::call_service(&app.0, req.to_request()).await;
     assert_eq!(res.status(), StatusCode::OK);
     let jwt_session::test::ResponseSession::Saved(saved) = session.session_set_by(res.response())
     else {
@@ -697,10 +746,13 @@ async fn a_save_after_login_builds_on_the_new_user() {
         page.flash("info", "welcome")?;
         Ok(Session::apply_async(&req, response).await)
     }
-    let app = test::init_service(
-        notes_app(base().revocation(MemoryStore::new())).route("/switch", web::post().to(switch)),
-    )
-    .await;
+    let app = Actix(
+        test::init_service(
+            notes_app(base().revocation(MemoryStore::new()))
+                .route("/switch", web::post().to(switch)),
+        )
+        .await,
+    );
     let mut browser = Browser::new(&app);
     browser.remembered_login("ann").await;
     assert_eq!(browser.post("/switch").await, StatusCode::SEE_OTHER);
@@ -725,12 +777,14 @@ async fn a_restored_login_does_not_undo_the_handlers_removals() {
         session.save()?;
         Ok(HttpResponse::Ok().finish())
     }
-    let app = test::init_service(
-        notes_app(base())
-            .route("/plant", web::post().to(plant))
-            .route("/consume", web::post().to(consume)),
-    )
-    .await;
+    let app = Actix(
+        test::init_service(
+            notes_app(base())
+                .route("/plant", web::post().to(plant))
+                .route("/consume", web::post().to(consume)),
+        )
+        .await,
+    );
     let mut browser = Browser::new(&app);
     assert_eq!(
         browser.post("/login?name=ann&remember=true").await,
@@ -739,13 +793,9 @@ async fn a_restored_login_does_not_undo_the_handlers_removals() {
     // The session expires; an anonymous one holds the one-time state.
     browser.jar.remove("session");
     assert_eq!(browser.post("/plant").await, StatusCode::OK);
-    let (_, first) = browser
-        .send(test::TestRequest::post().uri("/consume"))
-        .await;
+    let (_, first) = browser.send("POST", "/consume").await;
     assert_eq!(first, r#"Some(String("once"))"#);
-    let (status, second) = browser
-        .send(test::TestRequest::post().uri("/consume"))
-        .await;
+    let (status, second) = browser.send("POST", "/consume").await;
     assert_eq!(
         (status, second.as_str()),
         (StatusCode::OK, "None"),
@@ -769,8 +819,9 @@ async fn logout_everywhere_follows_the_user_claim_and_the_remember_cookie() {
         Ok(HttpResponse::Ok().finish())
     }
     let custom = base().revocation(MemoryStore::new()).user_claim("username");
-    let app =
-        test::init_service(notes_app(custom).route("/name-me", web::post().to(name_me))).await;
+    let app = Actix(
+        test::init_service(notes_app(custom).route("/name-me", web::post().to(name_me))).await,
+    );
     let (mut phone, mut laptop) = (Browser::new(&app), Browser::new(&app));
     for device in [&mut phone, &mut laptop] {
         assert_eq!(device.post("/login?name=ann").await, StatusCode::SEE_OTHER);
@@ -784,7 +835,7 @@ async fn logout_everywhere_follows_the_user_claim_and_the_remember_cookie() {
     );
 
     // Only the remember cookie is left on the device that logs out everywhere.
-    let app = test::init_service(notes_app(base().revocation(MemoryStore::new()))).await;
+    let app = Actix(test::init_service(notes_app(base().revocation(MemoryStore::new()))).await);
     let (mut phone, mut laptop) = (Browser::new(&app), Browser::new(&app));
     assert_eq!(phone.post("/login?name=dan").await, StatusCode::SEE_OTHER);
     laptop.remembered_login("dan").await;
@@ -795,9 +846,9 @@ async fn logout_everywhere_follows_the_user_claim_and_the_remember_cookie() {
 /// With a `__Host-` session cookie, the remember cookie is `__Host-remember`.
 #[actix_web::test]
 async fn the_remember_cookie_takes_the_session_cookies_prefix() {
-    let app = test::init_service(notes_app(base().cookie_name("__Host-session"))).await;
+    let app = Actix(test::init_service(notes_app(base().cookie_name("__Host-session"))).await);
     let res = test::call_service(
-        &app,
+        &app.0,
         test::TestRequest::post()
             .uri("/login?name=ann&remember=true")
             .to_request(),
@@ -910,8 +961,8 @@ async fn revoke_user_reaches_remember_cookies_across_clock_skew() {
     let instance = |clock: TestClock| base().revocation(store.clone()).clock(clock);
     let ahead = instance(TestClock::at(now + Duration::from_secs(10)));
     let behind = instance(TestClock::at(now));
-    let a = test::init_service(notes_app(ahead)).await;
-    let b = test::init_service(notes_app(behind.clone())).await;
+    let a = Actix(test::init_service(notes_app(ahead)).await);
+    let b = Actix(test::init_service(notes_app(behind.clone())).await);
 
     let mut browser = Browser::new(&a);
     browser.remembered_login("ann").await;
@@ -944,8 +995,8 @@ async fn revoke_user_reaches_a_login_restored_across_clock_skew() {
     let instance = |clock: TestClock| base().revocation(store.clone()).clock(clock);
     let ahead = instance(TestClock::at(now + Duration::from_secs(10)));
     let behind = instance(TestClock::at(now));
-    let a = test::init_service(notes_app(ahead)).await;
-    let b = test::init_service(notes_app(behind.clone())).await;
+    let a = Actix(test::init_service(notes_app(ahead)).await);
+    let b = Actix(test::init_service(notes_app(behind.clone())).await);
 
     let mut on_a = Browser::new(&a);
     on_a.remembered_login("ann").await;
@@ -1043,9 +1094,146 @@ async fn a_logout_during_a_remember_restore_wins() {
         !set_cookies.iter().any(|c| c.starts_with("session=ey")),
         "no restored session is set: {set_cookies:?}"
     );
+    let replayed = test::TestRequest::get()
+        .uri("/notes")
+        .insert_header((header::COOKIE, remember.unwrap()));
     assert_eq!(
-        replay(&*app, &remember, "/notes").await,
+        test::call_service(&*app, replayed.to_request())
+            .await
+            .status(),
         StatusCode::FOUND,
         "the remember cookie is revoked"
     );
+}
+
+/// The notes app again, on axum: the same routes, users and behaviour, written with
+/// axum's extractors and the same library types.
+mod axum_notes {
+    use axum::Router;
+    use axum::body::Body;
+    use axum::extract::{Query, Request};
+    use axum::middleware::{Next, from_fn};
+    use axum::response::{IntoResponse, Response};
+    use axum::routing::{get, post};
+    use jwt_session::axum::{LoginSession, SessionLayer};
+    use jwt_session::login::{FreshLogin, LoggedIn, Login, Remember};
+    use jwt_session::{Session, SessionDict, SessionError, TypedSession};
+    use tower::ServiceExt;
+
+    use super::{Notes, NotesApp, Query as Params, User};
+
+    async fn sign_in(logins: LoginSession<User>, q: Query<Params>) -> Response {
+        let user = User(q.name.clone());
+        logins
+            .login_user(&user, Remember::from(q.remember))
+            .await
+            .into_response()
+    }
+
+    async fn show(
+        user: LoggedIn<User>,
+        mut notes: TypedSession<Notes>,
+    ) -> Result<String, SessionError> {
+        let flashes: Vec<String> = notes
+            .take_flashes()?
+            .into_iter()
+            .map(|flash| flash.message)
+            .collect();
+        Ok(format!(
+            "{} {:?} {:?} {:?}",
+            user.0.0, notes.notes, notes.title, flashes
+        ))
+    }
+
+    async fn add(
+        _user: LoggedIn<User>,
+        q: Query<Params>,
+        mut notes: TypedSession<Notes>,
+    ) -> Result<(), SessionError> {
+        notes.notes.push(q.text.clone());
+        notes.title = (!q.text.is_empty()).then(|| q.text.clone());
+        notes.flash("info", format!("added {}", q.text))?;
+        notes.save()
+    }
+
+    async fn untitle(mut notes: TypedSession<Notes>) -> Result<(), SessionError> {
+        notes.title = None;
+        notes.save()
+    }
+
+    async fn fresh(user: FreshLogin<User>) -> String {
+        format!("fresh {}", user.0.0)
+    }
+
+    async fn sign_out(logins: LoginSession<User>) -> Response {
+        logins.logout_user(()).await.into_response()
+    }
+
+    async fn sign_out_keep(logins: LoginSession<User>) -> Response {
+        logins.logout_user_keep_data(()).await.into_response()
+    }
+
+    async fn everywhere(logins: LoginSession<User>) -> Response {
+        logins.logout_everywhere(()).await.into_response()
+    }
+
+    /// A middleware that logs out whoever calls `/mw-logout`.
+    async fn logout_middleware(session: SessionDict, request: Request, next: Next) -> Response {
+        if request.uri().path() == "/mw-logout" {
+            session.delete();
+        }
+        next.run(request).await
+    }
+
+    pub(super) fn app(session: Session) -> Router {
+        Router::new()
+            .route("/login", post(sign_in))
+            .route("/notes", get(show))
+            .route("/add", post(add))
+            .route("/untitle", post(untitle))
+            .route("/fresh", get(fresh))
+            .route("/logout", post(sign_out))
+            .route("/logout-keep", post(sign_out_keep))
+            .route("/everywhere", post(everywhere))
+            .route("/mw-logout", post(|| async {}))
+            .layer(from_fn(logout_middleware))
+            .layer(axum::Extension(Login::new_send(|id: String| async move {
+                Some(User(id))
+            })))
+            .layer(SessionLayer::new(session))
+    }
+
+    impl NotesApp for Router {
+        async fn send(
+            &self,
+            method: &str,
+            uri: &str,
+            cookies: Option<String>,
+        ) -> (u16, Vec<String>, String) {
+            let mut request = axum::http::Request::builder().method(method).uri(uri);
+            if let Some(cookies) = cookies {
+                request = request.header("cookie", cookies);
+            }
+            let response = self
+                .clone()
+                .oneshot(request.body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let set_cookies = response
+                .headers()
+                .get_all("set-cookie")
+                .iter()
+                .map(|value| value.to_str().unwrap().to_owned())
+                .collect();
+            let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            (
+                status,
+                set_cookies,
+                String::from_utf8_lossy(&body).into_owned(),
+            )
+        }
+    }
 }
