@@ -181,7 +181,12 @@ pub use jwt_session_runtime::__private;
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
-/// Compiles the key rotation guide's examples (a README section to be) as doctests.
+/// Compiles the guide's examples as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/guide.md")]
+struct GuideDoctests;
+
+/// Compiles the key rotation guide's examples as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../docs/key-rotation.md")]
 struct KeyRotationDoctests;
@@ -196,6 +201,8 @@ struct AxumDoctests;
 #[cfg(test)]
 mod readme_quick_start {
     const README: &str = include_str!("../README.md");
+    /// The guide's code is actix code: the actix quick start's dependencies must cover it.
+    const GUIDE: &str = include_str!("../docs/guide.md");
 
     /// The body of the first block fenced as ```` ```{info} ```` after `heading`.
     fn block(heading: &str, info: &str) -> &'static str {
@@ -224,17 +231,41 @@ mod readme_quick_start {
     fn crates_used(code: &str) -> Vec<String> {
         let is_ident = |c: char| c.is_alphanumeric() || c == '_';
         let mut imported = vec!["std", "core", "alloc", "crate", "self", "super", "Self"];
-        for declaration in code.split("use ").skip(1) {
-            let declaration = &declaration[..declaration.find(';').unwrap_or(0)];
-            let mut names = declaration
-                .split(|c: char| !is_ident(c))
-                .filter(|n| !n.is_empty());
-            names.next(); // the crate itself
-            imported.extend(names);
-        }
         let mut used = Vec::new();
-        for (at, _) in code.match_indices("::") {
-            let before = &code[..at];
+        // `use` declarations: their first segment is a crate used; the names they bring into
+        // scope are their leaves, idents not followed by `::` (`use jwt_session::axum::X`
+        // imports `X`, not `axum`). The rest of the code is scanned for `name::` paths.
+        let mut body = String::new();
+        let mut rest = code;
+        while let Some(at) = rest.find("use ") {
+            body.push_str(&rest[..at]);
+            let declaration = &rest[at + 4..];
+            let end = declaration.find(';').unwrap_or(declaration.len());
+            let declaration = &declaration[..end];
+            rest = &rest[at + 4 + end..];
+            let first = declaration
+                .trim_start()
+                .split(|c: char| !is_ident(c))
+                .next();
+            used.extend(
+                first
+                    .filter(|name| !imported.contains(name))
+                    .map(str::to_owned),
+            );
+            let mut names = declaration;
+            while let Some(start) = names.find(is_ident) {
+                let after = &names[start..];
+                let len = after.find(|c: char| !is_ident(c)).unwrap_or(after.len());
+                let (name, tail) = after.split_at(len);
+                if !tail.trim_start().starts_with("::") && name != "as" && name != "self" {
+                    imported.push(name);
+                }
+                names = tail;
+            }
+        }
+        body.push_str(rest);
+        for (at, _) in body.match_indices("::") {
+            let before = &body[..at];
             let root = &before[before.trim_end_matches(is_ident).len()..];
             let preceded_by_path = before[..before.len() - root.len()].ends_with(':');
             if !root.is_empty() && !preceded_by_path && !imported.contains(&root) {
@@ -246,10 +277,9 @@ mod readme_quick_start {
         used
     }
 
-    /// The bodies of every Rust block in the README.
-    fn rust_blocks() -> Vec<&'static str> {
-        README
-            .split("```rust")
+    /// The bodies of every Rust block in `text`.
+    fn rust_blocks(text: &'static str) -> Vec<&'static str> {
+        text.split("```rust")
             .skip(1)
             .map(|block| {
                 let body = &block[block.find('\n').unwrap() + 1..];
@@ -258,37 +288,55 @@ mod readme_quick_start {
             .collect()
     }
 
+    /// Every crate `code` uses is in `dependencies`, and serde with `derive` when it derives.
+    fn assert_covered(dependencies: &[(String, &str)], code: &str) {
+        for krate in crates_used(code) {
+            assert!(
+                dependencies.iter().any(|(name, _)| *name == krate),
+                "the README's code uses `{krate}` but its quick start's [dependencies] lack it:\n{code}"
+            );
+        }
+        if code.contains("derive(serde::") {
+            let (_, serde) = dependencies
+                .iter()
+                .find(|(name, _)| name == "serde")
+                .unwrap();
+            assert!(
+                serde.contains("\"derive\""),
+                "serde needs its `derive` feature"
+            );
+        }
+    }
+
     #[test]
     fn its_dependencies_cover_the_crates_the_readme_code_uses() {
-        let dependencies = dependencies(block("## Quick start", "toml"));
-        let quick_start = block("## Quick start", "rust,no_run");
+        let actix = dependencies(block("## Quick start: actix-web", "toml"));
+        let quick_start = block("## Quick start: actix-web", "rust,no_run");
         assert_eq!(
             crates_used(quick_start),
             ["actix_web", "jwt_session", "serde", "tracing_subscriber"],
             "the scan finds the crates"
         );
-        let blocks = rust_blocks();
-        assert!(
-            blocks.len() >= 2,
-            "the quick start and the Microdot example"
+        let axum = dependencies(block("## Quick start: axum", "toml"));
+        let axum_start = block("## Quick start: axum", "rust,no_run");
+        assert_eq!(
+            crates_used(axum_start),
+            [
+                "axum",
+                "jwt_session",
+                "serde",
+                "tokio",
+                "tracing_subscriber"
+            ],
+            "the scan finds the crates"
         );
-        for code in blocks {
-            for krate in crates_used(code) {
-                assert!(
-                    dependencies.iter().any(|(name, _)| *name == krate),
-                    "the README's code uses `{krate}` but the quick start's [dependencies] lack it:\n{code}"
-                );
-            }
-            if code.contains("derive(serde::") {
-                let (_, serde) = dependencies
-                    .iter()
-                    .find(|(name, _)| name == "serde")
-                    .unwrap();
-                assert!(
-                    serde.contains("\"derive\""),
-                    "serde needs its `derive` feature"
-                );
-            }
+        assert_covered(&actix, quick_start);
+        assert_covered(&axum, axum_start);
+        let guide = rust_blocks(GUIDE);
+        assert!(guide.len() >= 2, "the guide's examples");
+        for code in guide {
+            assert_covered(&actix, code);
         }
+        assert_eq!(rust_blocks(README).len(), 2, "the two quick starts");
     }
 }

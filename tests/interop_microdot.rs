@@ -896,9 +896,9 @@ fn the_readme_shows_the_tested_python_snippet() {
     let start = app.find("# --- README snippet start\n").unwrap();
     let end = app.find("# --- README snippet end").unwrap();
     let snippet = &app[start + "# --- README snippet start\n".len()..end];
-    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(root.join("docs/guide.md")).unwrap();
     assert!(
         readme.contains(&format!("```python\n{snippet}```")),
-        "README.md must show tests/jwe_app.py's snippet verbatim:\n{snippet}"
+        "docs/guide.md must show tests/jwe_app.py's snippet verbatim:\n{snippet}"
     );
 }
