@@ -1237,3 +1237,81 @@ mod axum_notes {
         }
     }
 }
+
+/// A login made on one framework is honoured by the other sharing the secret and the store:
+/// the session cookie, the remember cookie alone, and a logout's revocation, both ways,
+/// signed and encrypted.
+#[actix_web::test]
+async fn logins_cross_between_actix_and_axum() {
+    for config in [
+        base().revocation(MemoryStore::new()),
+        base().encrypted().revocation(MemoryStore::new()),
+    ] {
+        let actix = Actix(test::init_service(notes_app(config.clone())).await);
+        let axum = axum_notes::app(config);
+        let apps: [(&dyn CrossApp, &dyn CrossApp); 2] = [(&actix, &axum), (&axum, &actix)];
+        for (on, other) in apps {
+            cross_login(on, other).await;
+        }
+    }
+}
+
+/// [`NotesApp`] as an object, so the two frameworks' apps fit one loop.
+trait CrossApp {
+    fn send_boxed<'a>(
+        &'a self,
+        method: &'a str,
+        uri: &'a str,
+        cookies: Option<String>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = (u16, Vec<String>, String)> + 'a>>;
+}
+
+impl<A: NotesApp> CrossApp for A {
+    fn send_boxed<'a>(
+        &'a self,
+        method: &'a str,
+        uri: &'a str,
+        cookies: Option<String>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = (u16, Vec<String>, String)> + 'a>> {
+        Box::pin(self.send(method, uri, cookies))
+    }
+}
+
+impl NotesApp for &dyn CrossApp {
+    async fn send(
+        &self,
+        method: &str,
+        uri: &str,
+        cookies: Option<String>,
+    ) -> (u16, Vec<String>, String) {
+        (**self).send_boxed(method, uri, cookies).await
+    }
+}
+
+async fn cross_login(on: &dyn CrossApp, other: &dyn CrossApp) {
+    let mut browser = Browser::new(&on);
+    let status = browser.post("/login?name=ann&remember=true").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(browser.post("/add?text=milk").await, StatusCode::OK);
+    let mut there = Browser::new(&other);
+    there.jar = browser.jar.clone();
+    assert_eq!(
+        there.get("/notes").await,
+        (
+            StatusCode::OK,
+            r#"ann ["milk"] Some("milk") ["added milk"]"#.into()
+        ),
+        "the other framework reads the session, and its flash"
+    );
+    assert_eq!(there.get("/fresh").await.0, StatusCode::OK, "still fresh");
+    // The remember cookie alone restores the login on the other framework, not fresh.
+    there.jar.remove("session");
+    assert_eq!(there.get("/notes").await.0, StatusCode::OK);
+    assert_eq!(there.get("/fresh").await.0, StatusCode::FOUND);
+    // A logout on the other framework is honoured by the first: the cookies it revoked (the
+    // restored session and the remember cookie, which the first one issued) are refused.
+    let before = there.copy();
+    assert_eq!(replay(&on, &before, "/notes").await, StatusCode::OK);
+    assert_eq!(there.post("/logout").await, StatusCode::OK);
+    assert_eq!(replay(&on, &before, "/notes").await, StatusCode::FOUND);
+}
