@@ -1256,6 +1256,10 @@ async fn logins_cross_between_actix_and_axum() {
     }
 }
 
+/// What a [`NotesApp`] answers: status, `Set-Cookie` lines, body.
+type Answer<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = (u16, Vec<String>, String)> + 'a>>;
+
 /// [`NotesApp`] as an object, so the two frameworks' apps fit one loop.
 trait CrossApp {
     fn send_boxed<'a>(
@@ -1263,7 +1267,7 @@ trait CrossApp {
         method: &'a str,
         uri: &'a str,
         cookies: Option<String>,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = (u16, Vec<String>, String)> + 'a>>;
+    ) -> Answer<'a>;
 }
 
 impl<A: NotesApp> CrossApp for A {
