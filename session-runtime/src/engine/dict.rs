@@ -3,12 +3,12 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::de::DeserializeOwned;
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use crate::engine::handle::Handle;
 use crate::engine::state::RequestSession;
 use crate::error::SessionError;
 use crate::token::claims::insert_problem;
@@ -50,42 +50,33 @@ pub struct SessionDict {
     /// carried from the request's state (verified once, unparsed until a method needs more
     /// than one lookup).
     own: Option<Entries>,
-    request: Arc<RequestSession>,
-    /// The request's session generation this handle holds: its saves are refused once
-    /// another handle replaced the session (a login or a logout in the same request).
-    generation: AtomicU64,
-    /// Set by every mutating method, for `#[with_session(autosave)]`.
-    modified: bool,
-    autosave: bool,
+    handle: Handle,
 }
 
 impl SessionDict {
     pub(crate) fn new(own: Option<Entries>, request: Arc<RequestSession>) -> Self {
         Self {
             own,
-            generation: AtomicU64::new(request.generation()),
-            request,
-            modified: false,
-            autosave: false,
+            handle: Handle::new(request, false),
         }
     }
 
     /// Makes this session save itself when dropped, if it was modified and neither
     /// `save()` nor `delete()` was called: `#[with_session(autosave)]`.
     pub(crate) fn set_autosave(&mut self, autosave: bool) {
-        self.autosave = autosave;
+        self.handle.autosave = autosave;
     }
 
     /// Whether this session saves itself when dropped.
     pub(crate) fn autosaves(&self) -> bool {
-        self.autosave
+        self.handle.autosave
     }
 
     /// Takes the entries out, leaving an unmodified empty session that will not autosave.
     pub(crate) fn take_data(&mut self) -> Map<String, Value> {
-        self.autosave = false;
+        self.handle.autosave = false;
         let own = self.own.replace(Entries::default());
-        own.unwrap_or_else(|| self.request.loaded_entries().to_parsed())
+        own.unwrap_or_else(|| self.handle.request().loaded_entries().to_parsed())
             .into_map()
     }
 
@@ -93,19 +84,19 @@ impl SessionDict {
     fn data(&self) -> &Entries {
         self.own
             .as_ref()
-            .unwrap_or_else(|| self.request.loaded_entries())
+            .unwrap_or_else(|| self.handle.request().loaded_entries())
     }
 
     /// The entries this handle changes: its own, copied from the loaded ones on the first
     /// change.
     fn data_mut(&mut self) -> &mut Entries {
-        let request = &self.request;
+        let request = self.handle.request();
         self.own
             .get_or_insert_with(|| request.loaded_entries().to_parsed())
     }
 
     pub(crate) fn request_state(&self) -> Arc<RequestSession> {
-        Arc::clone(&self.request)
+        Arc::clone(self.handle.request())
     }
 
     /// Reads `key` as a `T`: `Ok(None)` when the key is absent, an error when the stored
@@ -202,12 +193,13 @@ impl SessionDict {
             Ok(value) => value,
             Err(source) => return Err(SessionError::Serialize { key, source }),
         };
-        let problem = insert_problem(&key, &value).or(self.request.config_claim_problem(&key));
+        let problem =
+            insert_problem(&key, &value).or(self.handle.request().config_claim_problem(&key));
         if let Some(reason) = problem {
             return Err(SessionError::RegisteredClaim { key, reason });
         }
         self.data_mut().map_mut().insert(key, value);
-        self.modified = true;
+        self.handle.modified = true;
         Ok(())
     }
 
@@ -232,7 +224,7 @@ impl SessionDict {
     /// # });
     /// ```
     pub fn remove(&mut self, key: &str) -> Option<Value> {
-        self.modified = true;
+        self.handle.modified = true;
         self.data_mut().map_mut().remove(key)
     }
 
@@ -283,7 +275,7 @@ impl SessionDict {
     /// # });
     /// ```
     pub fn clear(&mut self) {
-        self.modified = true;
+        self.handle.modified = true;
         self.own = Some(Entries::default());
     }
 
@@ -394,8 +386,7 @@ impl SessionDict {
     /// # });
     /// ```
     pub fn save(&self) -> Result<(), SessionError> {
-        self.request
-            .save_from(self.generation.load(Ordering::Relaxed), self.data().map())
+        self.handle.save(self.data().map())
     }
 
     /// Starts a new session: the next save writes a fresh session, as if no cookie had come
@@ -424,9 +415,7 @@ impl SessionDict {
     /// # });
     /// ```
     pub fn renew(&mut self) {
-        self.modified = true;
-        self.generation
-            .store(self.request.renew(), Ordering::Relaxed);
+        self.handle.renew();
     }
 
     /// Schedules the removal of the session cookie: the browser forgets the session.
@@ -451,8 +440,7 @@ impl SessionDict {
     /// # });
     /// ```
     pub fn delete(&self) {
-        self.generation
-            .store(self.request.delete(), Ordering::Relaxed);
+        self.handle.delete();
     }
 }
 
@@ -495,9 +483,8 @@ impl SessionDict {
 /// ```
 impl Drop for SessionDict {
     fn drop(&mut self) {
-        if self.autosave && self.modified {
-            self.request
-                .autosave(self.generation.load(Ordering::Relaxed), self.data().map());
+        if self.handle.must_autosave() {
+            self.handle.autosave(self.data().map());
         }
     }
 }

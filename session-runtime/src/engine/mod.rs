@@ -9,6 +9,7 @@ pub(crate) mod cookie;
 pub(crate) mod decision;
 pub(crate) mod dict;
 pub(crate) mod flash;
+pub(crate) mod handle;
 pub(crate) mod headers;
 pub(crate) mod load;
 pub(crate) mod report;

@@ -2,8 +2,6 @@
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -11,7 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::engine::dict::SessionDict;
 use crate::engine::flash::{self, Flash};
-use crate::engine::state::RequestSession;
+use crate::engine::handle::Handle;
 use crate::error::SessionError;
 use crate::token::claims::insert_problem;
 use crate::token::payload::Entries;
@@ -140,11 +138,8 @@ pub struct TypedSession<T> {
     /// For a `T` without a field list (a map, a struct with `#[serde(flatten)]`): the
     /// entries it held at load, which it owns, so that one it drops leaves the session.
     loaded_keys: Vec<String>,
-    request: Arc<RequestSession>,
     /// As `SessionDict`'s: saves are refused once the session was replaced in this request.
-    generation: AtomicU64,
-    modified: bool,
-    autosave: bool,
+    handle: Handle,
     /// [`entries`](Self::entries), captured where `T: SessionData` is known, so that `Drop`
     /// (which cannot carry a bound the struct lacks) can autosave.
     entries_of: fn(&Self) -> Result<Map<String, Value>, SessionError>,
@@ -176,10 +171,7 @@ impl<T: SessionData> TypedSession<T> {
             rest,
             flashes_changed: false,
             loaded_keys,
-            generation: AtomicU64::new(request.generation()),
-            request,
-            modified: false,
-            autosave,
+            handle: Handle::new(request, autosave),
             entries_of: Self::entries,
         }
     }
@@ -213,8 +205,7 @@ impl<T: SessionData> TypedSession<T> {
     /// # });
     /// ```
     pub fn save(&self) -> Result<(), SessionError> {
-        self.request
-            .save_from(self.generation.load(Ordering::Relaxed), &self.entries()?)
+        self.handle.save(&self.entries()?)
     }
 
     /// The whole session a save writes: `T`'s entries over the others.
@@ -223,7 +214,8 @@ impl<T: SessionData> TypedSession<T> {
         // What this request already wrote or offered (a login, another handle) is newer
         // than what was loaded.
         let mut entries = self
-            .request
+            .handle
+            .request()
             .latest_entries()
             .map_or_else(|| self.rest.clone(), Entries::into_map);
         for field in owned_fields::<T>() {
@@ -311,9 +303,13 @@ impl<T: SessionData> TypedSession<T> {
 
     /// Saves a flash change now, or marks it for autosave.
     fn after_flash_change(&mut self) -> Result<(), SessionError> {
-        self.modified = true;
+        self.handle.modified = true;
         self.flashes_changed = true;
-        if self.autosave { Ok(()) } else { self.save() }
+        if self.handle.autosave {
+            Ok(())
+        } else {
+            self.save()
+        }
     }
 }
 
@@ -342,9 +338,7 @@ impl<T> TypedSession<T> {
     /// # });
     /// ```
     pub fn renew(&mut self) {
-        self.modified = true;
-        self.generation
-            .store(self.request.renew(), Ordering::Relaxed);
+        self.handle.renew();
     }
 
     /// Schedules the removal of the session cookie, as [`SessionDict::delete`].
@@ -366,8 +360,7 @@ impl<T> TypedSession<T> {
     /// # });
     /// ```
     pub fn delete(&self) {
-        self.generation
-            .store(self.request.delete(), Ordering::Relaxed);
+        self.handle.delete();
     }
 }
 
@@ -409,7 +402,7 @@ impl<T> Deref for TypedSession<T> {
 /// Any mutable access counts as a modification for `#[with_session(autosave)]`.
 impl<T> DerefMut for TypedSession<T> {
     fn deref_mut(&mut self) -> &mut T {
-        self.modified = true;
+        self.handle.modified = true;
         &mut self.value
     }
 }
@@ -456,11 +449,9 @@ impl<T> DerefMut for TypedSession<T> {
 /// ```
 impl<T> Drop for TypedSession<T> {
     fn drop(&mut self) {
-        if self.autosave && self.modified {
+        if self.handle.must_autosave() {
             match (self.entries_of)(self) {
-                Ok(entries) => self
-                    .request
-                    .autosave(self.generation.load(Ordering::Relaxed), &entries),
+                Ok(entries) => self.handle.autosave(&entries),
                 Err(err) => tracing::error!(
                     "autosave of the modified session failed, the change is not sent: {err}"
                 ),
