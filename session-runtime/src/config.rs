@@ -854,6 +854,36 @@ impl Session {
         self.config().revocation.backlog()
     }
 
+    /// Returns once this config's store has seen every revocation written anywhere before
+    /// the call, and its own outbox is empty: for a test that revokes on one instance and
+    /// reads on another (at once for `MemoryStore`; `RedisStore`'s replica waits for a
+    /// marker it publishes, within 5 s).
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when that takes more than 5 s.
+    ///
+    /// ```
+    /// # actix_web::rt::System::new().block_on(async {
+    /// use std::time::Duration;
+    /// use jwt_session::{Session, revocation::MemoryStore};
+    ///
+    /// let session = Session::new([7u8; 32])
+    ///     .max_age(Duration::from_secs(3600))
+    ///     .revocation(MemoryStore::new());
+    /// session.revoke_user("alice").await?;
+    /// session.sync_revocations().await?;
+    /// # Ok::<(), jwt_session::SessionError>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn sync_revocations(&self) -> Result<(), SessionError> {
+        self.config()
+            .revocation
+            .sync()
+            .await
+            .map_err(SessionError::Store)
+    }
+
     /// How long a deny-list entry must live: until every token it can deny has expired.
     pub(crate) fn revocation_ttl(&self) -> Duration {
         let lifetimes = &self.config().lifetimes;

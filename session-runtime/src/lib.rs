@@ -96,6 +96,7 @@ pub mod keys {
 /// ```
 #[cfg(feature = "test-util")]
 pub mod test {
+    pub use crate::revocation::conformance::revocation_store_conformance;
     pub use crate::testing::{CookieJar, ResponseSession};
     pub use crate::token::clock::TestClock;
 }

@@ -8,6 +8,7 @@ use super::net::{free_port, skip_or_fail, wait_for_port};
 pub struct RedisServer {
     binary: PathBuf,
     port: u16,
+    args: Vec<String>,
     child: Option<Child>,
 }
 
@@ -15,10 +16,16 @@ impl RedisServer {
     /// Starts one, or returns `None` after a loud message when `redis-server` is missing
     /// (a failure under `CI=true`).
     pub fn start() -> Option<Self> {
+        Self::start_with(&[])
+    }
+
+    /// [`start`](Self::start) with more `redis-server` arguments (`--replicaof`, ...).
+    pub fn start_with(args: &[&str]) -> Option<Self> {
         let binary = find_redis_server()?;
         let mut server = Self {
             binary,
             port: free_port(),
+            args: args.iter().map(|arg| (*arg).to_owned()).collect(),
             child: None,
         };
         server.resume();
@@ -27,6 +34,10 @@ impl RedisServer {
 
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// Kills the server (as a crash would); its data is gone.
@@ -43,6 +54,7 @@ impl RedisServer {
         let child = Command::new(&self.binary)
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
+            .args(&self.args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -11,13 +11,30 @@ use std::time::Duration;
 
 pub use crate::error::StoreError;
 pub use memory::MemoryStore;
+// The verdict on one verified token, for the per-request code and the layers.
+#[allow(unused_imports)]
+pub(crate) use policy::Verdict;
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;
 
+#[cfg(feature = "test-util")]
+pub(crate) mod conformance;
 mod memory;
+mod outbox;
 pub(crate) mod policy;
 #[cfg(feature = "redis")]
 mod redis;
+
+/// Runs `call` for at most `limit`; past it, the error `timed_out` makes.
+pub(crate) async fn bounded<T, E>(
+    limit: Duration,
+    call: impl Future<Output = Result<T, E>>,
+    timed_out: impl FnOnce() -> E,
+) -> Result<T, E> {
+    tokio::time::timeout(limit, call)
+        .await
+        .unwrap_or_else(|_| Err(timed_out()))
+}
 
 /// A deny-list of token ids and users: where logouts are written and every read with a
 /// session cookie is checked. [`MemoryStore`] (one process) and
@@ -137,6 +154,38 @@ pub trait RevocationStore: Send + Sync + 'static {
         at_ms: u64,
         ttl: Duration,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// [`revoke_user`](RevocationStore::revoke_user), retried safely: `op` names this one
+    /// call (random, the same on every retry of it), and a store that keeps the last `op`
+    /// of each user moves the number once however often the call is retried (a write whose
+    /// answer was lost lands twice otherwise, and each landing is a new generation: a login
+    /// made in between would be logged out). The default forgets `op`.
+    fn revoke_user_once(
+        &self,
+        user: &str,
+        at_ms: u64,
+        op: u64,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let _ = op;
+        self.revoke_user(user, at_ms, ttl)
+    }
+
+    /// `true` when the store itself denies every revocation made through it from this
+    /// process's memory, even one its backend failed to record ([`MemoryStore`], and
+    /// `RedisStore` with its replica): the config then keeps no second copy of its own
+    /// revocations. The default, `false`, makes the config keep one.
+    fn keeps_own_revocations(&self) -> bool {
+        false
+    }
+
+    /// Returns once this store has seen every revocation written to its backend, by any
+    /// process, before the call: for tests that revoke on one instance and read on
+    /// another. The default returns at once (right for a store that reads its backend on
+    /// every lookup).
+    fn sync(&self) -> impl Future<Output = Result<(), StoreError>> + Send {
+        std::future::ready(Ok(()))
+    }
 }
 
 /// What a store knows about one token id and one user: the answer of
