@@ -835,10 +835,12 @@ impl Session {
 
     /// The revocations this config's store has not recorded yet: logouts and
     /// [`revoke_user`](Session::revoke_user) calls made while it failed. Each is enforced on
-    /// this instance at once and waits in a bounded outbox (10 000 entries, about 1 MB),
-    /// retried every 250 ms until the store records it; a warning is logged (at most every
-    /// 10 s) while the outbox holds any, and an error when it is full (the newest is then
-    /// dropped, still enforced here). Watch it in a health check.
+    /// this instance at once and waits in an outbox, retried every 250 ms until the store
+    /// records it; a warning is logged (at most every 10 s) while the outbox holds any.
+    /// Nothing is dropped: calls for one user coalesce, and past 10 000 token revocations
+    /// (about 1 MB) the rest wait in the config's own copy, written again whole once the
+    /// queue drains (counted as one here, and an error is logged). Watch it in a health
+    /// check.
     ///
     /// ```
     /// use std::time::Duration;

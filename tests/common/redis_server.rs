@@ -1,4 +1,6 @@
 //! A throwaway `redis-server` on a free loopback port, persistence off, stopped on drop.
+// Shared with the benches (benches/support), which use only part of it.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

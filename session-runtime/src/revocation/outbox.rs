@@ -146,9 +146,10 @@ impl Backend {
             .then(|| self.recent.read(jti, user))
     }
 
-    /// Enforces `what` here from now on, unless the store does it itself.
-    pub(super) fn remember(&self, what: &Revoked, ttl: Duration) {
-        if !self.store.keeps_own_revocations() {
+    /// Enforces `what` here from now on, unless the store does it itself; always under
+    /// `fail_open`, where a failing store's answer is not asked for.
+    pub(super) fn remember(&self, what: &Revoked, ttl: Duration, fail_open: bool) {
+        if fail_open || !self.store.keeps_own_revocations() {
             self.keep(what, ttl);
         }
     }

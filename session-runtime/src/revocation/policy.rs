@@ -239,7 +239,7 @@ impl Revocation {
     pub(crate) async fn revoke_token(&self, jti: &str, ttl: Duration) {
         let Some(backend) = &self.store else { return };
         let what = Revoked::Token(jti.to_owned());
-        backend.remember(&what, ttl);
+        backend.remember(&what, ttl, self.fail_open);
         if let Err(err) = backend.write_or_queue(what, ttl, self.timeout).await {
             self.warn(
                 &err,
@@ -260,7 +260,7 @@ impl Revocation {
         let what = Revoked::Token(jti.to_owned());
         match backend.store.revoke_token_now(jti, ttl) {
             Some(Ok(())) => {
-                backend.remember(&what, ttl);
+                backend.remember(&what, ttl, self.fail_open);
                 true
             }
             Some(Err(err)) => {
@@ -268,7 +268,7 @@ impl Revocation {
                     &err,
                     "a logged-out token is enforced here and queued for the store",
                 );
-                backend.remember(&what, ttl);
+                backend.remember(&what, ttl, self.fail_open);
                 backend.queue(what, ttl)
             }
             None => false,
@@ -294,7 +294,7 @@ impl Revocation {
             at_ms,
             op: fresh_op(),
         };
-        backend.remember(&what, ttl);
+        backend.remember(&what, ttl, self.fail_open);
         backend.write_or_queue(what, ttl, self.timeout).await?;
         // Tokens minted in `at_ms` are denied by the `jti_ms` rule; a login after this
         // returns must mint later. A test clock only moves when told, so it is not waited for.
