@@ -1949,6 +1949,131 @@ mod faults {
         );
     }
 
+    /// Sentinel: a primary, its replica and a Sentinel. Two instances and the conformance
+    /// suite run through `open_sentinel`; then `SENTINEL FAILOVER`, with a logout made
+    /// around it. Every instance follows the new primary, which holds every revocation
+    /// (written back where the promoted replica lacked it); a newcomer refuses them.
+    #[actix_web::test]
+    async fn a_sentinel_failover_is_followed() {
+        use common::redis_sentinel::Sentinel;
+        let Some(primary) = RedisServer::start() else {
+            return;
+        };
+        let primary_port = primary.port().to_string();
+        let replica =
+            RedisServer::start_with(&["--replicaof", "127.0.0.1", &primary_port]).unwrap();
+        let mut replica_admin = admin(&replica).await;
+        within(Duration::from_secs(5), "the replica in sync", async || {
+            let info: String = query(&mut replica_admin, &["INFO", "replication"]).await;
+            info.contains("master_link_status:up")
+        })
+        .await;
+        drop(replica_admin);
+        let sentinel = Sentinel::start(primary.port(), "sessions").unwrap();
+        let url = sentinel.url();
+        let store = || {
+            RedisStore::open_sentinel([url.as_str()], "sessions")
+                .unwrap()
+                .heartbeat(Duration::from_millis(100))
+        };
+        let (a_store, b_store) = (store(), store());
+        let a_config = config(a_store.clone(), Duration::from_secs(3600));
+        let a = test::init_service(App::new().app_data(a_config.clone()).configure(routes)).await;
+        let b_config = config(b_store.clone(), Duration::from_secs(3600));
+        let b = test::init_service(App::new().app_data(b_config).configure(routes)).await;
+        synced(&a_store).await;
+        synced(&b_store).await;
+        jwt_session::test::revocation_store_conformance(store()).await;
+        let ann = log_in(&a, "ann").await;
+        let carol = log_in(&a, "carol").await;
+        post_ok(&a, "/logout", Some(&carol)).await;
+
+        let mut sentinel_admin = redis::Client::open(url.as_str())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        within(
+            Duration::from_secs(20),
+            "SENTINEL FAILOVER accepted",
+            async || {
+                let mut failover = redis::cmd("SENTINEL");
+                failover.arg("FAILOVER").arg("sessions");
+                failover
+                    .query_async::<()>(&mut sentinel_admin)
+                    .await
+                    .is_ok()
+            },
+        )
+        .await;
+        // Sentinel kills the clients of the instances it reconfigures: ask on fresh ones.
+        let (replica_url, primary_url) = (replica.url(), primary.url());
+        let ask = async |url: &str, args: &[&str]| -> Option<redis::Value> {
+            let client = redis::Client::open(url).ok()?;
+            let mut connection = client.get_multiplexed_async_connection().await.ok()?;
+            let mut cmd = redis::cmd(args[0]);
+            for arg in &args[1..] {
+                cmd.arg(*arg);
+            }
+            cmd.query_async(&mut connection).await.ok()
+        };
+        let ann_key = format!("jwt-session:t:{}", jti_of(&ann));
+        let is_master = async |url: &str| match ask(url, &["ROLE"]).await {
+            Some(redis::Value::Array(role)) => {
+                role.first() == Some(&redis::Value::BulkString(b"master".to_vec()))
+            }
+            _ => false,
+        };
+        within(
+            Duration::from_secs(10),
+            "the replica promoted",
+            async || is_master(&replica_url).await,
+        )
+        .await;
+        // Split brain: the old primary still takes the writes of the connections it has,
+        // until Sentinel sees it and makes it a replica (done here at once), which drops
+        // what it took meanwhile: this logout, unless written back.
+        post_ok(&a, "/logout", Some(&ann)).await;
+        let replica_port = replica.port().to_string();
+        ask(&primary_url, &["REPLICAOF", "127.0.0.1", &replica_port]).await;
+        within(
+            Duration::from_secs(10),
+            "the new primary followed",
+            async || {
+                !is_master(&primary_url).await
+                    && ask(&replica_url, &["EXISTS", &ann_key]).await == Some(redis::Value::Int(1))
+                    && a_store.is_synced()
+                    && b_store.is_synced()
+                    && a_config.revocation_backlog() == 0
+            },
+        )
+        .await;
+        let fresh = test::init_service(
+            App::new()
+                .app_data(config(
+                    store().per_request_lookups(),
+                    Duration::from_secs(3600),
+                ))
+                .configure(routes),
+        )
+        .await;
+        let expected = [(&*ann, "anonymous"), (&*carol, "anonymous")];
+        sees(&a, &expected).await;
+        sees(&b, &expected).await;
+        sees(&fresh, &expected).await;
+        let dan = log_in(&a, "dan").await;
+        assert_eq!(who(&b, &dan).await, "dan");
+        post_ok(&b, "/logout", Some(&dan)).await;
+        a_config.sync_revocations().await.unwrap();
+        assert_eq!(who(&a, &dan).await, "anonymous");
+        let dan_key = format!("jwt-session:t:{}", jti_of(&dan));
+        assert_eq!(
+            ask(&replica_url, &["EXISTS", &dan_key]).await,
+            Some(redis::Value::Int(1)),
+            "written to the new primary"
+        );
+    }
+
     /// The contract every store must keep, on each store shipped.
     #[actix_web::test]
     async fn every_store_passes_the_conformance_suite() {

@@ -72,7 +72,7 @@ impl Drop for RedisServer {
     }
 }
 
-fn find_redis_server() -> Option<PathBuf> {
+pub fn find_redis_server() -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     let found = std::env::split_paths(&path)
         .chain([PathBuf::from("/usr/bin"), PathBuf::from("/usr/sbin")])

@@ -13,7 +13,7 @@ use redis::aio::{MultiplexedConnection, PubSub};
 use redis::{Msg, RedisResult};
 
 use super::scripts::{self, Mode};
-use super::{LINK_TIMEOUT, within};
+use super::{Endpoint, LINK_TIMEOUT, within};
 use crate::revocation::MemoryStore;
 use crate::revocation::outbox::RETRY_EVERY;
 
@@ -35,6 +35,10 @@ pub(super) struct Link {
     /// `None` under `per_request_lookups`.
     pub(super) replica: Option<Replica>,
     pub(super) heartbeat: Duration,
+    /// The store's connection for writes and per-request reads, made at first use and
+    /// dropped after an error or an outage, so the next call connects afresh (to the
+    /// primary of now).
+    pub(super) connection: tokio::sync::Mutex<Option<MultiplexedConnection>>,
     /// Redis took the last heartbeat, and no write has failed since.
     writable: AtomicBool,
     /// Since when heartbeats have succeeded after a failure (reads are trusted again once
@@ -73,6 +77,7 @@ impl Link {
         Self {
             replica: replica.then(Replica::default),
             heartbeat,
+            connection: tokio::sync::Mutex::default(),
             writable: AtomicBool::new(true),
             healthy_since: Mutex::new(None),
             running: AtomicBool::new(false),
@@ -129,14 +134,14 @@ impl Link {
 
     /// Spawns the link's task unless one runs (not from an async runtime: the next call
     /// tries again).
-    pub(super) fn start(self: &Arc<Self>, client: &redis::Client, prefix: &Arc<str>) {
+    pub(super) fn start(self: &Arc<Self>, endpoint: &Endpoint, prefix: &Arc<str>) {
         if self.running.swap(true, Ordering::AcqRel) {
             return;
         }
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => drop(runtime.spawn(keep_linked(
                 Arc::downgrade(self),
-                client.clone(),
+                endpoint.clone(),
                 prefix.clone(),
             ))),
             Err(_) => self.running.store(false, Ordering::Release),
@@ -203,20 +208,21 @@ impl Drop for Idle {
 
 /// The link's task: connect, wait until Redis takes writes, (with a replica) subscribe and
 /// resync, then beat; on any failure distrust and start over. Ends with the store.
-async fn keep_linked(link: Weak<Link>, client: redis::Client, prefix: Arc<str>) {
+async fn keep_linked(link: Weak<Link>, endpoint: Endpoint, prefix: Arc<str>) {
     let _idle = Idle(link.clone());
     while let Some(strong) = link.upgrade() {
         let with_replica = strong.replica.is_some();
         drop(strong);
-        let outcome = if with_replica {
-            subscribed(&link, &client, &prefix).await
-        } else {
-            beating(&link, &client, &prefix).await
+        let outcome = match endpoint.client().await {
+            Ok(client) if with_replica => subscribed(&link, &client, &prefix).await,
+            Ok(client) => beating(&link, &client, &prefix).await,
+            Err(err) => Err(err),
         };
         if let Some(strong) = link.upgrade() {
             strong.unsync();
             if let Err(err) = outcome {
                 strong.failed();
+                strong.connection.lock().await.take();
                 tracing::debug!("revocation link: {err}; reads fail until Redis takes writes");
             }
         }

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
+use redis::sentinel::{SentinelClient, SentinelServerType};
 use tokio::sync::Mutex;
 
 use crate::revocation::{Lookup, RevocationStore, StoreError, bounded};
@@ -84,10 +85,7 @@ const LINK_TIMEOUT: Duration = Duration::from_secs(2);
 /// ```
 #[derive(Clone)]
 pub struct RedisStore {
-    client: redis::Client,
-    /// The connection for writes and per-request reads, made at first use and dropped
-    /// after an error, so the next call connects afresh.
-    connection: Arc<Mutex<Option<MultiplexedConnection>>>,
+    endpoint: Endpoint,
     prefix: Arc<str>,
     link: Arc<Link>,
 }
@@ -105,12 +103,56 @@ impl RedisStore {
     /// assert!(jwt_session::revocation::RedisStore::open("http://example.com").is_err());
     /// ```
     pub fn open(url: &str) -> Result<Self, StoreError> {
-        Ok(Self {
-            client: redis::Client::open(url).map_err(StoreError::new)?,
-            connection: Arc::default(),
+        let client = redis::Client::open(url).map_err(StoreError::new)?;
+        Ok(Self::on(Endpoint::Direct(client)))
+    }
+
+    /// A store for the primary that the Sentinels at `sentinel_urls` name for
+    /// `service_name`, asked again at every (re)connect: after a failover the old
+    /// primary's `READONLY` counts as an outage (see above), and the store reconnects to
+    /// the new one, resyncs, and writes back what a replica that lagged lacks. Does not
+    /// connect.
+    ///
+    /// # Errors
+    ///
+    /// When no URL is given or one is not a Redis URL.
+    ///
+    /// ```
+    /// use jwt_session::revocation::RedisStore;
+    ///
+    /// let store = RedisStore::open_sentinel(
+    ///     ["redis://10.0.0.1:26379/", "redis://10.0.0.2:26379/", "redis://10.0.0.3:26379/"],
+    ///     "sessions",
+    /// )?;
+    /// # drop(store);
+    /// assert!(RedisStore::open_sentinel(Vec::<&str>::new(), "sessions").is_err());
+    /// # Ok::<(), jwt_session::revocation::StoreError>(())
+    /// ```
+    pub fn open_sentinel<'a>(
+        sentinel_urls: impl IntoIterator<Item = &'a str>,
+        service_name: &str,
+    ) -> Result<Self, StoreError> {
+        let urls: Vec<&str> = sentinel_urls.into_iter().collect();
+        let sentinel = SentinelClient::build(
+            urls,
+            service_name.to_owned(),
+            None,
+            SentinelServerType::Master,
+        )
+        .map_err(StoreError::new)?;
+        let name = service_name.into();
+        Ok(Self::on(Endpoint::Sentinel(
+            Arc::new(Mutex::new(sentinel)),
+            name,
+        )))
+    }
+
+    fn on(endpoint: Endpoint) -> Self {
+        Self {
+            endpoint,
             prefix: DEFAULT_PREFIX.into(),
             link: Arc::new(Link::new(true, DEFAULT_HEARTBEAT)),
-        })
+        }
     }
 
     /// Sets the prefix of every key (default `jwt-session:`), to share one Redis database
@@ -205,17 +247,18 @@ impl RedisStore {
 
     /// Starts the link's task (subscription and heartbeat) unless it runs.
     fn start(&self) {
-        self.link.start(&self.client, &self.prefix);
+        self.link.start(&self.endpoint, &self.prefix);
     }
 
     /// The shared connection, made at first use. A failed attempt leaves none, so the next
     /// call tries again.
     async fn connection(&self) -> Result<MultiplexedConnection, StoreError> {
-        let mut slot = self.connection.lock().await;
+        let mut slot = self.link.connection.lock().await;
         if let Some(connection) = &*slot {
             return Ok(connection.clone());
         }
-        let connection = link::linked(self.client.get_multiplexed_async_connection())
+        let client = self.endpoint.client().await.map_err(StoreError::new)?;
+        let connection = link::linked(client.get_multiplexed_async_connection())
             .await
             .map_err(StoreError::new)?;
         *slot = Some(connection.clone());
@@ -232,7 +275,7 @@ impl RedisStore {
         let mut connection = self.connection().await?;
         match cmd.query_async(&mut connection).await {
             Err(err) if err.is_connection_dropped() || err.is_io_error() || err.is_timeout() => {
-                self.connection.lock().await.take();
+                self.link.connection.lock().await.take();
                 if !retry {
                     return Err(StoreError::new(err));
                 }
@@ -257,7 +300,7 @@ impl RedisStore {
                  writes again, and the revocation stays queued"
             );
             self.link.failed();
-            self.connection.lock().await.take();
+            self.link.connection.lock().await.take();
         }
         written
     }
@@ -372,20 +415,53 @@ impl RevocationStore for RedisStore {
 
 impl fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The URL may hold a password: show only where it points.
-        let info = self.client.get_connection_info();
         f.debug_struct("RedisStore")
-            .field("addr", &info.addr().to_string())
-            .field("db", &info.redis_settings().db())
+            .field("endpoint", &self.endpoint)
             .field("prefix", &self.prefix)
             .field(
                 "connected",
-                &self.connection.try_lock().is_ok_and(|slot| slot.is_some()),
+                &self
+                    .link
+                    .connection
+                    .try_lock()
+                    .is_ok_and(|slot| slot.is_some()),
             )
             .field("replica", &self.link.replica.is_some())
             .field("synced", &self.link.trusted().is_some())
             .field("writable", &self.link.writable())
             .finish()
+    }
+}
+
+/// Where the store connects: one address, or the primary Sentinel names.
+#[derive(Clone)]
+enum Endpoint {
+    Direct(redis::Client),
+    Sentinel(Arc<Mutex<SentinelClient>>, Arc<str>),
+}
+
+impl Endpoint {
+    /// A client for the primary now.
+    async fn client(&self) -> redis::RedisResult<redis::Client> {
+        match self {
+            Self::Direct(client) => Ok(client.clone()),
+            Self::Sentinel(sentinel, _) => {
+                link::linked(async { sentinel.lock().await.async_get_client().await }).await
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            // The URL may hold a password: show only where it points.
+            Self::Direct(client) => {
+                let info = client.get_connection_info();
+                write!(f, "{} db {}", info.addr(), info.redis_settings().db())
+            }
+            Self::Sentinel(_, service) => write!(f, "the primary Sentinel names {service:?}"),
+        }
     }
 }
 
