@@ -7,6 +7,7 @@ pub mod net;
 pub mod redis_proxy;
 pub mod redis_sentinel;
 pub mod redis_server;
+pub mod redis_tls;
 
 use actix_web::body::MessageBody;
 use actix_web::cookie::Cookie;

@@ -101,10 +101,14 @@ impl Link {
             .map_or(0, |replica| replica.resyncs.load(Ordering::Relaxed))
     }
 
-    /// Redis refused or missed a write: nothing it answers is trusted until it recovers.
+    /// Redis refused or missed a write: nothing it answers is trusted until it recovers,
+    /// and the store's connection is made afresh (the primary may have moved).
     pub(super) fn failed(&self) {
         self.writable.store(false, Ordering::Release);
         *self.since() = None;
+        if let Ok(mut connection) = self.connection.try_lock() {
+            connection.take();
+        }
     }
 
     /// A heartbeat landed: writable again once they have landed for the settle time.
@@ -213,7 +217,7 @@ async fn keep_linked(link: Weak<Link>, endpoint: Endpoint, prefix: Arc<str>) {
     while let Some(strong) = link.upgrade() {
         let with_replica = strong.replica.is_some();
         drop(strong);
-        let outcome = match endpoint.client().await {
+        let outcome = match outage(&link, endpoint.client().await) {
             Ok(client) if with_replica => subscribed(&link, &client, &prefix).await,
             Ok(client) => beating(&link, &client, &prefix).await,
             Err(err) => Err(err),
@@ -221,16 +225,24 @@ async fn keep_linked(link: Weak<Link>, endpoint: Endpoint, prefix: Arc<str>) {
         if let Some(strong) = link.upgrade() {
             strong.unsync();
             if let Err(err) = outcome {
-                strong.failed();
-                strong.connection.lock().await.take();
-                tracing::debug!("revocation link: {err}; reads fail until Redis takes writes");
+                tracing::debug!("revocation link: {err}; reconnecting");
             }
         }
         tokio::time::sleep(RECONNECT_EVERY).await;
     }
 }
 
-/// One heartbeat on `connection`, bounded by the heartbeat itself.
+/// `answer`, after marking an outage when it failed: Redis unreachable, or taking no writes.
+fn outage<T>(link: &Weak<Link>, answer: RedisResult<T>) -> RedisResult<T> {
+    if answer.is_err()
+        && let Some(strong) = link.upgrade()
+    {
+        strong.failed();
+    }
+    answer
+}
+
+/// One heartbeat on `connection`, bounded by the heartbeat itself; a failure is an outage.
 async fn beat(
     link: &Link,
     connection: &mut MultiplexedConnection,
@@ -238,7 +250,11 @@ async fn beat(
 ) -> RedisResult<Beat> {
     let epoch = format!("{:016x}", link.new_marker());
     let cmd = scripts::beat(prefix, &epoch, link.heartbeat * 4);
-    let (epoch, seq) = within(link.heartbeat, cmd.query_async(connection)).await?;
+    let answer = within(link.heartbeat, cmd.query_async(connection)).await;
+    if answer.is_err() {
+        link.failed();
+    }
+    let (epoch, seq) = answer?;
     link.beat_landed();
     Ok(Beat { epoch, seq })
 }
@@ -283,7 +299,10 @@ async fn warn_if_evicting(link: &Link, connection: &mut MultiplexedConnection) {
 
 /// Without a replica: beat until a beat fails or the store is gone.
 async fn beating(link: &Weak<Link>, client: &redis::Client, prefix: &str) -> RedisResult<()> {
-    let mut connection = linked(client.get_multiplexed_async_connection()).await?;
+    let mut connection = outage(
+        link,
+        linked(client.get_multiplexed_async_connection()).await,
+    )?;
     if let Some(strong) = link.upgrade() {
         warn_if_evicting(&strong, &mut connection).await;
     }
@@ -301,9 +320,12 @@ async fn beating(link: &Weak<Link>, client: &redis::Client, prefix: &str) -> Red
 /// One subscription, from `SUBSCRIBE` until the link is lost (`Ok` when the stream just
 /// ended or the store is gone).
 async fn subscribed(link: &Weak<Link>, client: &redis::Client, prefix: &str) -> RedisResult<()> {
-    let mut pubsub = linked(client.get_async_pubsub()).await?;
+    let mut pubsub = outage(link, linked(client.get_async_pubsub()).await)?;
     linked(pubsub.subscribe(scripts::channel(prefix))).await?;
-    let mut connection = linked(client.get_multiplexed_async_connection()).await?;
+    let mut connection = outage(
+        link,
+        linked(client.get_multiplexed_async_connection()).await,
+    )?;
     if let Some(strong) = link.upgrade() {
         warn_if_evicting(&strong, &mut connection).await;
     }

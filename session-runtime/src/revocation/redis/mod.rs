@@ -91,7 +91,9 @@ pub struct RedisStore {
 }
 
 impl RedisStore {
-    /// A store for the Redis at `url` (`redis://host:port/db`, `redis+unix:///path`),
+    /// A store for the Redis at `url` (`redis://host:port/db`, `redis+unix:///path`, or
+    /// `rediss://host:port/db` for TLS: the server's certificate is verified against the
+    /// platform's roots, or the file `SSL_CERT_FILE` names; there is no insecure mode),
     /// reading from a local replica. Does not connect: it fits in `main` and in
     /// `HttpServer::new` closures, and the app starts while Redis is down.
     ///
@@ -104,7 +106,7 @@ impl RedisStore {
     /// ```
     pub fn open(url: &str) -> Result<Self, StoreError> {
         let client = redis::Client::open(url).map_err(StoreError::new)?;
-        Ok(Self::on(Endpoint::Direct(client)))
+        Ok(Self::on(Endpoint::Direct(Arc::new(client))))
     }
 
     /// A store for the primary that the Sentinels at `sentinel_urls` name for
@@ -133,13 +135,8 @@ impl RedisStore {
         service_name: &str,
     ) -> Result<Self, StoreError> {
         let urls: Vec<&str> = sentinel_urls.into_iter().collect();
-        let sentinel = SentinelClient::build(
-            urls,
-            service_name.to_owned(),
-            None,
-            SentinelServerType::Master,
-        )
-        .map_err(StoreError::new)?;
+        let sentinel = SentinelClient::build(urls, service_name, None, SentinelServerType::Master)
+            .map_err(StoreError::new)?;
         let name = service_name.into();
         Ok(Self::on(Endpoint::Sentinel(
             Arc::new(Mutex::new(sentinel)),
@@ -148,6 +145,11 @@ impl RedisStore {
     }
 
     fn on(endpoint: Endpoint) -> Self {
+        // For `rediss://`: rustls picks no provider by itself when the app's tree enables
+        // two; one installed already (by the app, say aws-lc-rs with post-quantum key
+        // exchange, which ring lacks: hence the deprecation) stays.
+        #[allow(deprecated)]
+        let _ = rustls::crypto::ring::default_provider().install_default();
         Self {
             endpoint,
             prefix: DEFAULT_PREFIX.into(),
@@ -300,7 +302,6 @@ impl RedisStore {
                  writes again, and the revocation stays queued"
             );
             self.link.failed();
-            self.link.connection.lock().await.take();
         }
         written
     }
@@ -436,7 +437,7 @@ impl fmt::Debug for RedisStore {
 /// Where the store connects: one address, or the primary Sentinel names.
 #[derive(Clone)]
 enum Endpoint {
-    Direct(redis::Client),
+    Direct(Arc<redis::Client>),
     Sentinel(Arc<Mutex<SentinelClient>>, Arc<str>),
 }
 
@@ -444,7 +445,7 @@ impl Endpoint {
     /// A client for the primary now.
     async fn client(&self) -> redis::RedisResult<redis::Client> {
         match self {
-            Self::Direct(client) => Ok(client.clone()),
+            Self::Direct(client) => Ok(redis::Client::clone(client)),
             Self::Sentinel(sentinel, _) => {
                 link::linked(async { sentinel.lock().await.async_get_client().await }).await
             }
