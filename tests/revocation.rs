@@ -2074,6 +2074,69 @@ mod faults {
         );
     }
 
+    /// Redis Cluster, three primaries: instances that know different nodes share one
+    /// deny-list, under one hash tag (one slot, so each script is one slot's); the
+    /// conformance suite passes; a flush of the owner is repaired as on one Redis.
+    #[actix_web::test]
+    async fn a_cluster_shares_one_deny_list() {
+        use common::redis_cluster::Cluster;
+        let Some(cluster) = Cluster::start() else {
+            return;
+        };
+        let urls = cluster.urls();
+        let store = |seed: &str| {
+            RedisStore::open_cluster([seed])
+                .unwrap()
+                .heartbeat(Duration::from_millis(100))
+        };
+        let (a_store, b_store) = (store(&urls[0]), store(&urls[2]));
+        let a_config = config(a_store.clone(), Duration::from_secs(3600));
+        let a = test::init_service(App::new().app_data(a_config).configure(routes)).await;
+        let b_config = config(b_store.clone(), Duration::from_secs(3600));
+        let b = test::init_service(App::new().app_data(b_config.clone()).configure(routes)).await;
+        synced(&a_store).await;
+        synced(&b_store).await;
+        jwt_session::test::revocation_store_conformance(store(&urls[1])).await;
+        jwt_session::test::revocation_store_conformance(store(&urls[1]).per_request_lookups())
+            .await;
+        let ann = log_in(&a, "ann").await;
+        let carol = log_in(&a, "carol").await;
+        post_ok(&a, "/logout", Some(&ann)).await;
+        b_config.sync_revocations().await.unwrap();
+        sees(&b, &[(&*ann, "anonymous"), (&*carol, "carol")]).await;
+
+        let key = format!("{{jwt-session:}}t:{}", jti_of(&ann));
+        let mut owner = None;
+        for node in &cluster.nodes {
+            let mut admin = admin(node).await;
+            let mut exists = redis::cmd("EXISTS");
+            exists.arg(&key);
+            if exists
+                .query_async::<bool>(&mut admin)
+                .await
+                .is_ok_and(|found| found)
+            {
+                owner = Some(admin);
+            }
+        }
+        let mut owner = owner.expect("one node holds the hash-tagged key");
+        query::<()>(&mut owner, &["FLUSHALL"]).await;
+        within(NOTICED_WITHIN, "a cluster flush repaired", async || {
+            query::<bool>(&mut owner, &["EXISTS", &key]).await
+        })
+        .await;
+        let fresh = test::init_service(
+            App::new()
+                .app_data(config(
+                    store(&urls[1]).per_request_lookups(),
+                    Duration::from_secs(3600),
+                ))
+                .configure(routes),
+        )
+        .await;
+        sees(&fresh, &[(&*ann, "anonymous"), (&*carol, "carol")]).await;
+    }
+
     /// The contract every store must keep, on each store shipped.
     #[actix_web::test]
     async fn every_store_passes_the_conformance_suite() {

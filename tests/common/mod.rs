@@ -4,6 +4,7 @@
 pub mod jar;
 pub mod jwe;
 pub mod net;
+pub mod redis_cluster;
 pub mod redis_proxy;
 pub mod redis_sentinel;
 pub mod redis_server;

@@ -217,7 +217,7 @@ async fn keep_linked(link: Weak<Link>, endpoint: Endpoint, prefix: Arc<str>) {
     while let Some(strong) = link.upgrade() {
         let with_replica = strong.replica.is_some();
         drop(strong);
-        let outcome = match outage(&link, endpoint.client().await) {
+        let outcome = match outage(&link, endpoint.client(&prefix).await) {
             Ok(client) if with_replica => subscribed(&link, &client, &prefix).await,
             Ok(client) => beating(&link, &client, &prefix).await,
             Err(err) => Err(err),
@@ -390,7 +390,7 @@ async fn checked(
     resynced(link, pubsub, connection, prefix, &landed).await
 }
 
-fn refused(why: &'static str) -> redis::RedisError {
+pub(super) fn refused(why: &'static str) -> redis::RedisError {
     redis::RedisError::from(std::io::Error::other(why))
 }
 

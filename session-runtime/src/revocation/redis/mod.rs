@@ -21,6 +21,7 @@ use tokio::sync::Mutex;
 use crate::revocation::{Lookup, RevocationStore, StoreError, bounded};
 use link::Link;
 
+mod cluster;
 mod link;
 mod scripts;
 
@@ -144,6 +145,40 @@ impl RedisStore {
         )))
     }
 
+    /// A store for a Redis Cluster, found through any of `urls` (its nodes, `redis://` or
+    /// `rediss://`). Every key carries the prefix as a hash tag (`{jwt-session:}t:<jti>`),
+    /// so the whole deny-list lives in one slot: each write is one script on one node, the
+    /// resync is one `SCAN` of the node that owns the slot, and revocations are published
+    /// with the cluster's broadcast `PUBLISH`. The owner is asked of the nodes at every
+    /// (re)connect, so a `MOVED` or a failover is followed. Does not connect.
+    ///
+    /// # Errors
+    ///
+    /// When no URL is given or one is not a Redis URL.
+    ///
+    /// ```
+    /// use jwt_session::revocation::RedisStore;
+    ///
+    /// let store = RedisStore::open_cluster(["redis://10.0.0.1:7000/", "redis://10.0.0.2:7000/"])?
+    ///     .prefix("shop:");
+    /// # drop(store);
+    /// assert!(RedisStore::open_cluster(Vec::<&str>::new()).is_err());
+    /// # Ok::<(), jwt_session::revocation::StoreError>(())
+    /// ```
+    pub fn open_cluster<'a>(urls: impl IntoIterator<Item = &'a str>) -> Result<Self, StoreError> {
+        let seeds = urls
+            .into_iter()
+            .map(redis::Client::open)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(StoreError::new)?;
+        if seeds.is_empty() {
+            return Err(StoreError::new(
+                "open_cluster needs at least one node's URL",
+            ));
+        }
+        Ok(Self::on(Endpoint::Cluster(Arc::new(seeds))).prefix(DEFAULT_PREFIX))
+    }
+
     fn on(endpoint: Endpoint) -> Self {
         // For `rediss://`: rustls picks no provider by itself when the app's tree enables
         // two; one installed already (by the app, say aws-lc-rs with post-quantum key
@@ -159,7 +194,7 @@ impl RedisStore {
 
     /// Sets the prefix of every key (default `jwt-session:`), to share one Redis database
     /// between apps whose sessions must not revoke each other's. The revocation channel is
-    /// `<prefix>revocations`.
+    /// `<prefix>revocations`. On a cluster the prefix is a hash tag: `{<prefix>}`.
     ///
     /// ```
     /// let store = jwt_session::revocation::RedisStore::open("redis://127.0.0.1/")?.prefix("app-a:");
@@ -168,7 +203,12 @@ impl RedisStore {
     /// ```
     #[must_use]
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into().into();
+        let prefix = prefix.into();
+        self.prefix = match self.endpoint {
+            // One hash tag: one slot for every key, so each script touches one slot.
+            Endpoint::Cluster(_) => format!("{{{prefix}}}").into(),
+            _ => prefix.into(),
+        };
         let (replica, heartbeat) = (self.link.replica.is_some(), self.link.heartbeat);
         self.relink(replica, heartbeat)
     }
@@ -259,7 +299,11 @@ impl RedisStore {
         if let Some(connection) = &*slot {
             return Ok(connection.clone());
         }
-        let client = self.endpoint.client().await.map_err(StoreError::new)?;
+        let client = self
+            .endpoint
+            .client(&self.prefix)
+            .await
+            .map_err(StoreError::new)?;
         let connection = link::linked(client.get_multiplexed_async_connection())
             .await
             .map_err(StoreError::new)?;
@@ -434,21 +478,24 @@ impl fmt::Debug for RedisStore {
     }
 }
 
-/// Where the store connects: one address, or the primary Sentinel names.
+/// Where the store connects: one address, the primary Sentinel names, or the cluster node
+/// that owns the store's slot.
 #[derive(Clone)]
 enum Endpoint {
     Direct(Arc<redis::Client>),
     Sentinel(Arc<Mutex<SentinelClient>>, Arc<str>),
+    Cluster(Arc<Vec<redis::Client>>),
 }
 
 impl Endpoint {
-    /// A client for the primary now.
-    async fn client(&self) -> redis::RedisResult<redis::Client> {
+    /// A client for the primary that holds the keys under `prefix` now.
+    async fn client(&self, prefix: &str) -> redis::RedisResult<redis::Client> {
         match self {
             Self::Direct(client) => Ok(redis::Client::clone(client)),
             Self::Sentinel(sentinel, _) => {
                 link::linked(async { sentinel.lock().await.async_get_client().await }).await
             }
+            Self::Cluster(seeds) => cluster::slot_owner(seeds, &scripts::channel(prefix)).await,
         }
     }
 }
@@ -462,6 +509,7 @@ impl fmt::Debug for Endpoint {
                 write!(f, "{} db {}", info.addr(), info.redis_settings().db())
             }
             Self::Sentinel(_, service) => write!(f, "the primary Sentinel names {service:?}"),
+            Self::Cluster(seeds) => write!(f, "a cluster, through {} nodes", seeds.len()),
         }
     }
 }
