@@ -24,6 +24,7 @@
 //! | full (`OOM`), `READONLY`, `LOADING`, `MASTERDOWN`, `NOPERM` | closed within 2 `h` (at once where a write failed) | noticed in 0.09 s |
 //! | flushed, or failed over to a lagging replica | replicas still refuse; Redis repaired from them within about `h`, `per_request_lookups` open until then | repaired in 0.09 s |
 //! | failed over behind one endpoint | as read-only, then every instance follows the new primary | all on it, drained, in 0.8 s |
+//! | Sentinel failover (`open_sentinel`) | as read-only; the Sentinels name the new primary | all on it, the split brain's logout written back, in 1.5 s |
 //! | keys evicted (`maxmemory-policy` not `noeviction`) | **not detected** (a warning at connect): run `noeviction` | |
 //!
 //! After a fault, reads are trusted again once Redis has taken writes for `h` + 500 ms

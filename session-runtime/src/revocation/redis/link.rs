@@ -297,15 +297,22 @@ async fn warn_if_evicting(link: &Link, connection: &mut MultiplexedConnection) {
     }
 }
 
-/// Without a replica: beat until a beat fails or the store is gone.
-async fn beating(link: &Weak<Link>, client: &redis::Client, prefix: &str) -> RedisResult<()> {
-    let mut connection = outage(
-        link,
-        linked(client.get_multiplexed_async_connection()).await,
-    )?;
+/// The link's connection for heartbeats and resyncs, checked for an evicting policy.
+async fn command_connection(
+    link: &Weak<Link>,
+    client: &redis::Client,
+) -> RedisResult<MultiplexedConnection> {
+    let connected = linked(client.get_multiplexed_async_connection()).await;
+    let mut connection = outage(link, connected)?;
     if let Some(strong) = link.upgrade() {
         warn_if_evicting(&strong, &mut connection).await;
     }
+    Ok(connection)
+}
+
+/// Without a replica: beat until a beat fails or the store is gone.
+async fn beating(link: &Weak<Link>, client: &redis::Client, prefix: &str) -> RedisResult<()> {
+    let mut connection = command_connection(link, client).await?;
     loop {
         let Some(strong) = link.upgrade() else {
             return Ok(());
@@ -322,13 +329,7 @@ async fn beating(link: &Weak<Link>, client: &redis::Client, prefix: &str) -> Red
 async fn subscribed(link: &Weak<Link>, client: &redis::Client, prefix: &str) -> RedisResult<()> {
     let mut pubsub = outage(link, linked(client.get_async_pubsub()).await)?;
     linked(pubsub.subscribe(scripts::channel(prefix))).await?;
-    let mut connection = outage(
-        link,
-        linked(client.get_multiplexed_async_connection()).await,
-    )?;
-    if let Some(strong) = link.upgrade() {
-        warn_if_evicting(&strong, &mut connection).await;
-    }
+    let mut connection = command_connection(link, client).await?;
     let Some(first) = settle(link, &mut connection, prefix).await? else {
         return Ok(());
     };
