@@ -1770,6 +1770,33 @@ mod faults {
         assert_eq!(a_config.revocation_backlog(), 0);
     }
 
+    /// A stall without a disconnect (`kill -STOP`): the heartbeat times out, so both
+    /// instances fail closed within the bound (it was about 4 s), and trust again after
+    /// `kill -CONT`.
+    #[actix_web::test]
+    async fn a_stalled_redis_fails_closed_within_two_heartbeats() {
+        let Some(redis) = RedisServer::start() else {
+            return;
+        };
+        let (b_config, b_store) = instance_on(&redis.url());
+        let b = test::init_service(App::new().app_data(b_config).configure(routes)).await;
+        synced(&b_store).await;
+        let carol = log_in(&b, "carol").await;
+        redis.signal("STOP");
+        within(NOTICED_WITHIN, "a stall noticed", async || {
+            !b_store.is_synced()
+        })
+        .await;
+        assert_eq!(who(&b, &carol).await, "anonymous", "fail closed");
+        redis.signal("CONT");
+        within(
+            Duration::from_secs(3),
+            "trusted after the stall",
+            async || b_store.is_synced() && who(&b, &carol).await == "carol",
+        )
+        .await;
+    }
+
     /// Finding 4, on Redis: `maxmemory` reached under `noeviction` refuses every write
     /// while `PUBLISH` and `PING` still work. A's logout and `revoke_user` fail to write;
     /// B (and A) stop calling themselves synced and fail closed; once Redis takes writes

@@ -50,6 +50,16 @@ impl RedisServer {
         }
     }
 
+    /// Sends `signal` (`STOP`, `CONT`) to the server: a stall without a disconnect.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("redis-server is running").id();
+        let sent = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill -{signal} {pid}");
+    }
+
     /// Starts it again on the same port.
     pub fn resume(&mut self) {
         assert!(self.child.is_none(), "redis-server is already running");

@@ -16,11 +16,11 @@
 //! | Case | Refused | Measured (tests, `h` = 100 ms, loopback) |
 //! |---|---|---|
 //! | the instance that revoked | its next request, whatever the store does | |
-//! | other instances, `RedisStore` with its replica | once the publication arrives; tests wait with `Session::sync_revocations` | p99 2.4–4 ms under four writers |
+//! | other instances, `RedisStore` with its replica | once the publication arrives; tests wait with `Session::sync_revocations` | p99 2.2–4 ms under four writers |
 //! | other instances, `per_request_lookups` | the first request after the write landed | |
 //! | Redis down | closed at once | |
 //! | stalled, partitioned | closed within 2 `h` | |
-//! | writes paused (`CLIENT PAUSE .. WRITE`) | closed within 2 `h`; open until then | noticed in 0.1–0.2 s |
+//! | writes paused (`CLIENT PAUSE .. WRITE`) | closed within 2 `h`; open until then | noticed in 0.19 s |
 //! | full (`OOM`), `READONLY`, `LOADING`, `MASTERDOWN`, `NOPERM` | closed within 2 `h` (at once where a write failed) | noticed in 0.09 s |
 //! | flushed, or failed over to a lagging replica | replicas still refuse; Redis repaired from them within about `h`, `per_request_lookups` open until then | repaired in 0.09 s |
 //! | failed over behind one endpoint | as read-only, then every instance follows the new primary | all on it, drained, in 0.8 s |

@@ -412,7 +412,7 @@ impl RevocationStore for RedisStore {
     }
 
     /// Moves the user's number to `max(stored + 1, at_ms)` and publishes it, atomically
-    /// (a short Lua script), unless `op` moved it last: the key holds `<number>:<op>`.
+    /// (a short Lua script), unless `op` moved it last (kept in `<prefix>o:<user>`).
     async fn revoke_user_once(
         &self,
         user: &str,

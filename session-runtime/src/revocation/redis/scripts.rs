@@ -1,7 +1,8 @@
 //! The keys, scripts and publications of `RedisStore`.
 //!
-//! Keys: `<prefix>t:<jti>` (a revoked token id), `<prefix>u:<user>` (the user's number, and
-//! after a `revoke_user_once` `:<op>`), and the marker of the data set: `<prefix>m:epoch`
+//! Keys: `<prefix>t:<jti>` (a revoked token id), `<prefix>u:<user>` (the user's number),
+//! `<prefix>o:<user>` (the op of the `revoke_user_once` that moved it last, as long-lived),
+//! and the marker of the data set: `<prefix>m:epoch`
 //! (random, written once), `<prefix>m:seq` (moved by every revocation) and `<prefix>m:beat`
 //! (the heartbeat's write, short-lived). Publications on `<prefix>revocations`:
 //! `t <seq> <ttl ms> <jti>`, `u <seq> <number> <ttl ms> <user>`, and `s <marker>` (a sync).
@@ -18,30 +19,27 @@ const TOKEN_SCRIPT: &str = "local ttl = tonumber(ARGV[1]) \
     redis.call('PUBLISH', ARGV[2], 't ' .. seq .. ' ' .. ms .. ' ' .. ARGV[3])";
 
 /// Moves `<prefix>u:<user>` to `max(stored + 1, ARGV[1])` (`bump`, a `revoke_user`, unless
-/// ARGV[6] is the op that moved it last) or `max(stored, ARGV[1])` (`raise`, a replica
-/// writing back what it knows, with the op that moved it there), for at least `ttl`; moves
-/// the counter, publishes, and returns the number stored.
-const USER_SCRIPT: &str = "local raw = redis.call('GET', KEYS[1]) or '0' \
-    local sep = string.find(raw, ':', 1, true) \
-    local stored = tonumber(sep and string.sub(raw, 1, sep - 1) or raw) or 0 \
-    local op = sep and string.sub(raw, sep + 1) or '' \
-    if ARGV[3] == 'bump' then \
-      if ARGV[6] ~= '' and ARGV[6] == op then return string.format('%d', stored) end \
-      stored = stored + 1 \
-      op = ARGV[6] \
-    elseif tonumber(ARGV[1]) > stored and ARGV[6] ~= '' then \
-      op = ARGV[6] \
-    end \
+/// ARGV[6] is the op that moved it last, kept in `<prefix>o:<user>`) or `max(stored,
+/// ARGV[1])` (`raise`, a replica writing back what it knows, with the op that moved it
+/// there), for at least `ttl`; moves the counter, publishes, and returns the number stored.
+/// The user key holds the bare number: apps read it (the README's Python recipe).
+const USER_SCRIPT: &str = "local stored = tonumber(redis.call('GET', KEYS[1]) or '0') or 0 \
+    local last = redis.call('GET', KEYS[3]) or '' \
     local value = tonumber(ARGV[1]) \
+    local moves = value > stored \
+    if ARGV[3] == 'bump' then \
+      if ARGV[6] ~= '' and ARGV[6] == last then return string.format('%d', stored) end \
+      stored = stored + 1 \
+      moves = true \
+    end \
     if stored > value then value = stored end \
     local ttl = tonumber(ARGV[2]) \
     local left = redis.call('PTTL', KEYS[1]) \
     if left > ttl then ttl = left end \
     local text = string.format('%d', value) \
     local ms = string.format('%d', ttl) \
-    local kept = text \
-    if op ~= '' then kept = text .. ':' .. op end \
-    redis.call('SET', KEYS[1], kept, 'PX', ms) \
+    redis.call('SET', KEYS[1], text, 'PX', ms) \
+    if moves and ARGV[6] ~= '' then redis.call('SET', KEYS[3], ARGV[6], 'PX', ms) end \
     local seq = redis.call('INCR', KEYS[2]) \
     redis.call('PUBLISH', ARGV[4], 'u ' .. seq .. ' ' .. text .. ' ' .. ms .. ' ' .. ARGV[5]) \
     return text";
@@ -81,7 +79,8 @@ fn meta_key(prefix: &str, name: &str) -> String {
     format!("{prefix}m:{name}")
 }
 
-/// The number in a user key's value (`<number>` or `<number>:<op>`).
+/// The number in a user key's value (`<number>`; a `:` and what follows, as once written,
+/// is ignored).
 pub(super) fn user_number(value: &str) -> Option<u64> {
     value.split(':').next()?.parse().ok()
 }
@@ -116,9 +115,10 @@ pub(super) fn write_user(
     };
     let mut cmd = redis::cmd("EVAL");
     cmd.arg(USER_SCRIPT)
-        .arg(2)
+        .arg(3)
         .arg(user_key(prefix, user))
         .arg(meta_key(prefix, "seq"))
+        .arg(format!("{prefix}o:{user}"))
         .arg(at)
         .arg(ttl_millis(ttl))
         .arg(mode)
