@@ -104,5 +104,6 @@ pub mod keys {
 pub mod test {
     #[cfg(feature = "actix")]
     pub use crate::actix::testing::{CookieJar, ResponseSession};
+    pub use crate::revocation::conformance::revocation_store_conformance;
     pub use crate::token::clock::TestClock;
 }

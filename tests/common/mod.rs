@@ -4,7 +4,11 @@
 pub mod jar;
 pub mod jwe;
 pub mod net;
+pub mod redis_cluster;
+pub mod redis_proxy;
+pub mod redis_sentinel;
 pub mod redis_server;
+pub mod redis_tls;
 
 use actix_web::body::MessageBody;
 use actix_web::cookie::Cookie;

@@ -1118,10 +1118,12 @@ impl Session {
 
     /// The revocations this config's store has not recorded yet: logouts and
     /// [`revoke_user`](Session::revoke_user) calls made while it failed. Each is enforced on
-    /// this instance at once and waits in a bounded outbox (10 000 entries, about 1 MB),
-    /// retried every 250 ms until the store records it; a warning is logged (at most every
-    /// 10 s) while the outbox holds any, and an error when it is full (the newest is then
-    /// dropped, still enforced here). Watch it in a health check.
+    /// this instance at once and waits in an outbox, retried every 250 ms until the store
+    /// records it; a warning is logged (at most every 10 s) while the outbox holds any.
+    /// Nothing is dropped: calls for one user coalesce, and past 10 000 token revocations
+    /// (about 1 MB) the rest wait in the config's own copy, written again whole once the
+    /// queue drains (counted as one here, and an error is logged). Watch it in a health
+    /// check.
     ///
     /// ```
     /// use std::time::Duration;
@@ -1135,6 +1137,36 @@ impl Session {
     #[must_use]
     pub fn revocation_backlog(&self) -> usize {
         self.config().revocation.backlog()
+    }
+
+    /// Returns once this config's store has seen every revocation written anywhere before
+    /// the call, and its own outbox is empty: for a test that revokes on one instance and
+    /// reads on another (at once for `MemoryStore`; `RedisStore`'s replica waits for a
+    /// marker it publishes, within 5 s).
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when that takes more than 5 s.
+    ///
+    /// ```
+    /// # actix_web::rt::System::new().block_on(async {
+    /// use std::time::Duration;
+    /// use jwt_session::{Session, revocation::MemoryStore};
+    ///
+    /// let session = Session::new([7u8; 32])
+    ///     .max_age(Duration::from_secs(3600))
+    ///     .revocation(MemoryStore::new());
+    /// session.revoke_user("alice").await?;
+    /// session.sync_revocations().await?;
+    /// # Ok::<(), jwt_session::SessionError>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn sync_revocations(&self) -> Result<(), SessionError> {
+        self.config()
+            .revocation
+            .sync()
+            .await
+            .map_err(SessionError::Store)
     }
 
     /// How long a deny-list entry must live: until every token it can deny has expired.

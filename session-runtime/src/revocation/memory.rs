@@ -30,18 +30,19 @@ const MIN_SWEEP: usize = 64;
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct MemoryStore {
-    entries: Arc<Mutex<Entries>>,
+    entries: Arc<Mutex<DenyList>>,
 }
 
-/// Every live entry, with the time it has left: token ids, then users with their number.
-#[cfg(feature = "redis")]
-pub(crate) type Live = (Vec<(String, Duration)>, Vec<(String, u64, Duration)>);
+/// Every live entry, with the time it has left: token ids, then users with their number
+/// and the op of the call that set it.
+pub(crate) type Live = (Vec<(String, Duration)>, Vec<(String, u64, u64, Duration)>);
 
 #[derive(Debug, Default)]
-struct Entries {
+struct DenyList {
     tokens: HashMap<String, Instant>,
-    /// The user's latest revocation time (Unix ms) and when the entry expires.
-    users: HashMap<String, (u64, Instant)>,
+    /// The user's number, the `op` of the call that last moved it (0: none) and when the
+    /// entry expires.
+    users: HashMap<String, (u64, u64, Instant)>,
     /// Entries held right after the last sweep.
     after_sweep: usize,
 }
@@ -87,7 +88,7 @@ impl MemoryStore {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, DenyList> {
         // Every update is a single map operation, so a poisoned lock holds consistent maps.
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -100,8 +101,8 @@ impl MemoryStore {
         let token_revoked = entries.tokens.get(jti).is_some_and(live);
         let user_revoked_at_ms = user
             .and_then(|user| entries.users.get(user))
-            .filter(|(_, until)| live(until))
-            .map(|(at, _)| *at);
+            .filter(|(_, _, until)| live(until))
+            .map(|(at, _, _)| *at);
         Lookup {
             token_revoked,
             user_revoked_at_ms,
@@ -122,17 +123,33 @@ impl MemoryStore {
     /// Raises the user's cut-off to `at_ms` (never lowers it), living at least `ttl`.
     pub(crate) fn raise_user(&self, user: &str, at_ms: u64, ttl: Duration) {
         self.write(|entries, now| {
-            let entry = entries
-                .users
-                .entry(user.to_owned())
-                .or_insert((at_ms, expiry(now, ttl)));
-            *entry = (entry.0.max(at_ms), entry.1.max(expiry(now, ttl)));
+            let entry =
+                entries
+                    .users
+                    .entry(user.to_owned())
+                    .or_insert((at_ms, 0, expiry(now, ttl)));
+            *entry = (entry.0.max(at_ms), entry.1, entry.2.max(expiry(now, ttl)));
         });
     }
 
+    /// Moves the user's number to `max(held + 1, at_ms)`, living at least `ttl`: a new
+    /// generation, above every one handed out, whatever this clock says; unless `op` (not
+    /// 0) is the call that moved it last (a retry). Returns the number.
+    pub(crate) fn bump_user(&self, user: &str, at_ms: u64, op: u64, ttl: Duration) -> u64 {
+        let mut number = 0;
+        self.write(|entries, now| {
+            let entry = entries.users.entry(user.to_owned()).or_insert((0, 0, now));
+            if op == 0 || entry.1 != op {
+                entry.0 = entry.0.saturating_add(1).max(at_ms);
+            }
+            *entry = (entry.0, op, entry.2.max(expiry(now, ttl)));
+            number = entry.0;
+        });
+        number
+    }
+
     /// Every live entry with the time it has left: what a replica seeds an emptied
-    /// backend with.
-    #[cfg(feature = "redis")]
+    /// backend with, and what an outbox that overflowed writes again.
     pub(crate) fn live(&self) -> Live {
         let now = Instant::now();
         let entries = self.lock();
@@ -145,13 +162,13 @@ impl MemoryStore {
         let users = entries
             .users
             .iter()
-            .filter(|(_, (_, until))| *until > now)
-            .map(|(user, (at, until))| (user.clone(), *at, *until - now))
+            .filter(|(_, (_, _, until))| *until > now)
+            .map(|(user, (at, op, until))| (user.clone(), *at, *op, *until - now))
             .collect();
         (tokens, users)
     }
 
-    fn write(&self, change: impl FnOnce(&mut Entries, Instant)) {
+    fn write(&self, change: impl FnOnce(&mut DenyList, Instant)) {
         let now = Instant::now();
         let mut entries = self.lock();
         entries.sweep_if_grown(now);
@@ -159,14 +176,14 @@ impl MemoryStore {
     }
 }
 
-impl Entries {
+impl DenyList {
     fn sweep_if_grown(&mut self, now: Instant) {
         let len = self.tokens.len() + self.users.len();
         if len < MIN_SWEEP.max(self.after_sweep * 2) {
             return;
         }
         self.tokens.retain(|_, until| *until > now);
-        self.users.retain(|_, (_, until)| *until > now);
+        self.users.retain(|_, (_, _, until)| *until > now);
         self.after_sweep = self.tokens.len() + self.users.len();
     }
 }
@@ -193,15 +210,25 @@ impl RevocationStore for MemoryStore {
     }
 
     async fn revoke_user(&self, user: &str, at_ms: u64, ttl: Duration) -> Result<(), StoreError> {
-        self.write(|entries, now| {
-            let entry = entries.users.entry(user.to_owned()).or_insert((0, now));
-            // A new generation: above every one handed out, whatever this clock says.
-            *entry = (
-                entry.0.saturating_add(1).max(at_ms),
-                entry.1.max(expiry(now, ttl)),
-            );
-        });
+        self.bump_user(user, at_ms, 0, ttl);
         Ok(())
+    }
+
+    /// Keeps each user's last `op`: a retry moves nothing.
+    async fn revoke_user_once(
+        &self,
+        user: &str,
+        at_ms: u64,
+        op: u64,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        self.bump_user(user, at_ms, op, ttl);
+        Ok(())
+    }
+
+    /// Every revocation made through it is held here: a config keeps no second copy.
+    fn keeps_own_revocations(&self) -> bool {
+        true
     }
 }
 
