@@ -12,9 +12,11 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod api_logins;
 mod attacks;
 mod csrf;
 mod encrypted;
+mod example_api_login;
 mod example_login;
 mod examples;
 mod hardening;
