@@ -278,3 +278,46 @@ async fn a_handler_takes_the_config_however_it_was_registered() {
     let text = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
     assert!(text.contains(".app_data(Session::new(secret))"), "{text}");
 }
+
+/// The log lines written while it is the subscriber.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[actix_web::test]
+#[ignore = "needs `config.warn_if_unrevocable(data);` in Session::issue_session (engine/state.rs)"]
+async fn a_login_that_revoke_user_cannot_reach_is_a_warning() {
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::WARN)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let session = Session::new(SECRET)
+        .max_age(Duration::from_secs(3600))
+        .revocation(MemoryStore::new())
+        .user_claim("username");
+    let app = test::init_service(app(session, Unauthorized::Json)).await;
+    for user in ["ann", "bob"] {
+        let req = test::TestRequest::post().uri(&format!("/login?user={user}"));
+        assert_eq!(
+            test::call_service(&app, req.to_request()).await.status(),
+            200
+        );
+    }
+    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let warnings: Vec<_> = logs.lines().filter(|line| line.contains("WARN")).collect();
+    assert_eq!(warnings.len(), 1, "{logs}");
+    assert!(warnings[0].contains("cannot reach it"), "{logs}");
+}
