@@ -26,6 +26,8 @@
 //! No file outside an adapter folder names a framework type.
 
 #![deny(missing_docs)]
+// docs.rs builds with `--cfg docsrs` (see Cargo.toml): feature-gated items show their feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
@@ -41,11 +43,13 @@ mod engine;
 // The seam, and the layers built on sessions.
 // The CSRF middleware is actix-web's for now: its path patterns are actix's `ResourceDef`.
 #[cfg(feature = "csrf")]
+#[cfg_attr(docsrs, doc(cfg(feature = "csrf")))]
 pub use actix::csrf;
 // Most of the seam serves the login layer.
 #[cfg_attr(not(feature = "login"), allow(dead_code))]
 mod ext;
 #[cfg(feature = "login")]
+#[cfg_attr(docsrs, doc(cfg(feature = "login")))]
 pub mod login;
 
 #[doc(hidden)]
@@ -81,6 +85,11 @@ pub mod keys {
 /// and a cookie jar that follows `Set-Cookie` across `actix_web::test` calls. The README's
 /// "Testing your app" walks through them together.
 ///
+/// Expiry tests meet the leeway: a config tolerates 30 s of clock skew by default
+/// ([`Session::leeway`]) on `exp`, `nbf`, `iat` and the timeouts, so a session that lives
+/// 60 s is still valid after moving the clock 60 s. Move it by
+/// [`Session::past_leeway`]`(lifetime)` to step past both.
+///
 /// ```
 /// use jwt_session::Session;
 /// use jwt_session::test::{ResponseSession, TestClock};
@@ -90,6 +99,7 @@ pub mod keys {
 /// assert_eq!(session.session_set_by(&response), ResponseSession::Unchanged);
 /// ```
 #[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod test {
     pub use crate::actix::testing::{CookieJar, ResponseSession};
     pub use crate::token::clock::TestClock;

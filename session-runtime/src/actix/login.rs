@@ -54,7 +54,7 @@ impl LayerRequest for HttpRequest {
     }
 }
 
-/// The user logged in on `req`, loaded with the [`Login`] loader once per request and
+/// The user logged in on `req`, loaded with the [`Login`](crate::login::Login) loader once per request and
 /// cached: Microdot's `get_current_user`.
 ///
 /// The user id comes from the session's `_user_id`. When the session has none but the
@@ -70,7 +70,7 @@ impl LayerRequest for HttpRequest {
 /// # Errors
 ///
 /// [`SessionError::MissingConfig`] or [`SessionError::MissingAppData`] when the app lacks the
-/// [`Session`] or the [`Login`] app data.
+/// [`Session`] or the [`Login`](crate::login::Login) app data.
 ///
 /// ```
 /// use actix_web::{App, HttpRequest, HttpResponse, test, web};
@@ -106,10 +106,10 @@ pub async fn current_user<U: LoginUser>(req: &HttpRequest) -> Result<Option<U>, 
 
 /// Logs `user` in after the app has checked their credentials, and returns the redirect
 /// that ends the login: `303 See Other` to the request's `next` query parameter when it is
-/// a path on this site, else to [`Login::redirect_url`] (default `/`). Microdot's
+/// a path on this site, else to [`Login::redirect_url`](crate::login::Login::redirect_url) (default `/`). Microdot's
 /// `login_user`.
 ///
-/// The session is [renewed](SessionDict::renew), gets `_user_id` and `_fresh = true` and is
+/// The session is [renewed](crate::SessionDict::renew), gets `_user_id` and `_fresh = true` and is
 /// saved; with `remember`, a
 /// `_remember` cookie is set as well (without it, one left by an earlier login is cleared,
 /// so it cannot bring back another user later). The returned response carries these
@@ -120,7 +120,7 @@ pub async fn current_user<U: LoginUser>(req: &HttpRequest) -> Result<Option<U>, 
 ///
 /// # Errors
 ///
-/// As [`SessionDict::save`], and [`SessionError::MissingConfig`].
+/// As [`SessionDict::save`](crate::SessionDict::save), and [`SessionError::MissingConfig`].
 ///
 /// ```
 /// use actix_web::{App, HttpRequest, HttpResponse, test, web};
@@ -223,7 +223,7 @@ async fn log_in<U: LoginUser>(
 
 /// Logs the user out and writes the outcome onto `response`: the session is cleared (every
 /// entry: on a shared browser the next user sees nothing of this one; see
-/// [`logout_user_keep_data`] to keep the app's entries), [renewed](SessionDict::renew) and
+/// [`logout_user_keep_data`] to keep the app's entries), [renewed](crate::SessionDict::renew) and
 /// saved, and the remember cookie is
 /// cleared (and under a [revocation store](Session::revocation), revoked). Microdot's
 /// `logout_user`. The rest of the request sees no current user.
@@ -233,7 +233,7 @@ async fn log_in<U: LoginUser>(
 ///
 /// # Errors
 ///
-/// As [`SessionDict::save`], and [`SessionError::MissingConfig`].
+/// As [`SessionDict::save`](crate::SessionDict::save), and [`SessionError::MissingConfig`].
 ///
 /// ```
 /// use actix_web::{App, HttpRequest, HttpResponse, test, web};
@@ -419,7 +419,7 @@ fn rejection<U: LoginUser>(
 }
 
 impl LoginRedirect {
-    /// The redirect to `U`'s [`Login::login_url`] for `req`.
+    /// The redirect to `U`'s [`Login::login_url`](crate::login::Login::login_url) for `req`.
     ///
     /// # Errors
     ///

@@ -474,6 +474,7 @@ impl Session {
     /// let _ = reader.encrypted(); // panics: "Session::encrypted: ... a verify-only config cannot encrypt ..."
     /// ```
     #[cfg(feature = "encrypted")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "encrypted")))]
     #[must_use]
     pub fn encrypted(self) -> Self {
         let codec = self.config().codec.clone().encrypted();
@@ -701,6 +702,7 @@ impl Session {
     /// # drop(session);
     /// ```
     #[cfg(feature = "test-util")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
     #[must_use]
     pub fn clock(self, clock: TestClock) -> Self {
         self.with(|config| config.clock = Clock::test(clock))

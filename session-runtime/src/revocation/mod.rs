@@ -12,6 +12,7 @@ use std::time::Duration;
 pub use crate::error::StoreError;
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::RedisStore;
 
 mod memory;
