@@ -7,10 +7,11 @@
 //! message; under `CI=true` it fails them. The venv is made once, under Cargo's target
 //! directory, and reused while its marker file says it holds the pinned versions.
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
 #[allow(dead_code)]
-#[path = "../examples/user_login.rs"]
+#[path = "../../examples/user_login.rs"]
 mod user_login;
 
 use std::io::{Read as _, Write as _};
@@ -27,6 +28,8 @@ use serde_json::{Map, Value, json};
 use common::jar::Jar;
 use common::net::{free_port, serve_in_background, wait_for_port};
 
+/// The repository: the Python apps are in its tests/, next to the suites that stay there.
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 const SECRET: &str = "interop secret shared by both apps, 32+ bytes";
 const OLD_SECRET: &str = "the secret before rotation, also 32+ bytes";
 const PINNED: &str = "microdot==2.7.0 PyJWT==2.15.1 jwcrypto==1.6.1 cryptography==50.0.2";
@@ -140,9 +143,7 @@ impl Microdot {
         timeouts: Option<&str>,
     ) -> Self {
         let port = free_port();
-        let app = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests")
-            .join(script);
+        let app = Path::new(ROOT).join("tests").join(script);
         let mut command = Command::new(python);
         command
             .arg(app)
@@ -707,7 +708,7 @@ fn the_recipes_lifetimes_are_enforced_by_rusts_timeouts() {
 
 #[test]
 fn docs_microdot_md_shows_the_tested_recipe() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = Path::new(ROOT);
     let recipe = std::fs::read_to_string(root.join("tests/microdot_timed_session.py")).unwrap();
     let start = recipe.find("# --- recipe start\n").unwrap() + "# --- recipe start\n".len();
     let snippet = &recipe[start..recipe.find("# --- recipe end").unwrap()];
@@ -1048,7 +1049,7 @@ fn python_honours_the_exp_and_rotation_reaches_python() {
 
 #[test]
 fn the_readme_shows_the_tested_python_snippet() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = Path::new(ROOT);
     let app = std::fs::read_to_string(root.join("tests/jwe_app.py")).unwrap();
     let start = app.find("# --- README snippet start\n").unwrap();
     let end = app.find("# --- README snippet end").unwrap();

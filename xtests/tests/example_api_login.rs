@@ -2,6 +2,7 @@
 //! would: the contract of its doc table (tests/suite/example_api_login.rs checks every case
 //! through its routes).
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
 use std::collections::BTreeMap;
