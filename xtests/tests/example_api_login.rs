@@ -10,17 +10,23 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::net::{Process, example_binary, free_port, wait_for_port};
+use common::redis_server::RedisServer;
 use serde_json::{Value, json};
 
 const SECRET: &str = "the api_login example's secret, 32+ bytes";
 
-/// The example on a free port; its base URL.
-fn start() -> (Process, String) {
+/// The example on a free port, its deny-list in memory or in `redis_url`'s Redis; its base
+/// URL.
+fn start(redis_url: Option<&str>) -> (Process, String) {
     let port = free_port();
-    let child = Command::new(example_binary("api_login"))
+    let mut command = Command::new(example_binary("api_login"));
+    match redis_url {
+        Some(url) => command.env("REDIS_URL", url),
+        None => command.env_remove("REDIS_URL"),
+    };
+    let child = command
         .env("PORT", port.to_string())
         .env("SESSION_SECRET", SECRET)
-        .env_remove("REDIS_URL")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -91,8 +97,41 @@ impl Client {
 
 #[test]
 fn the_api_login_binary_keeps_its_contract() {
-    let (_server, base) = start();
-    let mut client = Client::new(&base);
+    let (_server, base) = start(None);
+    keeps_its_contract(&base);
+}
+
+/// With `REDIS_URL`, on two instances sharing one Redis: the contract holds, and "log out
+/// everywhere" on one instance ends the user's sessions on the other.
+#[test]
+fn the_api_login_binary_shares_logouts_through_redis() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let (_a, a) = start(Some(&redis.url()));
+    let (_b, b) = start(Some(&redis.url()));
+    keeps_its_contract(&a);
+    let mut on_a = Client::new(&a);
+    assert_eq!(on_a.log_in("susan", "hello", true).0, 200);
+    let mut on_b = Client::new(&b);
+    on_b.cookies = on_a.cookies.clone();
+    assert_eq!(
+        on_b.call("GET", "/api/me", None).0,
+        200,
+        "one login, both instances"
+    );
+    assert_eq!(on_b.call("POST", "/api/logout-everywhere", None).0, 204);
+    // The other instance learns of it through Redis within moments.
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    while on_a.call("GET", "/api/me", None).0 != 401 {
+        assert!(std::time::Instant::now() < deadline, "still logged in on A");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Every answer of the example's doc table, on the instance at `base`.
+fn keeps_its_contract(base: &str) {
+    let mut client = Client::new(base);
     let login_required = (401, json!({"error": "login_required"}));
     assert_eq!(client.call("GET", "/api/me", None), login_required);
     assert_eq!(
@@ -128,7 +167,7 @@ fn the_api_login_binary_keeps_its_contract() {
         (401, json!({"error": "fresh_login_required"}))
     );
 
-    let mut other = Client::new(&base);
+    let mut other = Client::new(base);
     other.log_in("susan", "hello", true);
     assert_eq!(
         client.call("POST", "/api/logout-everywhere", None),
