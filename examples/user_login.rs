@@ -13,65 +13,17 @@
 use std::time::Duration;
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use jwt_session::{
     Session, SessionDict, SessionError,
     csrf::Csrf,
-    login::{FreshLogin, LoggedIn, Login, LoginUser, login_user, logout_user},
+    login::{FreshLogin, LoggedIn, Login, login_user, logout_user},
     with_session,
 };
 
 #[path = "common/mod.rs"]
 mod common;
+use common::users::{User, check_credentials};
 use common::{escape_html, page, redirect};
-
-/// A user of the demo. Passwords are kept only as Argon2id hashes (PHC strings).
-#[derive(Clone, Debug)]
-pub struct User {
-    id: &'static str,
-    /// The name shown on the pages.
-    pub username: &'static str,
-    password_hash: &'static str,
-}
-
-impl LoginUser for User {
-    type Id = String;
-
-    fn id(&self) -> String {
-        self.id.to_owned()
-    }
-}
-
-/// `susan` / `hello` and `david` / `bye`, with the ids of Microdot's example.
-const USERS: [User; 2] = [
-    User {
-        id: "user001",
-        username: "susan",
-        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$APW7hh2+XdJMlA82UoM9Fg$WsVJjU3cq3QRtmVB4SQKUBen9ckA5GnqQE+gSLQVn2w",
-    },
-    User {
-        id: "user002",
-        username: "david",
-        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$OeqbEXzW21vTvJyl/45hcw$SP3grrphEIYNNSgmosJqgMIesiR+4s8xPubdZpFXEBI",
-    },
-];
-
-fn user_by_id(id: &str) -> Option<User> {
-    USERS.iter().find(|user| user.id == id).cloned()
-}
-
-/// The user whose name and password match. An unknown name costs a hash too, so timing
-/// does not tell which names exist.
-fn check_credentials(username: &str, password: &str) -> Option<User> {
-    let user = USERS.iter().find(|user| user.username == username);
-    let hash = user.map_or(USERS[0].password_hash, |user| user.password_hash);
-    let matches = PasswordHash::new(hash).is_ok_and(|hash| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &hash)
-            .is_ok()
-    });
-    user.filter(|_| matches).cloned()
-}
 
 /// The example's lifetimes over `base`: a session ends after 30 idle minutes and 12 hours
 /// at most, so a copied cookie does not work forever (remember-me logs the user back in,
@@ -81,9 +33,10 @@ pub fn session(base: Session) -> Session {
         .absolute_timeout(Duration::from_secs(12 * 3600))
 }
 
-/// The login settings: `/login` is the login page, and ids are looked up in `USERS`.
+/// The login settings: `/login` is the login page, the demo users, and remember cookies
+/// as Microdot writes them accepted too, so a login shares with Microdot's example app.
 pub fn login() -> Login<User> {
-    Login::new(|id: String| async move { user_by_id(&id) })
+    common::users::login().accept_microdot_remember_cookies(true)
 }
 
 #[get("/login")]

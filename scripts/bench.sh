@@ -30,7 +30,8 @@ MODES="${MODES:-signed encrypted$(command -v redis-server >/dev/null && echo ' r
 PORT="${BENCH_PORT:-18311}"
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
-cargo build --release --quiet --example bench_server --example bench_actix_session
+cargo build --release --quiet --example bench_server
+cargo build --release --quiet -p jwt-session-xtests --example bench_actix_session
 
 server_pid=""
 redis_pid=""

@@ -152,6 +152,8 @@
 //! ```
 
 #![deny(missing_docs)]
+// docs.rs builds with `--cfg docsrs` (see Cargo.toml): feature-gated items show their feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
@@ -163,10 +165,13 @@ pub use jwt_session_runtime::{
 pub use jwt_session_runtime::{keys, revocation};
 
 #[cfg(feature = "csrf")]
+#[cfg_attr(docsrs, doc(cfg(feature = "csrf")))]
 pub use jwt_session_runtime::csrf;
 #[cfg(feature = "login")]
+#[cfg_attr(docsrs, doc(cfg(feature = "login")))]
 pub use jwt_session_runtime::login;
 #[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub use jwt_session_runtime::test;
 
 #[cfg(feature = "axum")]

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use common::jar::Jar;
 use common::redis_server::RedisServer;
-use common::{SECRET, User};
+use common::{SECRET, User, parts_of};
 
 /// The app's typed view: its own entries, one renamed and one that disappears when `None`.
 #[derive(Serialize, Deserialize, Default, Debug)]
@@ -600,45 +600,58 @@ async fn the_new_user_flow_with_an_idle_timeout() {
 }
 
 /// A session cookie is never a remember cookie: one holding Microdot's `user_id` and `days`
-/// next to anything else is refused as `_remember`; Microdot's own shape is honoured.
+/// (and an `exp`, from the config's `max_age`) is refused as `_remember` by default, as
+/// it carries no purpose marker; Microdot's own shape is honoured only when the `Login`
+/// accepts it, and even then not next to anything else.
 #[actix_web::test]
 async fn a_session_cannot_pass_for_a_remember_cookie() {
     let session = base();
-    let app = Actix(test::init_service(notes_app(session.clone())).await);
+    let strict = test::init_service(notes_app(session.clone())).await;
+    let microdot = Login::new(|id: String| async move { Some(User(id)) })
+        .accept_microdot_remember_cookies(true);
+    let lenient = test::init_service(notes_app(session.clone()).app_data(microdot)).await;
     let remember_with = |claims: serde_json::Value| {
         let token = session.test_cookie(&claims).unwrap().value().to_owned();
+        assert!(parts_of(&token).1["exp"].is_u64(), "a session with an exp");
         test::TestRequest::get()
             .uri("/notes")
             .insert_header((header::COOKIE, format!("_remember={token}")))
     };
-    let status = |req: test::TestRequest| {
-        let app = &app.0;
-        async move { test::call_service(app, req.to_request()).await.status() }
-    };
+    async fn status<S, B>(app: &S, req: test::TestRequest) -> StatusCode
+    where
+        S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    {
+        test::call_service(app, req.to_request()).await.status()
+    }
+    let microdot_shape = serde_json::json!({"user_id": "ann", "days": 30});
     assert_eq!(
-        status(remember_with(
-            serde_json::json!({"user_id": "ann", "days": 30, "cart": [1]})
-        ))
-        .await,
+        status(&strict, remember_with(microdot_shape.clone())).await,
         StatusCode::FOUND,
-        "a session with extra entries"
+        "by default a remember cookie needs the purpose marker"
     );
     assert_eq!(
-        status(remember_with(
-            serde_json::json!({"user_id": "ann", "days": 30, "_user_id": "ann"})
-        ))
-        .await,
-        StatusCode::FOUND,
-        "a logged-in session that also holds user_id and days"
-    );
-    assert_eq!(
-        status(remember_with(
-            serde_json::json!({"user_id": "ann", "days": 30})
-        ))
-        .await,
+        status(&lenient, remember_with(microdot_shape)).await,
         StatusCode::OK,
-        "Microdot's remember token shape"
+        "Microdot's remember token shape, when accepted"
     );
+    for (claims, what) in [
+        (
+            serde_json::json!({"user_id": "ann", "days": 30, "cart": [1]}),
+            "a session with extra entries",
+        ),
+        (
+            serde_json::json!({"user_id": "ann", "days": 30, "_user_id": "ann"}),
+            "a logged-in session that also holds user_id and days",
+        ),
+    ] {
+        for app in [&strict, &lenient] {
+            assert_eq!(
+                status(app, remember_with(claims.clone())).await,
+                StatusCode::FOUND,
+                "{what}"
+            );
+        }
+    }
 }
 
 /// A load after a login was restored from the remember cookie, in the same request, sees

@@ -2,8 +2,13 @@
 and its login extension set up as in Microdot's examples/login/login.py.
 
 Usage: python microdot_app.py PORT SECRET [REDIS_PORT]
+
+With MICRODOT_TIMEOUTS=IDLE,ABSOLUTE (seconds), the session is docs/microdot.md's
+TimedSession recipe (tests/microdot_timed_session.py), as the Rust `user_login` example's
+timeouts need.
 """
 import hmac
+import os
 import secrets
 import socket
 import sys
@@ -14,7 +19,12 @@ from microdot.login import Login
 from microdot.session import Session, with_session
 
 app = Microdot()
-Session(app, secret_key=sys.argv[2])
+if os.environ.get('MICRODOT_TIMEOUTS'):
+    from microdot_timed_session import TimedSession
+    idle, absolute = map(int, os.environ['MICRODOT_TIMEOUTS'].split(','))
+    TimedSession(app, idle=idle, absolute=absolute, secret_key=sys.argv[2])
+else:
+    Session(app, secret_key=sys.argv[2])
 
 
 @app.get('/session')

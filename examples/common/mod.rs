@@ -5,6 +5,8 @@ use actix_web::http::header;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use jwt_session::{Session, SessionDict, SessionError};
 
+pub mod users;
+
 /// An HTML page that says it is a demo.
 pub fn page(title: &str, body: &str) -> HttpResponse {
     HttpResponse::Ok().content_type("text/html; charset=utf-8").body(format!(

@@ -29,6 +29,8 @@
 //! No file outside an adapter folder names a framework type.
 
 #![deny(missing_docs)]
+// docs.rs builds with `--cfg docsrs` (see Cargo.toml): feature-gated items show their feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 // Without a framework adapter the engine has no caller: such a build only checks that the
 // token core and the public types stand alone.
@@ -49,11 +51,13 @@ mod engine;
 
 // The seam, and the layers built on sessions.
 #[cfg(feature = "csrf")]
+#[cfg_attr(docsrs, doc(cfg(feature = "csrf")))]
 pub mod csrf;
 // Most of the seam serves the login layer.
 #[cfg_attr(not(feature = "login"), allow(dead_code))]
 mod ext;
 #[cfg(feature = "login")]
+#[cfg_attr(docsrs, doc(cfg(feature = "login")))]
 pub mod login;
 
 #[cfg(feature = "actix")]
@@ -92,6 +96,11 @@ pub mod keys {
 /// and a cookie jar that follows `Set-Cookie` across `actix_web::test` calls. The README's
 /// "Testing your app" walks through them together.
 ///
+/// Expiry tests meet the leeway: a config tolerates 30 s of clock skew by default
+/// ([`Session::leeway`]) on `exp`, `nbf`, `iat` and the timeouts, so a session that lives
+/// 60 s is still valid after moving the clock 60 s. Move it by
+/// [`Session::past_leeway`]`(lifetime)` to step past both.
+///
 /// ```
 /// use jwt_session::Session;
 /// use jwt_session::test::{ResponseSession, TestClock};
@@ -101,6 +110,7 @@ pub mod keys {
 /// assert_eq!(session.session_set_by(&response), ResponseSession::Unchanged);
 /// ```
 #[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod test {
     #[cfg(feature = "actix")]
     pub use crate::actix::testing::{CookieJar, ResponseSession};

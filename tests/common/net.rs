@@ -64,7 +64,8 @@ impl Drop for Process {
 }
 
 /// The binary of example `name`, which `cargo test` builds next to the tests (built here
-/// when the test runs alone, or rebuilt when stale: `--test x` does not build examples).
+/// when the test runs alone, or rebuilt when stale: `--test x` does not build examples; the
+/// examples are jwt-session's, whichever package the test is in).
 pub fn example_binary(name: &str) -> PathBuf {
     let deps = std::env::current_exe().unwrap();
     let binary = deps
@@ -77,7 +78,7 @@ pub fn example_binary(name: &str) -> PathBuf {
     {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
-            .args(["build", "--example", name])
+            .args(["build", "-p", "jwt-session", "--example", name])
             .status()
             .unwrap();
         assert!(status.success(), "cargo build --example {name}");

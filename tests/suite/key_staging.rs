@@ -9,7 +9,7 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::{App, HttpRequest, HttpResponse, test, web};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
+use hkdf::hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, EncodingKey};
 use jwt_session::keys::{DecodingKey, KeyRole, KeyUsage};
 use jwt_session::login::{LoggedIn, Login, login_user};

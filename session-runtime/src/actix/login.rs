@@ -10,8 +10,10 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
 
 use crate::ext::LayerRequest;
+use crate::login::unauthorized::{self, Asks, Needed, Rejection};
 use crate::login::{
-    CurrentUser, FreshLogin, Keep, LoggedIn, LoginRedirect, LoginUser, Remember, redirect, rules,
+    CurrentUser, FreshLogin, Keep, LoggedIn, LoginRedirect, LoginUnauthorized, LoginUser, Remember,
+    rules,
 };
 use crate::{Session, SessionError};
 
@@ -156,15 +158,67 @@ pub async fn login_user<U: LoginUser>(
     user: &U,
     remember: impl Into<Remember>,
 ) -> Result<HttpResponse, SessionError> {
-    let logged_in = rules::log_in(req, user, remember).await?;
+    let logged_in = log_in(req, user, remember).await?;
     let response = HttpResponse::SeeOther()
         .insert_header((header::LOCATION, logged_in.next))
         .finish();
-    let mut response = Session::apply(req, response);
-    if let Some(cookie) = logged_in.remember_cookie {
-        append_set_cookie(&mut response, cookie);
-    }
-    Ok(response)
+    Ok(finish(req, response, logged_in.remember_cookie))
+}
+
+/// Logs `user` in as [`login_user`] does, and writes the outcome onto the app's own
+/// `response` (a JSON answer, say) instead of a redirect: the session cookie and, with
+/// `remember`, the `_remember` cookie (or the removal of an earlier one). `next` plays no
+/// part. As with [`logout_user`], a failed response (a 5xx, or an error) gets no cookie.
+///
+/// # Errors
+///
+/// As [`login_user`].
+///
+/// ```
+/// use actix_web::{App, HttpRequest, HttpResponse, test, web};
+/// use jwt_session::{Session, SessionError, login::{Login, LoginUser, login_user_into}};
+///
+/// #[derive(Clone)]
+/// struct User(u64);
+/// impl LoginUser for User {
+///     type Id = u64;
+///     fn id(&self) -> u64 { self.0 }
+/// }
+///
+/// async fn api_login(req: HttpRequest) -> Result<HttpResponse, SessionError> {
+///     // A real app checks a password here.
+///     let answer = HttpResponse::Ok().json(serde_json::json!({ "user": 7 }));
+///     login_user_into(&req, &User(7), true, answer).await
+/// }
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let login = Login::new(|id: u64| async move { Some(User(id)) });
+/// let app = test::init_service(App::new()
+///     .app_data(Session::new([7u8; 32])).app_data(login).route("/api/login", web::post().to(api_login))).await;
+/// let res = test::call_service(&app, test::TestRequest::post().uri("/api/login").to_request()).await;
+/// assert_eq!(res.status(), 200);
+/// let cookies: Vec<_> = res.response().cookies().map(|c| c.name().to_owned()).collect();
+/// assert_eq!(cookies, ["session", "_remember"]);
+/// assert_eq!(test::read_body(res).await, r#"{"user":7}"#);
+/// # });
+/// ```
+pub async fn login_user_into<U: LoginUser, B>(
+    req: &HttpRequest,
+    user: &U,
+    remember: impl Into<Remember>,
+    response: HttpResponse<B>,
+) -> Result<HttpResponse<B>, SessionError> {
+    let logged_in = log_in(req, user, remember).await?;
+    Ok(finish(req, response, logged_in.remember_cookie))
+}
+
+/// The login layer's `log_in`, with `U`'s remember-cookie settings when it has a `Login`.
+async fn log_in<U: LoginUser>(
+    req: &HttpRequest,
+    user: &U,
+    remember: impl Into<Remember>,
+) -> Result<rules::LoggedIn, SessionError> {
+    rules::log_in(req, user, remember).await
 }
 
 /// Logs the user out and writes the outcome onto `response`: the session is cleared (every
@@ -202,7 +256,7 @@ pub async fn logout_user<B>(
     response: HttpResponse<B>,
 ) -> Result<HttpResponse<B>, SessionError> {
     let removal = rules::log_out(req, Keep::Nothing).await?;
-    Ok(finish_logout(req, response, removal))
+    Ok(finish(req, response, Some(removal)))
 }
 
 /// [`logout_user`], keeping the session's entries other than the login's (`_user_id`,
@@ -229,7 +283,7 @@ pub async fn logout_user_keep_data<B>(
     response: HttpResponse<B>,
 ) -> Result<HttpResponse<B>, SessionError> {
     let removal = rules::log_out(req, Keep::AppEntries).await?;
-    Ok(finish_logout(req, response, removal))
+    Ok(finish(req, response, Some(removal)))
 }
 
 /// Logs the current user out on every device: every session and remember cookie of the
@@ -275,19 +329,22 @@ pub async fn logout_everywhere<B>(
     response: HttpResponse<B>,
 ) -> Result<HttpResponse<B>, SessionError> {
     let removal = rules::log_out_everywhere(req).await?;
-    Ok(finish_logout(req, response, removal))
+    Ok(finish(req, response, Some(removal)))
 }
 
-/// The logout's sessions on `response`, and the remember cookie's `removal` unless the
-/// response failed (as with the session cookie, a failed response changes nothing).
-fn finish_logout<B>(
+/// The request's sessions on `response`, and the remember cookie (or its removal) unless
+/// the response failed (as with the session cookie, a failed response changes nothing).
+fn finish<B>(
     req: &HttpRequest,
     response: HttpResponse<B>,
-    removal: String,
+    remember_cookie: Option<String>,
 ) -> HttpResponse<B> {
     let mut response = Session::apply(req, response);
-    if !response.status().is_server_error() && response.error().is_none() {
-        append_set_cookie(&mut response, removal);
+    if let Some(cookie) = remember_cookie
+        && !response.status().is_server_error()
+        && response.error().is_none()
+    {
+        append_set_cookie(&mut response, cookie);
     }
     response
 }
@@ -318,7 +375,7 @@ impl<U: LoginUser> FromRequest for LoggedIn<U> {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move { required::<U>(&req).await.map(Self) })
+        Box::pin(async move { required::<U>(&req, Needed::Login).await.map(Self) })
     }
 }
 
@@ -328,21 +385,36 @@ impl<U: LoginUser> FromRequest for FreshLogin<U> {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move {
-            // Checked first, as in Microdot: a stale login is not even loaded.
-            if !rules::is_fresh(&req).await? {
-                return Err(LoginRedirect::for_request::<U>(&req)?.into());
-            }
-            required::<U>(&req).await.map(Self)
-        })
+        Box::pin(async move { required::<U>(&req, Needed::FreshLogin).await.map(Self) })
     }
 }
 
-async fn required<U: LoginUser>(req: &HttpRequest) -> Result<U, actix_web::Error> {
-    match current_user::<U>(req).await? {
-        Some(user) => Ok(user),
-        None => Err(LoginRedirect::for_request::<U>(req)?.into()),
+async fn required<U: LoginUser>(req: &HttpRequest, needed: Needed) -> Result<U, actix_web::Error> {
+    let login = rules::login_of::<U>(req)?;
+    match unauthorized::require(req, needed, |id| login.loader.load_local(id)).await? {
+        Ok(user) => Ok(user),
+        Err(lacking) => Err(rejection::<U>(req, lacking)?),
     }
+}
+
+/// The login layer's answer to `req`, lacking `needed`, as an actix error.
+fn rejection<U: LoginUser>(
+    req: &HttpRequest,
+    needed: Needed,
+) -> Result<actix_web::Error, SessionError> {
+    let header = |name| {
+        req.headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+    };
+    let asks = Asks {
+        accept: header(header::ACCEPT),
+        requested_with: header(header::HeaderName::from_static("x-requested-with")),
+    };
+    Ok(match unauthorized::rejection::<U>(req, needed, asks)? {
+        Rejection::Redirect(redirect) => redirect.into(),
+        Rejection::Unauthorized(unauthorized) => unauthorized.into(),
+    })
 }
 
 impl LoginRedirect {
@@ -354,10 +426,7 @@ impl LoginRedirect {
     /// `Login<U>` in the app data.
     pub fn for_request<U: LoginUser>(req: &HttpRequest) -> Result<Self, crate::SessionError> {
         let login = rules::login_of::<U>(req)?;
-        Ok(Self::to(redirect::to_login(
-            &login.login_url,
-            &req.path_and_query(),
-        )))
+        Ok(unauthorized::to_login_page(&login, req))
     }
 }
 
@@ -370,5 +439,17 @@ impl ResponseError for LoginRedirect {
         HttpResponse::Found()
             .insert_header((header::LOCATION, self.location()))
             .finish()
+    }
+}
+
+impl ResponseError for LoginUnauthorized {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::UNAUTHORIZED
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::Unauthorized()
+            .content_type("application/json")
+            .body(self.body())
     }
 }

@@ -9,6 +9,8 @@ use actix_web::dev::ServiceResponse;
 use actix_web::http::Method;
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::test::TestRequest;
+use std::time::Duration;
+
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -34,6 +36,39 @@ pub enum ResponseSession {
 }
 
 impl Session {
+    /// `lifetime` plus this config's [leeway](Session::leeway): how far to move a
+    /// [`TestClock`](crate::test::TestClock) for a token that lives `lifetime` to be
+    /// refused. Verification tolerates that much clock skew (30 s by default) on `exp`,
+    /// `nbf`, `iat` and the timeouts, so a test clock moved by the lifetime alone still
+    /// finds the session valid.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use actix_web::HttpResponse;
+    /// use jwt_session::{Session, test::{ResponseSession, TestClock}};
+    ///
+    /// let clock = TestClock::new();
+    /// let config = Session::new([7u8; 32]).max_age(Duration::from_secs(60)).clock(clock.clone());
+    /// let cookie = config.test_cookie(&serde_json::json!({"user": "ann"}))?;
+    /// // Whether the config still accepts the cookie, as a response carrying it.
+    /// let valid = || {
+    ///     let response = HttpResponse::Ok().cookie(cookie.clone()).finish();
+    ///     config.session_set_by(&response) != ResponseSession::Invalid
+    /// };
+    /// assert_eq!(config.past_leeway(Duration::from_secs(60)), Duration::from_secs(90));
+    /// clock.advance(Duration::from_secs(60));
+    /// assert!(valid(), "max_age has passed, the leeway has not");
+    /// clock.set(clock.now() - Duration::from_secs(60));
+    /// clock.advance(config.past_leeway(Duration::from_secs(60)));
+    /// assert!(!valid(), "expired");
+    /// # Ok::<(), jwt_session::SessionError>(())
+    /// ```
+    #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+    #[must_use]
+    pub fn past_leeway(&self, lifetime: Duration) -> Duration {
+        lifetime.saturating_add(self.config().lifetimes.leeway)
+    }
+
     /// The session cookie (name and value) a first save of `value` would send now: for
     /// building requests in `actix_web::test` without going through a login route. `value` is checked as
     /// [`SessionDict::insert`](crate::SessionDict::insert) checks keys, and the configured
@@ -61,6 +96,7 @@ impl Session {
     /// # Ok::<(), SessionError>(())
     /// # }).unwrap();
     /// ```
+    #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
     pub fn test_cookie(&self, value: &impl Serialize) -> Result<Cookie<'static>, SessionError> {
         let token = self.encode_new(&claims_of(value)?)?;
         Ok(Cookie::new(self.config().cookie.name.clone(), token))
@@ -106,6 +142,7 @@ impl Session {
     /// assert_eq!(config.session_set_by(res.response()), ResponseSession::Removed);
     /// # });
     /// ```
+    #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
     #[must_use]
     pub fn session_set_by<B>(&self, response: &HttpResponse<B>) -> ResponseSession {
         let name = &self.config().cookie.name;

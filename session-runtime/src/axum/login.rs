@@ -2,20 +2,22 @@
 //! extractors, the login redirect as a response, and [`LoginSession`] for the calls that log
 //! users in and out. The rules are the login layer's, the same as on actix-web.
 
+use std::future::Future;
 use std::marker::PhantomData;
 
 use axum_core::extract::FromRequestParts;
 use axum_core::response::{IntoResponse, Response};
-use http::header::{LOCATION, SET_COOKIE};
+use http::header::{ACCEPT, CONTENT_TYPE, LOCATION, SET_COOKIE};
 use http::request::Parts;
 use http::{HeaderValue, StatusCode};
 
 use super::extract::context;
 use super::request::{AxumRequest, LayerContext};
 use crate::ext::LayerRequest;
+use crate::login::unauthorized::{self, Asks, Needed, Rejection};
 use crate::login::{
-    CurrentUser, FreshLogin, Keep, LoggedIn, Login, LoginRedirect, LoginUser, Remember, redirect,
-    rules,
+    CurrentUser, FreshLogin, Keep, LoggedIn, Login, LoginRedirect, LoginUnauthorized, LoginUser,
+    Remember, rules,
 };
 use crate::{Session, SessionError};
 
@@ -78,37 +80,54 @@ fn login_of<U: LoginUser>(req: &AxumRequest<'_>) -> Result<Login<U>, SessionErro
     Ok(login)
 }
 
+/// The user of `id`, through a loader `login_of` checked to be `Send`. The loader is
+/// called at once, so the future holds only its own (`Send`) future, not `id`.
+fn load_user<U: LoginUser>(login: &Login<U>, id: U::Id) -> impl Future<Output = Option<U>> + Send {
+    let user = login.loader.load_send(id);
+    async move {
+        match user {
+            Some(user) => user.await,
+            None => None,
+        }
+    }
+}
+
 /// The user logged in on the request, loaded once per request (see
 /// [`current_user`](crate::login::current_user) on actix-web).
 async fn current<U: LoginUser>(req: &AxumRequest<'_>) -> Result<Option<U>, SessionError> {
     let login = login_of::<U>(req)?;
-    let load = |id| {
-        let user = login.loader.load_send(id);
-        async move {
-            match user {
-                Some(user) => user.await,
-                None => None,
-            }
-        }
+    rules::current_user(req, |id| load_user(&login, id)).await
+}
+
+/// The logged-in user meeting `needed`, or the response the login layer answers without
+/// one: the login redirect, or a `401` with a JSON body (see `Login::unauthorized`).
+async fn required<U: LoginUser>(req: &AxumRequest<'_>, needed: Needed) -> Result<U, Response> {
+    let login = login_of::<U>(req).map_err(IntoResponse::into_response)?;
+    let lacking = match unauthorized::require(req, needed, |id| load_user(&login, id)).await {
+        Ok(Ok(user)) => return Ok(user),
+        Ok(Err(lacking)) => lacking,
+        Err(err) => return Err(err.into_response()),
     };
-    rules::current_user(req, load).await
+    let header = |name| {
+        let value = req.parts.headers.get(name)?;
+        value.to_str().ok()
+    };
+    let asks = Asks {
+        accept: header(ACCEPT.as_str()),
+        requested_with: header("x-requested-with"),
+    };
+    Err(match unauthorized::rejection::<U>(req, lacking, asks) {
+        Ok(Rejection::Redirect(redirect)) => redirect.into_response(),
+        Ok(Rejection::Unauthorized(unauthorized)) => unauthorized.into_response(),
+        Err(err) => err.into_response(),
+    })
 }
 
-/// The redirect to `U`'s login page for `req`.
-fn to_login<U: LoginUser>(req: &AxumRequest<'_>) -> Result<LoginRedirect, SessionError> {
-    let login = login_of::<U>(req)?;
-    let target = redirect::to_login(&login.login_url, &req.path_and_query());
-    Ok(LoginRedirect::to(target))
-}
-
-/// The logged-in user, or the response that sends the browser to log in.
-async fn required<U: LoginUser>(req: &AxumRequest<'_>) -> Result<U, Response> {
-    match current::<U>(req)
-        .await
-        .map_err(IntoResponse::into_response)?
-    {
-        Some(user) => Ok(user),
-        None => Err(to_login::<U>(req).into_response()),
+/// `401 Unauthorized` with the JSON body, as on actix-web.
+impl IntoResponse for LoginUnauthorized {
+    fn into_response(self) -> Response {
+        let json = [(CONTENT_TYPE, "application/json")];
+        (StatusCode::UNAUTHORIZED, json, self.body()).into_response()
     }
 }
 
@@ -120,7 +139,8 @@ fn view(parts: &Parts) -> Result<AxumRequest<'_>, SessionError> {
     })
 }
 
-/// The logged-in user; anonymous requests get the login redirect. Needs the
+/// The logged-in user; anonymous requests get the login redirect (or a `401` under
+/// `Login::unauthorized`). Needs the
 /// [`SessionLayer`](super::SessionLayer) and a [`Login`] built with [`Login::new_send`] in
 /// the request's extensions (`.layer(Extension(login))`).
 impl<S: Send + Sync, U: LoginUser> FromRequestParts<S> for LoggedIn<U> {
@@ -128,7 +148,7 @@ impl<S: Send + Sync, U: LoginUser> FromRequestParts<S> for LoggedIn<U> {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Response> {
         let req = view(parts).map_err(IntoResponse::into_response)?;
-        required::<U>(&req).await.map(Self)
+        required::<U>(&req, Needed::Login).await.map(Self)
     }
 }
 
@@ -139,14 +159,7 @@ impl<S: Send + Sync, U: LoginUser> FromRequestParts<S> for FreshLogin<U> {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Response> {
         let req = view(parts).map_err(IntoResponse::into_response)?;
-        // Checked first, as in Microdot: a stale login is not even loaded.
-        if !rules::is_fresh(&req)
-            .await
-            .map_err(IntoResponse::into_response)?
-        {
-            return Err(to_login::<U>(&req).into_response());
-        }
-        required::<U>(&req).await.map(Self)
+        required::<U>(&req, Needed::FreshLogin).await.map(Self)
     }
 }
 

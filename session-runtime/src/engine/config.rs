@@ -2,10 +2,12 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cookie::SameSite;
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, EncodingKey};
+use serde_json::{Map, Value};
 
 use crate::engine::chunks::{Chunks, MAX_CHUNKS, SetCookies};
 use crate::engine::cookie::{CookieSettings, MAX_SET_COOKIE, checked_attribute, checked_name};
@@ -84,6 +86,18 @@ pub(crate) struct Config {
     pub(crate) revocation: Revocation,
     /// The system clock, or a test clock set through `Session::clock`.
     pub(crate) clock: Clock,
+    /// Set once [`Config::warn_if_unrevocable`] has warned.
+    pub(crate) unrevocable_warned: WarnedOnce,
+}
+
+/// A flag of one config: a config the builder derives from it starts unset.
+#[derive(Default)]
+pub(crate) struct WarnedOnce(AtomicBool);
+
+impl Clone for WarnedOnce {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
 }
 
 #[cfg(feature = "__internals")]
@@ -167,6 +181,28 @@ impl Config {
         self.issue(claims, |token| {
             self.chunks.write(&self.cookie, token, max_age)
         })
+    }
+
+    /// Under a revocation store, warns (once per config) when a session holding the
+    /// login's `_user_id` is issued without the configured user claim: `revoke_user`
+    /// files users under that claim, so it can never reach this session. Called where
+    /// sessions are issued, with the entries of the session.
+    pub(crate) fn warn_if_unrevocable(&self, data: &Map<String, Value>) {
+        let Some(claim) = self.revocation.user_claim.as_deref() else {
+            return;
+        };
+        let unreachable = self.revocation.is_enabled()
+            && data.contains_key(DEFAULT_USER_CLAIM)
+            && !data.contains_key(claim);
+        if unreachable && !self.unrevocable_warned.0.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                user_claim = claim,
+                "a session of a logged-in user (`{DEFAULT_USER_CLAIM}`) has no `{claim}` entry, \
+                 the config's user_claim: Session::revoke_user and \"log out everywhere\" cannot \
+                 reach it; drop .user_claim(..) to use the login's `{DEFAULT_USER_CLAIM}`, or save \
+                 `{claim}` in every logged-in session (logged once per config)"
+            );
+        }
     }
 
     /// The rules the session tokens of this config are verified and issued under.
@@ -362,6 +398,7 @@ impl Session {
                 clear_invalid: false,
                 clock: Clock::default(),
                 revocation: Revocation::with_user_claim(DEFAULT_USER_CLAIM),
+                unrevocable_warned: WarnedOnce::default(),
             }),
         }
     }
@@ -670,6 +707,7 @@ impl Session {
     /// let _ = reader.encrypted(); // panics: "Session::encrypted: ... a verify-only config cannot encrypt ..."
     /// ```
     #[cfg(feature = "encrypted")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "encrypted")))]
     #[must_use]
     pub fn encrypted(self) -> Self {
         let codec = self.config().codec.clone().encrypted();
@@ -932,6 +970,7 @@ impl Session {
     /// # drop(session);
     /// ```
     #[cfg(feature = "test-util")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
     #[must_use]
     pub fn clock(self, clock: TestClock) -> Self {
         self.with(|config| config.clock = Clock::test(clock))
@@ -997,6 +1036,11 @@ impl Session {
     /// [`Session::revoke_user`]. The default is `_user_id`, the entry logins write, so
     /// "log out everywhere" works with logins as they are; name your own entry when the app
     /// keeps its user elsewhere.
+    ///
+    /// A session without that entry is out of `revoke_user`'s reach, silently: it answers
+    /// `Ok` and revokes nothing. So under a revocation store, a session that holds the
+    /// login's `_user_id` but not this claim logs a warning when it is issued (once per
+    /// config): the sign of a renamed claim that logins do not write.
     ///
     /// ```
     /// let session = jwt_session::Session::new([7u8; 32]).user_claim("username");
@@ -1245,5 +1289,95 @@ impl fmt::Debug for Session {
             .field("clear_invalid", &config.clear_invalid)
             .field("revocation", &config.revocation)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use serde_json::json;
+    use tracing_subscriber::fmt::MakeWriter;
+
+    use super::*;
+    use crate::revocation::MemoryStore;
+
+    /// The log lines written while it is the subscriber.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> MakeWriter<'a> for Captured {
+        type Writer = Self;
+        fn make_writer(&'a self) -> Self {
+            self.clone()
+        }
+    }
+
+    /// The warnings logged while `issue` runs.
+    fn warnings(issue: impl FnOnce()) -> Vec<String> {
+        let captured = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(captured.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::WARN)
+            .finish();
+        tracing::subscriber::with_default(subscriber, issue);
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        text.lines().map(str::to_owned).collect()
+    }
+
+    fn entries(value: Value) -> Map<String, Value> {
+        value.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn a_login_out_of_revoke_users_reach_is_logged_once_per_config() {
+        let store = || {
+            Session::new([7u8; 32])
+                .max_age(Duration::from_secs(60))
+                .revocation(MemoryStore::new())
+        };
+        let renamed = store().user_claim("username");
+        let login = entries(json!({"_user_id": "user-4711", "_fresh": true}));
+        let logged = warnings(|| {
+            renamed.config().warn_if_unrevocable(&login);
+            renamed.clone().config().warn_if_unrevocable(&login);
+        });
+        assert_eq!(logged.len(), 1, "{logged:?}");
+        assert!(logged[0].contains("WARN"), "{logged:?}");
+        assert!(logged[0].contains("`username`"), "{logged:?}");
+        assert!(
+            !logged[0].contains("4711"),
+            "no user in the log: {logged:?}"
+        );
+        // A config derived from it warns for itself.
+        let derived = renamed.clone().leeway(Duration::from_secs(1));
+        assert_eq!(
+            warnings(|| derived.config().warn_if_unrevocable(&login)).len(),
+            1
+        );
+
+        // Reachable, anonymous, or without a store: nothing to say.
+        let with_claim = entries(json!({"_user_id": "ann", "username": "ann"}));
+        let anonymous = entries(json!({"cart": [1]}));
+        let quiet = warnings(|| {
+            let fresh = store().user_claim("username");
+            fresh.config().warn_if_unrevocable(&with_claim);
+            fresh.config().warn_if_unrevocable(&anonymous);
+            store().config().warn_if_unrevocable(&login);
+            let no_store = Session::new([7u8; 32]).user_claim("username");
+            no_store.config().warn_if_unrevocable(&login);
+        });
+        assert_eq!(quiet, Vec::<String>::new());
     }
 }

@@ -416,6 +416,7 @@ impl Session {
         id: Option<&TokenId>,
     ) -> Result<(String, SetCookies), SessionError> {
         let config = self.config();
+        config.warn_if_unrevocable(data);
         let max_age = times
             .exp
             .filter(|_| config.lifetimes.is_configured())

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::unauthorized::Unauthorized;
+
 /// A user the app can log in: something with an id to keep in the session.
 ///
 /// The id is stored under the session key `_user_id` as JSON. Use a string or an integer
@@ -119,6 +121,8 @@ pub struct Login<U: LoginUser> {
     pub(crate) login_url: Arc<str>,
     pub(crate) redirect_url: Arc<str>,
     pub(crate) loader: Loader<U>,
+    pub(crate) unauthorized: Unauthorized,
+    pub(crate) microdot_remember: bool,
 }
 
 impl<U: LoginUser> Login<U> {
@@ -169,7 +173,50 @@ impl<U: LoginUser> Login<U> {
             login_url: Arc::from("/login"),
             redirect_url: Arc::from("/"),
             loader,
+            unauthorized: Unauthorized::Redirect,
+            microdot_remember: false,
         }
+    }
+
+    /// Sets how [`LoggedIn`](crate::login::LoggedIn) and
+    /// [`FreshLogin`](crate::login::FreshLogin) answer a request without the login they
+    /// need: a redirect to the login page (the default), a `401` with a JSON body for a
+    /// JSON API, or either by what the request asks for. See [`Unauthorized`] for the rule.
+    ///
+    /// ```
+    /// # #[derive(Clone)] struct User;
+    /// # impl jwt_session::login::LoginUser for User { type Id = i64; fn id(&self) -> i64 { 1 } }
+    /// use jwt_session::login::{Login, Unauthorized};
+    ///
+    /// let api = Login::new(|_: i64| async { Some(User) }).unauthorized(Unauthorized::Json);
+    /// # drop(api);
+    /// ```
+    #[must_use]
+    pub fn unauthorized(mut self, answer: Unauthorized) -> Self {
+        self.unauthorized = answer;
+        self
+    }
+
+    /// Accepts remember cookies as Microdot writes them (`user_id`, `days`, `exp`, and no
+    /// purpose marker), to share logins with a Microdot app on the same secret. Off by
+    /// default: then a remember cookie must carry this library's `_purpose` marker.
+    ///
+    /// Turn it on only for that. A Microdot remember cookie is any token signed with the
+    /// secret that holds `user_id` and `days` and nothing else of note, so with it on, a
+    /// session (or any other token) of that shape signed with the same secret logs its
+    /// `user_id` in when sent as the remember cookie.
+    ///
+    /// ```
+    /// # #[derive(Clone)] struct User;
+    /// # impl jwt_session::login::LoginUser for User { type Id = String; fn id(&self) -> String { String::new() } }
+    /// let login = jwt_session::login::Login::new(|_: String| async { Some(User) })
+    ///     .accept_microdot_remember_cookies(true);
+    /// # drop(login);
+    /// ```
+    #[must_use]
+    pub fn accept_microdot_remember_cookies(mut self, accept: bool) -> Self {
+        self.microdot_remember = accept;
+        self
     }
 
     /// Sets where anonymous users are sent (default `/login`). The original path and query
@@ -225,6 +272,8 @@ impl<U: LoginUser> Clone for Login<U> {
             login_url: Arc::clone(&self.login_url),
             redirect_url: Arc::clone(&self.redirect_url),
             loader: self.loader.clone(),
+            unauthorized: self.unauthorized,
+            microdot_remember: self.microdot_remember,
         }
     }
 }
@@ -235,6 +284,8 @@ impl<U: LoginUser> fmt::Debug for Login<U> {
             .field("user", &std::any::type_name::<U>())
             .field("login_url", &self.login_url)
             .field("redirect_url", &self.redirect_url)
+            .field("unauthorized", &self.unauthorized)
+            .field("microdot_remember", &self.microdot_remember)
             .finish_non_exhaustive()
     }
 }

@@ -50,12 +50,16 @@ where
 }
 
 /// The [`Login`] settings registered for `req`.
+/// Also records its remember-cookie settings for the rest of the request.
 pub(crate) fn login_of<U: LoginUser>(req: &impl LayerRequest) -> Result<Login<U>, SessionError> {
-    req.app_data::<Login<U>>()
+    let login = req
+        .app_data::<Login<U>>()
         .ok_or(SessionError::MissingAppData {
             type_name: std::any::type_name::<Login<U>>(),
             fix: req.login_fix(),
-        })
+        })?;
+    remember::note_login(req, &login);
+    Ok(login)
 }
 
 fn slot<U: LoginUser>(req: &impl LayerRequest) -> Arc<OnceCell<Option<U>>> {
@@ -130,6 +134,8 @@ pub(crate) async fn log_in<U: LoginUser>(
     user: &U,
     remember: impl Into<Remember>,
 ) -> Result<LoggedIn, SessionError> {
+    // First: its remember-cookie settings govern the retiring of the request's cookie.
+    let login = login_of::<U>(req);
     let mut session = ext::load_session(req).await?;
     // A new session: one planted before the login (fixation) is not carried over.
     session.renew();
@@ -161,7 +167,7 @@ pub(crate) async fn log_in<U: LoginUser>(
     req.remove_local::<LoggedOut>();
     req.set_local(UserSlot(Arc::new(OnceCell::from(Some(user.clone())))));
     let next = redirect::next_of(req.query()).unwrap_or_else(|| {
-        login_of::<U>(req).map_or_else(
+        login.as_ref().map_or_else(
             |_| String::from("/"),
             |login| login.redirect_url.to_string(),
         )

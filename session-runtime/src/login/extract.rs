@@ -8,8 +8,10 @@ use std::ops::Deref;
 /// `@login` decorator as an extractor.
 ///
 /// The rejection is a [`LoginRedirect`]: `302 Found` to
-/// `login_url?next=<the request's path and query>`, so the login page can send the user back.
-/// It derefs to the user.
+/// `login_url?next=<the request's path and query>`, so the login page can send the user back;
+/// for a JSON API (see [`Login::unauthorized`](crate::login::Login::unauthorized)), a
+/// [`LoginUnauthorized`](crate::login::LoginUnauthorized): `401` with
+/// `{"error":"login_required"}`. It derefs to the user.
 ///
 /// ```
 /// use actix_web::{App, HttpResponse, get, test};
@@ -44,7 +46,8 @@ pub struct LoggedIn<U>(pub U);
 
 /// The logged-in user, when the login is fresh: made on the login page in this session,
 /// not restored from the remember cookie. Others are redirected to the login page as by
-/// [`LoggedIn`]. Microdot's `@login.fresh`. Use it in front of password changes and the like.
+/// [`LoggedIn`] (or, for a JSON API, answered `401` with `{"error":"fresh_login_required"}`,
+/// or `{"error":"login_required"}` when there is no login at all). Microdot's `@login.fresh`. Use it in front of password changes and the like.
 ///
 /// ```
 /// use actix_web::{App, HttpResponse, get, test};

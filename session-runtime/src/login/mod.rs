@@ -11,7 +11,8 @@ mod config;
 pub(crate) mod current;
 mod extract;
 pub(crate) mod redirect;
-mod remember;
+pub(crate) mod remember;
+pub(crate) mod unauthorized;
 
 // The adapters' glue calls the rules through these.
 #[cfg_attr(not(any(feature = "actix", feature = "axum")), allow(unused_imports))]
@@ -20,10 +21,12 @@ pub(crate) use current::{self as rules, Keep};
 pub use config::{Login, LoginUser};
 pub use extract::{CurrentUser, FreshLogin, LoggedIn, LoginRedirect};
 pub use remember::Remember;
+pub use unauthorized::{LoginUnauthorized, Unauthorized};
 // The actix-web calls, from the adapter (a public path, not a use of it).
 #[cfg(feature = "actix")]
 pub use crate::actix::login::{
-    current_user, login_user, logout_everywhere, logout_user, logout_user_keep_data,
+    current_user, login_user, login_user_into, logout_everywhere, logout_user,
+    logout_user_keep_data,
 };
 
 /// The session key holding the logged-in user's id, as in Microdot.

@@ -8,7 +8,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::USER_ID;
-use crate::ext::{self, RequestView, SideToken, Verdict};
+use super::config::{Login, LoginUser};
+use crate::ext::{self, LayerRequest, RequestView, SideToken, Verdict};
 use crate::{Session, SessionDict, SessionError};
 
 /// The cookie's name, as in Microdot, unless the session cookie carries a name prefix.
@@ -36,12 +37,22 @@ fn cookie_name(session: &Session) -> &'static str {
 /// The `_purpose` of the remember cookie's side token: `remember`, bound to the session
 /// cookie's name when it is not the default one, so that two configs sharing a key (users
 /// and admins, say) cannot restore each other's logins. Microdot's tokens have none, and
-/// are accepted without it.
+/// are accepted without it only when the app's [`Login`] says so ([`note_login`]).
 fn purpose(session: &Session) -> Cow<'static, str> {
     match ext::session_cookie_name(session) {
         "session" => Cow::Borrowed("remember"),
         name => Cow::Owned(format!("remember:{name}")),
     }
+}
+
+/// Whether this request accepts purpose-less (Microdot) remember cookies: set from the
+/// request's [`Login`] by the adapter, which knows the user type; absent means no.
+#[derive(Clone, Copy)]
+struct MicrodotRemember(bool);
+
+/// Records `login`'s remember-cookie settings for `req`, before its rules run.
+pub(crate) fn note_login<U: LoginUser>(req: &impl LayerRequest, login: &Login<U>) {
+    req.set_local(MicrodotRemember(login.microdot_remember));
 }
 
 const SECONDS_PER_DAY: u64 = 24 * 60 * 60;
@@ -172,7 +183,7 @@ pub(crate) fn present(req: &impl RequestView, session: &Session) -> bool {
 /// its `user_id`, the `_user_id` of the session it restores: `revoke_user` reaches it when
 /// the config names `_user_id` as its `user_claim`, as it reaches the sessions of logins.
 pub(crate) async fn user_id(
-    req: &impl RequestView,
+    req: &impl LayerRequest,
     session: &Session,
 ) -> Option<(Value, SideToken)> {
     let (token, user_id) = verify(req, session)?;
@@ -200,7 +211,7 @@ pub(crate) async fn still_valid(session: &Session, token: &SideToken, user_id: &
 /// Under a revocation store, has the request's remember cookie, if it verifies, denied
 /// when `dict`'s request writes its revocations: a logout (or a new login) ends it, so a
 /// copy of it cannot log anyone back in.
-pub(crate) fn retire(req: &impl RequestView, dict: &SessionDict) {
+pub(crate) fn retire(req: &impl LayerRequest, dict: &SessionDict) {
     if let Some((token, _)) = verify(req, &ext::config_of(dict)) {
         ext::retire_side_token(dict, &token);
     }
@@ -208,9 +219,17 @@ pub(crate) fn retire(req: &impl RequestView, dict: &SessionDict) {
 
 /// Verifies `req`'s remember cookie, without asking the revocation store: the side token,
 /// and its user id.
-fn verify(req: &impl RequestView, session: &Session) -> Option<(SideToken, Value)> {
-    let mut token =
-        ext::verify_side_token(req, session, cookie_name(session), &purpose(session), true)?;
+fn verify(req: &impl LayerRequest, session: &Session) -> Option<(SideToken, Value)> {
+    let microdot = req
+        .local::<MicrodotRemember>()
+        .is_some_and(|MicrodotRemember(on)| on);
+    let mut token = ext::verify_side_token(
+        req,
+        session,
+        cookie_name(session),
+        &purpose(session),
+        microdot,
+    )?;
     let refuse = |why: &str| {
         tracing::debug!(
             reason = "malformed_claim",

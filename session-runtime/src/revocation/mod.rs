@@ -45,6 +45,7 @@ pub use memory::MemoryStore;
 #[allow(unused_imports)]
 pub(crate) use policy::Verdict;
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::RedisStore;
 
 #[cfg(feature = "test-util")]

@@ -14,6 +14,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// shares one time, which only [`advance`](TestClock::advance) and
 /// [`set`](TestClock::set) change.
 ///
+/// A token is refused only once its lifetime *and* the config's leeway (30 s of tolerated
+/// clock skew by default) have passed; `Session::past_leeway` says how far to move.
+///
 /// ```
 /// use std::time::Duration;
 /// use actix_web::{App, HttpResponse, test, web};
@@ -37,7 +40,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// let config = Session::new([7u8; 32]).max_age(Duration::from_secs(60)).clock(clock.clone());
 /// let app = test::init_service(
 ///     App::new()
-///         .app_data(config)
+///         .app_data(config.clone())
 ///         .route("/login", web::post().to(login))
 ///         .route("/", web::get().to(whoami)),
 /// )
@@ -49,7 +52,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// let req = test::TestRequest::get().cookie(cookie.clone()).to_request();
 /// assert_eq!(test::call_and_read_body(&app, req).await, "ann");
 ///
-/// clock.advance(Duration::from_secs(60)); // past max_age and the 30 s leeway
+/// // Past max_age and the leeway (30 s by default): `Session::past_leeway` computes it.
+/// clock.set(clock.now() - Duration::from_secs(59));
+/// clock.advance(config.past_leeway(Duration::from_secs(60)));
 /// let req = test::TestRequest::get().cookie(cookie).to_request();
 /// assert_eq!(test::call_and_read_body(&app, req).await, "");
 /// # });

@@ -1,4 +1,4 @@
-//! Micro-benchmarks of the session hot path: `cargo bench --bench session`.
+//! Micro-benchmarks of the session hot path: `cargo bench -p jwt-session-xtests --bench session`.
 //!
 //! Each measures the real code a request runs, through `jwt_session_runtime::__internals`
 //! hooks: decode+verify and encode of sessions of about 100 bytes (the typical session, 4
@@ -228,7 +228,7 @@ fn find_cookie_among_ten(bencher: Bencher) {
 }
 
 #[allow(dead_code)]
-#[path = "../examples/bench_server.rs"]
+#[path = "../../examples/bench_server.rs"]
 mod bench_server;
 
 /// A whole request through actix-web's service stack in process (no network), on the load-test

@@ -7,25 +7,29 @@
 //! message; under `CI=true` it fails them. The venv is made once, under Cargo's target
 //! directory, and reused while its marker file says it holds the pinned versions.
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
 #[allow(dead_code)]
-#[path = "../examples/user_login.rs"]
+#[path = "../../examples/user_login.rs"]
 mod user_login;
 
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, UNIX_EPOCH};
 
 use actix_web::{HttpResponse, post, web};
+use jwt_session::test::TestClock;
 use jwt_session::{Session, SessionDict, SessionError, with_session};
 use serde_json::{Map, Value, json};
 
 use common::jar::Jar;
 use common::net::{free_port, serve_in_background, wait_for_port};
 
+/// The repository: the Python apps are in its tests/, next to the suites that stay there.
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 const SECRET: &str = "interop secret shared by both apps, 32+ bytes";
 const OLD_SECRET: &str = "the secret before rotation, also 32+ bytes";
 const PINNED: &str = "microdot==2.7.0 PyJWT==2.15.1 jwcrypto==1.6.1 cryptography==50.0.2";
@@ -91,15 +95,34 @@ fn make_venv() -> Result<PathBuf, String> {
     Ok(python)
 }
 
-/// A running Microdot app, killed on drop.
+/// A running Microdot app, killed on drop. Its stderr is kept: a test takes the errors it
+/// provokes with [`expect_stderr`](Self::expect_stderr), and whatever else it wrote goes to
+/// the test's stderr on drop, so a passing run is quiet but an unexpected error is not.
 struct Microdot {
     child: Child,
     base: String,
+    stderr: Arc<Mutex<String>>,
+    reader: Option<std::thread::JoinHandle<()>>,
 }
+
+/// The `user_login` example's timeouts (idle, absolute) in seconds, for the recipe.
+const USER_LOGIN_TIMEOUTS: &str = "1800,43200";
 
 impl Microdot {
     fn start(python: &Path, secret: &str) -> Self {
         Self::start_script(python, "microdot_app.py", secret)
+    }
+
+    /// The peer with docs/microdot.md's `TimedSession` recipe, set to the `user_login`
+    /// example's timeouts.
+    fn start_timed(python: &Path, secret: &str) -> Self {
+        Self::spawn(
+            python,
+            "microdot_app.py",
+            secret,
+            &[],
+            Some(USER_LOGIN_TIMEOUTS),
+        )
     }
 
     /// Runs `tests/<script>`, which takes the port and the secret as arguments.
@@ -109,23 +132,64 @@ impl Microdot {
 
     /// [`start_script`](Self::start_script) with more arguments after the secret.
     fn start_with_args(python: &Path, script: &str, secret: &str, more: &[&str]) -> Self {
+        Self::spawn(python, script, secret, more, None)
+    }
+
+    fn spawn(
+        python: &Path,
+        script: &str,
+        secret: &str,
+        more: &[&str],
+        timeouts: Option<&str>,
+    ) -> Self {
         let port = free_port();
-        let app = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests")
-            .join(script);
-        let child = Command::new(python)
+        let app = Path::new(ROOT).join("tests").join(script);
+        let mut command = Command::new(python);
+        command
             .arg(app)
             .arg(port.to_string())
             .arg(secret)
             .args(more)
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the Microdot app");
+            .stderr(Stdio::piped());
+        if let Some(timeouts) = timeouts {
+            command.env("MICRODOT_TIMEOUTS", timeouts);
+        }
+        let mut child = command.spawn().expect("start the Microdot app");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (mut pipe, sink) = (child.stderr.take().unwrap(), Arc::clone(&stderr));
+        let reader = std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            while let Ok(read @ 1..) = pipe.read(&mut chunk) {
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&chunk[..read]));
+            }
+        });
         wait_for_port(port);
         Self {
             child,
             base: format!("http://127.0.0.1:{port}"),
+            stderr,
+            reader: Some(reader),
+        }
+    }
+
+    /// Waits (up to 5 s) for the app's stderr to show `expected`, and takes what it wrote
+    /// so far: errors a test provokes on purpose.
+    fn expect_stderr(&self, expected: &str) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let mut written = self.stderr.lock().unwrap();
+            if written.contains(expected) {
+                return std::mem::take(&mut *written);
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the Microdot app never wrote {expected:?} to stderr; it wrote:\n{written}"
+            );
+            drop(written);
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 }
@@ -134,6 +198,18 @@ impl Drop for Microdot {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        let unexpected = std::mem::take(&mut *self.stderr.lock().unwrap());
+        if !unexpected.is_empty() {
+            // Straight to stderr: the test harness captures `eprintln!`.
+            let _ = writeln!(
+                std::io::stderr(),
+                "{} wrote to stderr:\n{unexpected}",
+                self.base
+            );
+        }
     }
 }
 
@@ -525,6 +601,8 @@ fn registered_claims_follow_one_rule_on_both_sides() {
     // A non-string iss fails at save time in Microdot (PyJWT refuses to encode it); Rust refuses too.
     let data = json!({"iss": 5});
     assert_eq!(Browser::new().save_at(&microdot.base, &data), 500);
+    let traceback = microdot.expect_stderr("Issuer (iss) must be a string");
+    assert!(traceback.contains("Traceback"), "{traceback}");
     assert_eq!(Browser::new().save_at(&rust, &data), 500);
 
     // String sub/jti/iss are fine everywhere.
@@ -554,11 +632,91 @@ fn registered_claims_follow_one_rule_on_both_sides() {
 
 // ---------------------------------------------------------------- logins
 
-/// The Rust `user_login` example and the Microdot peer, sharing `SECRET`.
+/// The Rust `user_login` example with its own config (its idle and absolute timeouts on),
+/// and the Microdot peer with docs/microdot.md's `TimedSession` recipe, sharing `SECRET`.
 fn login_apps(python: &Path) -> (Microdot, String) {
-    let microdot = Microdot::start(python, SECRET);
-    let rust = start_rust_with(Session::new(SECRET), user_login::routes);
+    let microdot = Microdot::start_timed(python, SECRET);
+    let rust = start_rust_with(
+        user_login::session(Session::new(SECRET)),
+        user_login::routes,
+    );
     (microdot, rust)
+}
+
+/// Without the recipe, a Microdot login carries no lifetimes, so the Rust example's
+/// timeouts refuse it: what docs/microdot.md warns about.
+#[test]
+fn a_plain_microdot_login_is_refused_under_rusts_timeouts() {
+    let Some(python) = venv_python() else { return };
+    let plain = Microdot::start(python, SECRET);
+    let rust = start_rust_with(
+        user_login::session(Session::new(SECRET)),
+        user_login::routes,
+    );
+    let mut browser = Browser::new();
+    browser.log_in(&plain.base, "susan", "hello", false);
+    assert_eq!(
+        browser.user_at(&plain.base, "/").as_deref(),
+        Some("susan"),
+        "control"
+    );
+    assert_eq!(browser.user_at(&rust, "/"), None);
+}
+
+/// The recipe's lifetimes are the ones the Rust example enforces: its idle timeout ends a
+/// Microdot session left alone, and its absolute timeout caps the `exp` of one that began
+/// long ago.
+#[test]
+fn the_recipes_lifetimes_are_enforced_by_rusts_timeouts() {
+    let Some(python) = venv_python() else { return };
+    let microdot = Microdot::start_timed(python, SECRET);
+    let clock = TestClock::new();
+    let rust = start_rust_with(
+        user_login::session(Session::new(SECRET).clock(clock.clone())),
+        user_login::routes,
+    );
+    let greeting = |token: &str| {
+        let mut browser = Browser::new();
+        browser.set_token(token);
+        browser.user_at(&rust, "/")
+    };
+    let claim = |token: &str, key: &str| common::parts_of(token).1[key].as_u64().unwrap();
+
+    let mut browser = Browser::new();
+    browser.log_in(&microdot.base, "susan", "hello", false);
+    let token = browser.token();
+    let iat = claim(&token, "iat");
+    assert_eq!(claim(&token, "session_start"), iat);
+    assert_eq!(claim(&token, "exp"), iat + 30 * 60);
+    clock.set(UNIX_EPOCH + Duration::from_secs(iat));
+    assert_eq!(greeting(&token).as_deref(), Some("susan"));
+    // Past the idle timeout and the config's 30 s leeway.
+    clock.advance(Duration::from_secs(30 * 60 + 31));
+    assert_eq!(greeting(&token), None, "idle timeout");
+
+    let start = common::unix_now() - 12 * 3600 + 100;
+    let mut browser = Browser::new();
+    let login = json!({"_user_id": "user001", "_fresh": true, "session_start": start});
+    assert_eq!(browser.save_at(&microdot.base, &login), 200);
+    let token = browser.token();
+    assert_eq!(claim(&token, "exp"), start + 12 * 3600, "capped");
+    clock.set(UNIX_EPOCH + Duration::from_secs(claim(&token, "iat")));
+    assert_eq!(greeting(&token).as_deref(), Some("susan"));
+    clock.advance(Duration::from_secs(100 + 31));
+    assert_eq!(greeting(&token), None, "absolute timeout");
+}
+
+#[test]
+fn docs_microdot_md_shows_the_tested_recipe() {
+    let root = Path::new(ROOT);
+    let recipe = std::fs::read_to_string(root.join("tests/microdot_timed_session.py")).unwrap();
+    let start = recipe.find("# --- recipe start\n").unwrap() + "# --- recipe start\n".len();
+    let snippet = &recipe[start..recipe.find("# --- recipe end").unwrap()];
+    let docs = std::fs::read_to_string(root.join("docs/microdot.md")).unwrap();
+    assert!(
+        docs.contains(&format!("```python\n{snippet}```")),
+        "docs/microdot.md must show tests/microdot_timed_session.py's recipe verbatim:\n{snippet}"
+    );
 }
 
 #[test]
@@ -891,7 +1049,7 @@ fn python_honours_the_exp_and_rotation_reaches_python() {
 
 #[test]
 fn the_readme_shows_the_tested_python_snippet() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = Path::new(ROOT);
     let app = std::fs::read_to_string(root.join("tests/jwe_app.py")).unwrap();
     let start = app.find("# --- README snippet start\n").unwrap();
     let end = app.find("# --- README snippet end").unwrap();

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
 use actix_web::{HttpResponse, web};
 use common::net::{

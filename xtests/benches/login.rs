@@ -1,4 +1,4 @@
-//! Micro-benchmarks of logins: `cargo bench --bench login`.
+//! Micro-benchmarks of logins: `cargo bench -p jwt-session-xtests --bench login`.
 //!
 //! Whole requests through actix-web's service stack in process (no network), behind the
 //! `Csrf` middleware: a bare handler, a `LoggedIn` handler with the session cookie, the same

@@ -4,9 +4,9 @@
 //! one worker.
 //!
 //! ```text
-//! PORT=8081 cargo run --release --example bench_actix_session
-//! PRIVATE=1 PORT=8081 cargo run --release --example bench_actix_session   # AES-256-GCM
-//! STORE=redis REDIS_URL=redis://127.0.0.1/ PORT=8081 cargo run --release --example bench_actix_session
+//! PORT=8081 cargo run --release -p jwt-session-xtests --example bench_actix_session
+//! PRIVATE=1 PORT=8081 cargo run --release -p jwt-session-xtests --example bench_actix_session   # AES-256-GCM
+//! STORE=redis REDIS_URL=redis://127.0.0.1/ PORT=8081 cargo run --release -p jwt-session-xtests --example bench_actix_session
 //! ```
 
 use actix_session::config::CookieContentSecurity;

@@ -1,6 +1,9 @@
 //! Property tests over real HTTP: any JSON object survives a save and a load, and no single
 //! changed byte of a valid token gets through, for signed and for encrypted sessions.
 
+#[path = "../../tests/common/mod.rs"]
+mod common;
+
 use actix_web::http::header;
 use actix_web::test as http;
 use actix_web::{App, HttpResponse, post, web};
@@ -8,7 +11,7 @@ use jwt_session::{Session, SessionDict, SessionError, with_session};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
-use crate::common::*;
+use common::*;
 
 /// Saves every entry of the posted JSON object.
 #[post("/save")]

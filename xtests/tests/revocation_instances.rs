@@ -5,6 +5,7 @@
 //! and starting it again brings sessions back without restarting either server.
 //! Without `redis-server` this skips loudly; under `CI=true` it fails.
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
 use std::process::{Command, Stdio};

@@ -1,0 +1,58 @@
+//! The demo users of the login examples: `susan` / `hello` and `david` / `bye`.
+
+use argon2::{Argon2, PasswordHash, PasswordVerifier};
+use jwt_session::login::{Login, LoginUser};
+
+/// A user of the demo. Passwords are kept only as Argon2id hashes (PHC strings).
+#[derive(Clone, Debug)]
+pub struct User {
+    id: &'static str,
+    /// The name shown on the pages.
+    pub username: &'static str,
+    password_hash: &'static str,
+}
+
+impl LoginUser for User {
+    type Id = String;
+
+    fn id(&self) -> String {
+        self.id.to_owned()
+    }
+}
+
+/// `susan` / `hello` and `david` / `bye`, with the ids of Microdot's example.
+const USERS: [User; 2] = [
+    User {
+        id: "user001",
+        username: "susan",
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$APW7hh2+XdJMlA82UoM9Fg$WsVJjU3cq3QRtmVB4SQKUBen9ckA5GnqQE+gSLQVn2w",
+    },
+    User {
+        id: "user002",
+        username: "david",
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$OeqbEXzW21vTvJyl/45hcw$SP3grrphEIYNNSgmosJqgMIesiR+4s8xPubdZpFXEBI",
+    },
+];
+
+fn user_by_id(id: &str) -> Option<User> {
+    USERS.iter().find(|user| user.id == id).cloned()
+}
+
+/// The user whose name and password match. An unknown name costs a hash too, so timing
+/// does not tell which names exist. Slow (tens of milliseconds): call it off the async
+/// worker, in `web::block`.
+pub fn check_credentials(username: &str, password: &str) -> Option<User> {
+    let user = USERS.iter().find(|user| user.username == username);
+    let hash = user.map_or(USERS[0].password_hash, |user| user.password_hash);
+    let matches = PasswordHash::new(hash).is_ok_and(|hash| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .is_ok()
+    });
+    user.filter(|_| matches).cloned()
+}
+
+/// The login settings: ids are looked up in `USERS`.
+pub fn login() -> Login<User> {
+    Login::new(|id: String| async move { user_by_id(&id) })
+}
