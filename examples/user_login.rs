@@ -10,8 +10,6 @@
 //! them with a Microdot app using the same secret), `PORT` to serve on another port, and
 //! `INSECURE_COOKIE=1` if your browser refuses `Secure` cookies over plain http.
 
-use std::time::Duration;
-
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use jwt_session::{
     Session, SessionDict, SessionError,
@@ -25,18 +23,16 @@ mod common;
 use common::users::{User, check_credentials};
 use common::{escape_html, page, redirect};
 
-/// The example's lifetimes over `base`: a session ends after 30 idle minutes and 12 hours
-/// at most, so a copied cookie does not work forever (remember-me logs the user back in,
-/// not fresh).
+/// The example's lifetimes over `base` (`common::users::lifetimes`): 30 idle minutes, 12
+/// hours at most.
 pub fn session(base: Session) -> Session {
-    base.idle_timeout(Duration::from_secs(30 * 60))
-        .absolute_timeout(Duration::from_secs(12 * 3600))
+    common::users::lifetimes(base)
 }
 
-/// The login settings: `/login` is the login page, the demo users, and remember cookies
-/// as Microdot writes them accepted too, so a login shares with Microdot's example app.
+/// The login settings (`common::users::microdot_login`): `/login` is the login page, the
+/// demo users, and remember cookies as Microdot writes them accepted too.
 pub fn login() -> Login<User> {
-    common::users::login().accept_microdot_remember_cookies(true)
+    common::users::microdot_login()
 }
 
 #[get("/login")]

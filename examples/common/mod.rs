@@ -9,7 +9,14 @@ pub mod users;
 
 /// An HTML page that says it is a demo.
 pub fn page(title: &str, body: &str) -> HttpResponse {
-    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(format!(
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(page_html(title, body))
+}
+
+/// The HTML of [`page`], for the examples on other frameworks.
+pub fn page_html(title: &str, body: &str) -> String {
+    format!(
         r#"<!doctype html>
 <html lang="en">
 <head>
@@ -29,7 +36,7 @@ pub fn page(title: &str, body: &str) -> HttpResponse {
 </body>
 </html>
 "#
-    ))
+    )
 }
 
 /// `303 See Other` to `location`: the answer to a form POST.

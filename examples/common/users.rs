@@ -54,5 +54,19 @@ pub fn check_credentials(username: &str, password: &str) -> Option<User> {
 
 /// The login settings: ids are looked up in `USERS`.
 pub fn login() -> Login<User> {
-    Login::new(|id: String| async move { user_by_id(&id) })
+    Login::new_send(|id: String| async move { user_by_id(&id) })
+}
+
+/// The login examples' lifetimes over `base`: a session ends after 30 idle minutes and 12
+/// hours at most, so a copied cookie does not work forever (remember-me logs the user back
+/// in, not fresh).
+pub fn lifetimes(base: jwt_session::Session) -> jwt_session::Session {
+    base.idle_timeout(std::time::Duration::from_secs(30 * 60))
+        .absolute_timeout(std::time::Duration::from_secs(12 * 3600))
+}
+
+/// The login settings of `user_login` and `axum_login`: the demo users, and remember
+/// cookies as Microdot writes them accepted too, so a login shares with Microdot's example.
+pub fn microdot_login() -> Login<User> {
+    login().accept_microdot_remember_cookies(true)
 }

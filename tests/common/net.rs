@@ -77,8 +77,15 @@ pub fn example_binary(name: &str) -> PathBuf {
         .join(name);
     {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        // The axum examples need the feature their `required-features` names.
+        let features: &[&str] = if name.starts_with("axum") {
+            &["--features", "axum"]
+        } else {
+            &[]
+        };
         let status = Command::new(cargo)
             .args(["build", "-p", "jwt-session", "--example", name])
+            .args(features)
             .status()
             .unwrap();
         assert!(status.success(), "cargo build --example {name}");

@@ -356,7 +356,7 @@ fn verify_with_token_id(bencher: Bencher, store: &str) {
 }
 
 /// Chunked sessions (`Session::max_chunks`): `GET /read` in process under `max_chunks(1)`
-/// (`off`) and `max_chunks(3)` with the same 3 KB session in one plain cookie (`on_plain`):
+/// (`off`) and `max_chunks(3)` with the same 1 KB session in one plain cookie (`on_plain`):
 /// the difference is what chunking costs a read when it is not used. Then sessions of
 /// about 6 KB and 10 KB, in 2 and 3 chunks, beside `verify_*`: the same tokens verified
 /// alone, so the cost per extra chunk is the request's time minus its token's.
@@ -409,8 +409,8 @@ fn chunk_case(case: &str) -> (Session, Map<String, Value>) {
         data
     };
     match case {
-        "off" => (session(), data("3KB")),
-        "on_plain" => (session().max_chunks(3), data("3KB")),
+        "off" => (session(), data("1KB")),
+        "on_plain" => (session().max_chunks(3), data("1KB")),
         "2_chunks" => (session().max_chunks(3), with_blob(4500)),
         "3_chunks" => (session().max_chunks(3), with_blob(7500)),
         other => panic!("unknown case {other}"),

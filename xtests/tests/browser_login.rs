@@ -296,7 +296,17 @@ async fn launch(example: &str) -> Option<(Process, Process, Client, String)> {
 
 #[actix_web::test]
 async fn user_login_remember_me_fresh_logout_and_csrf_in_chromium() {
-    let Some((_server, _driver, client, base)) = launch("user_login").await else {
+    login_flow_in_chromium("user_login").await;
+}
+
+/// The same flow against the axum example: it serves what `user_login` serves.
+#[actix_web::test]
+async fn axum_login_remember_me_fresh_logout_and_csrf_in_chromium() {
+    login_flow_in_chromium("axum_login").await;
+}
+
+async fn login_flow_in_chromium(example: &str) {
+    let Some((_server, _driver, client, base)) = launch(example).await else {
         return;
     };
 
@@ -324,7 +334,7 @@ async fn user_login_remember_me_fresh_logout_and_csrf_in_chromium() {
         wait_for_heading(&client, |h| h.starts_with("Hello")).await,
         "Hello, susan!"
     );
-    screenshot(&client, "user-login-logged-in.png").await;
+    screenshot(&client, &format!("{example}-logged-in.png")).await;
     let cookies = client.get_all_cookies().await.unwrap();
     let remember = cookies
         .iter()
@@ -373,7 +383,7 @@ async fn user_login_remember_me_fresh_logout_and_csrf_in_chromium() {
         actix_web::rt::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(refused, "Forbidden: Sec-Fetch-Site is cross-site");
-    screenshot(&client, "user-login-csrf-refused.png").await;
+    screenshot(&client, &format!("{example}-csrf-refused.png")).await;
     client.goto(&format!("{base}/")).await.unwrap();
     assert_eq!(
         wait_for_heading(&client, |h| h.starts_with("Hello")).await,

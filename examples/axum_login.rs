@@ -1,0 +1,140 @@
+//! `user_login` on axum: Microdot's `examples/login/login.py` with user logins, a
+//! remember-me cookie, a page that needs a fresh login, flash messages, CSRF protection and
+//! session lifetimes (30 minutes idle, 12 hours at most), served exactly as the actix
+//! example serves it, from the same config, users and cookies.
+//!
+//! ```text
+//! cargo run --example axum_login --features axum
+//! ```
+//! then open <http://127.0.0.1:8080> and log in as `susan` / `hello` or `david` / `bye`.
+//! `SESSION_SECRET` (32 bytes or more) keeps logins across restarts and shares them with
+//! `user_login` and a Microdot app using the same secret; `PORT` serves on another port;
+//! `INSECURE_COOKIE=1` if your browser refuses `Secure` cookies over plain http.
+
+use axum::extract::{Extension, Form};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Router, serve};
+use jwt_session::axum::{LoginSession, SessionLayer};
+use jwt_session::csrf::Csrf;
+use jwt_session::login::{FreshLogin, LoggedIn};
+use jwt_session::{Session, SessionDict, SessionError};
+
+#[path = "common/mod.rs"]
+mod common;
+use common::users::{User, check_credentials};
+use common::{escape_html, page_html};
+
+const TITLE: &str = "jwt-session user login example";
+
+fn page(body: &str) -> Response {
+    Html(page_html(TITLE, body)).into_response()
+}
+
+async fn login_page(mut session: SessionDict) -> Result<Response, SessionError> {
+    let flashes: String = session
+        .take_flashes()?
+        .iter()
+        .map(|flash| {
+            format!(
+                "<p class=\"flash {}\">{}</p>\n",
+                escape_html(&flash.category),
+                escape_html(&flash.message)
+            )
+        })
+        .collect();
+    // No `action`: the form posts back to this URL, `?next=…` included.
+    Ok(page(&format!(
+        r#"<h1>Please log in</h1>
+{flashes}<form method="POST">
+  <p><label>Username<br><input name="username" autofocus required></label></p>
+  <p><label>Password<br><input name="password" type="password" required></label></p>
+  <p><label><input name="remember_me" type="checkbox"> Remember me</label></p>
+  <p><button type="submit">Log in</button></p>
+</form>"#
+    )))
+}
+
+#[derive(serde::Deserialize)]
+struct Credentials {
+    username: String,
+    password: String,
+    remember_me: Option<String>,
+}
+
+async fn log_in(
+    logins: LoginSession<User>,
+    mut session: SessionDict,
+    Form(form): Form<Credentials>,
+) -> Result<Response, SessionError> {
+    let Credentials {
+        username,
+        password,
+        remember_me,
+    } = form;
+    // Password hashing takes tens of milliseconds: off the async worker.
+    let user = tokio::task::spawn_blocking(move || check_credentials(&username, &password))
+        .await
+        .unwrap_or(None);
+    match user {
+        Some(user) => logins.login_user(&user, remember_me.is_some()).await,
+        None => {
+            session.flash("error", "Wrong username or password.")?;
+            Ok(see_other("/login"))
+        }
+    }
+}
+
+/// `303 See Other` to `location`: the answer to a form POST.
+fn see_other(location: &'static str) -> Response {
+    (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
+}
+
+async fn index(user: LoggedIn<User>) -> Response {
+    page(&format!(
+        r#"<h1>Hello, {}!</h1>
+<p><a href="/fresh">Click here</a> to access the fresh login page.</p>
+<form method="POST" action="/logout"><button type="submit">Log out</button></form>"#,
+        escape_html(user.username)
+    ))
+}
+
+async fn fresh(user: FreshLogin<User>) -> Response {
+    page(&format!(
+        r#"<h1>Hello, {}!</h1>
+<p>This page requires a fresh login session.</p>
+<p><a href="/">Go back</a> to the main page.</p>"#,
+        escape_html(user.username)
+    ))
+}
+
+async fn log_out(logins: LoginSession<User>, _user: LoggedIn<User>) -> Response {
+    logins.logout_user(Redirect::to("/")).await.into_response()
+}
+
+/// The example's app over `session` (its lifetimes added here, as `user_login` adds them):
+/// the routes, the login settings, CSRF protection and the session layer.
+pub fn app(session: Session) -> Router {
+    Router::new()
+        .route("/login", get(login_page).post(log_in))
+        .route("/", get(index))
+        .route("/fresh", get(fresh))
+        .route("/logout", post(log_out))
+        .layer(Csrf::new())
+        .layer(Extension(common::users::microdot_login()))
+        .layer(SessionLayer::new(common::users::lifetimes(session)))
+}
+
+#[allow(dead_code)] // the tests include this file for its app only
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .init();
+    let session = common::session_from_env_or_exit();
+    let port = common::port(8080);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    tracing::info!("axum_login: serving on http://127.0.0.1:{port}");
+    serve(listener, app(session)).await
+}
