@@ -6,9 +6,16 @@
 # redis-server). For each side it also reports what a session costs per request: the
 # marginal `1/read - 1/bare` (and `1/write - 1/bare`) in µs, from the same round.
 #
+# A fourth mode, axum, runs ours on axum (examples/bench_axum.rs, `SessionLayer`, signed)
+# against tower-sessions on its `MemoryStore` (examples/bench_tower_sessions.rs), one tokio
+# thread each; both serve /bare outside their session layer, and each side's session cost
+# is taken against its own /bare. It is not in the default MODES: `MODES=axum` or
+# `MODES="signed encrypted axum"`.
+#
 #   scripts/bench.sh            # 3 rounds, 5 s per measurement, both modes
 #   ROUNDS=5 DURATION=10 scripts/bench.sh
 #   MODES=encrypted scripts/bench.sh
+#   MODES="signed encrypted axum" scripts/bench.sh
 #   BENCH_PORT=18400 scripts/bench.sh   # another port, when 18311 is taken
 #
 # Each server runs one worker pinned to core 0; wrk runs one thread pinned to core 1.
@@ -30,12 +37,20 @@ MODES="${MODES:-signed encrypted$(command -v redis-server >/dev/null && echo ' r
 PORT="${BENCH_PORT:-18311}"
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
-cargo build --release --quiet --example bench_server
-cargo build --release --quiet -p jwt-session-xtests --example bench_actix_session
+ours=(--example bench_server)
+peers=(--example bench_actix_session)
+case " $MODES " in *" axum "*) ours+=(--features axum --example bench_axum); peers+=(--example bench_tower_sessions) ;; esac
+cargo build --release --quiet "${ours[@]}"
+# The peers live in xtests/, so that a first `cargo run --example` does not build them.
+cargo build --release --quiet -p jwt-session-xtests "${peers[@]}"
+
+# The two servers of a mode, ours first.
+servers() { if [ "$1" = axum ]; then echo bench_axum bench_tower_sessions; else echo bench_server bench_actix_session; fi; }
 
 server_pid=""
 redis_pid=""
-stop_server() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null; server_pid=""; }
+# The axum servers die of the SIGTERM (status 143), where actix's stop gracefully: either is a stop.
+stop_server() { if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null && { wait "$server_pid" 2>/dev/null || true; }; fi; server_pid=""; }
 stop_all() { stop_server; [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null; redis_pid=""; }
 trap stop_all EXIT
 
@@ -81,7 +96,7 @@ us_added() { awk -v with="$1" -v without="$2" 'BEGIN {printf "%.2f", 1e6 / with 
 declare -A results latencies
 for round in $(seq "$ROUNDS"); do
   for mode in $MODES; do
-    for server in bench_server bench_actix_session; do
+    for server in $(servers "$mode"); do
       start_server "$server" "$mode"
       # A real session cookie from the server's own first /write.
       cookie=$(curl -s -i -X POST "http://127.0.0.1:$PORT/write" | tr -d '\r' | awk -F': ' 'tolower($1)=="set-cookie" {split($2, a, ";"); print a[1]}')
@@ -114,6 +129,10 @@ for round in $(seq "$ROUNDS"); do
 done
 
 m() { tr ' ' '\n' <<<"${results[$1]:-}" | grep -v '^$' | median; }
+# The value of round $2 (1-based) of key $1.
+nth() { tr ' ' '\n' <<<"${results[$1]:-}" | grep -v '^$' | sed -n "$2p"; }
+# (1/route - 1/bare of ours) / (1/route - 1/bare of the peer): the session-cost ratio.
+cost_ratio() { awk -v r="$1" -v b="$2" -v pr="$3" -v pb="$4" 'BEGIN {printf "%.3f", (1/r - 1/b) / (1/pr - 1/pb)}'; }
 p() { tr ' ' '\n' <<<"${latencies[$1]:-}" | grep -v '^$' | median; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
 
@@ -123,23 +142,34 @@ for mode in $MODES; do
   case $mode in
     encrypted) ours="jwt-session (encrypted)"; peer="actix-session (private)" ;;
     redis) ours="jwt-session (RedisStore)"; peer="actix-session (Redis)" ;;
+    axum) ours="jwt-session (axum)"; peer="tower-sessions (memory)" ;;
     *) ours="jwt-session"; peer="actix-session (signed)" ;;
   esac
-  ours_bare=$(m $mode.bench_server.bare); ours_read=$(m $mode.bench_server.read); ours_write=$(m $mode.bench_server.write)
-  peer_bare=$(m $mode.bench_actix_session.bare); peer_read=$(m $mode.bench_actix_session.read); peer_write=$(m $mode.bench_actix_session.write)
+  read -r ours_srv peer_srv < <(servers "$mode")
+  ours_bare=$(m $mode.$ours_srv.bare); ours_read=$(m $mode.$ours_srv.read); ours_write=$(m $mode.$ours_srv.write)
+  peer_bare=$(m $mode.$peer_srv.bare); peer_read=$(m $mode.$peer_srv.read); peer_write=$(m $mode.$peer_srv.write)
+  # The peer's baseline: on actix, actix-session's middleware also runs on its own /bare, so
+  # its 1/read - 1/bare would hide that part: it is taken against ours /bare (no session
+  # middleware at all). On axum both /bare run outside the layers: each its own.
+  peer_base=$ours_bare; peer_base_key=$mode.$ours_srv.bare
+  if [ "$mode" = axum ]; then peer_base=$peer_bare; peer_base_key=$mode.$peer_srv.bare; fi
   echo
   printf '%-24s %12s %12s %12s\n' "" "/bare" "/read" "/write"
   printf '%-24s %12.0f %12.0f %12.0f\n' "$ours" "$ours_bare" "$ours_read" "$ours_write"
   printf '%-24s %12.0f %12.0f %12.0f\n' "$peer" "$peer_bare" "$peer_read" "$peer_write"
   echo
-  echo "jwt-session   read/bare  $(ratio "$ours_read" "$ours_bare")   write/bare  $(ratio "$ours_write" "$ours_bare")"
-  echo "actix-session read/bare  $(ratio "$peer_read" "$peer_bare")   write/bare  $(ratio "$peer_write" "$peer_bare")"
-  echo "ours/actix-session ($mode)  read  $(ratio "$ours_read" "$peer_read")   write  $(ratio "$ours_write" "$peer_write")"
-  # Against a handler with no session middleware at all (ours /bare): actix-session's
-  # middleware also runs on its own /bare, so its 1/read - 1/bare hides that part.
-  echo "session cost per request (µs, 1/route - 1/bare without middleware): jwt-session read $(us_added "$ours_read" "$ours_bare") write $(us_added "$ours_write" "$ours_bare");  actix-session read $(us_added "$peer_read" "$ours_bare") write $(us_added "$peer_write" "$ours_bare")"
+  printf '%-15s read/bare  %s   write/bare  %s\n' "${ours% (*}" "$(ratio "$ours_read" "$ours_bare")" "$(ratio "$ours_write" "$ours_bare")"
+  printf '%-15s read/bare  %s   write/bare  %s\n' "${peer% (*}" "$(ratio "$peer_read" "$peer_bare")" "$(ratio "$peer_write" "$peer_bare")"
+  echo "ours/peer ($mode) requests/s  read  $(ratio "$ours_read" "$peer_read")   write  $(ratio "$ours_write" "$peer_write")"
+  echo "session cost per request (µs, 1/route - 1/bare without middleware): ${ours% (*} read $(us_added "$ours_read" "$ours_bare") write $(us_added "$ours_write" "$ours_bare");  ${peer% (*} read $(us_added "$peer_read" "$peer_base") write $(us_added "$peer_write" "$peer_base")"
+  echo "session cost, ours/peer (medians)  read $(cost_ratio "$ours_read" "$ours_bare" "$peer_read" "$peer_base")   write $(cost_ratio "$ours_write" "$ours_bare" "$peer_write" "$peer_base")"
+  # The same ratios from the numbers of each round alone: drift between rounds cancels.
+  for round in $(seq "$ROUNDS"); do
+    ob=$(nth $mode.$ours_srv.bare "$round"); pb=$(nth "$peer_base_key" "$round")
+    echo "  round $round: session cost ours/peer  read $(cost_ratio "$(nth $mode.$ours_srv.read "$round")" "$ob" "$(nth $mode.$peer_srv.read "$round")" "$pb")   write $(cost_ratio "$(nth $mode.$ours_srv.write "$round")" "$ob" "$(nth $mode.$peer_srv.write "$round")" "$pb")   requests/s ours/peer  read $(ratio "$(nth $mode.$ours_srv.read "$round")" "$(nth $mode.$peer_srv.read "$round")")   write $(ratio "$(nth $mode.$ours_srv.write "$round")" "$(nth $mode.$peer_srv.write "$round")")"
+  done
   printf '%-24s %12s %12s %12s\n' "median p99 (µs)" "/bare" "/read" "/write"
-  for server in bench_server bench_actix_session; do
+  for server in $ours_srv $peer_srv; do
     printf '%-24s %12.0f %12.0f %12.0f\n' "$server" "$(p $mode.$server.bare)" "$(p $mode.$server.read)" "$(p $mode.$server.write)"
   done
 done
