@@ -11,6 +11,9 @@
 mod common;
 
 #[allow(dead_code)]
+#[path = "../../examples/axum_login.rs"]
+mod axum_login;
+#[allow(dead_code)]
 #[path = "../../examples/user_login.rs"]
 mod user_login;
 
@@ -632,15 +635,38 @@ fn registered_claims_follow_one_rule_on_both_sides() {
 
 // ---------------------------------------------------------------- logins
 
-/// The Rust `user_login` example with its own config (its idle and absolute timeouts on),
-/// and the Microdot peer with docs/microdot.md's `TimedSession` recipe, sharing `SECRET`.
-fn login_apps(python: &Path) -> (Microdot, String) {
+/// The Rust login examples with their own config (idle and absolute timeouts on), on
+/// actix (`user_login`) and on axum (`axum_login`), and the Microdot peer with
+/// docs/microdot.md's `TimedSession` recipe, all sharing `SECRET`.
+fn login_apps(python: &Path) -> (Microdot, [String; 2]) {
     let microdot = Microdot::start_timed(python, SECRET);
-    let rust = start_rust_with(
+    let actix = start_rust_with(
         user_login::session(Session::new(SECRET)),
         user_login::routes,
     );
-    (microdot, rust)
+    (microdot, [actix, start_axum_login()])
+}
+
+/// The `axum_login` example on a free loopback port, on its own thread and runtime.
+fn start_axum_login() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let app = axum_login::app(Session::new(SECRET));
+            if let Err(err) = axum::serve(listener, app).await {
+                eprintln!("the axum_login test server stopped: {err}");
+            }
+        });
+    });
+    common::net::wait_for_port(port);
+    format!("http://127.0.0.1:{port}")
 }
 
 /// Without the recipe, a Microdot login carries no lifetimes, so the Rust example's
@@ -722,107 +748,115 @@ fn docs_microdot_md_shows_the_tested_recipe() {
 #[test]
 fn a_microdot_login_is_honoured_by_rust() {
     let Some(python) = venv_python() else { return };
-    let (microdot, rust) = login_apps(python);
-    let mut browser = Browser::new();
-    assert_eq!(browser.user_at(&rust, "/"), None, "control: logged out");
-    assert_eq!(browser.log_in(&microdot.base, "susan", "hello", false), "/");
-    assert_eq!(
-        browser.user_at(&microdot.base, "/").as_deref(),
-        Some("susan")
-    );
-    assert_eq!(browser.user_at(&rust, "/").as_deref(), Some("susan"));
-    assert_eq!(
-        browser.user_at(&rust, "/fresh").as_deref(),
-        Some("susan"),
-        "Microdot's _fresh is honoured"
-    );
+    let (microdot, rusts) = login_apps(python);
+    for rust in rusts {
+        let mut browser = Browser::new();
+        assert_eq!(browser.user_at(&rust, "/"), None, "control: logged out");
+        assert_eq!(browser.log_in(&microdot.base, "susan", "hello", false), "/");
+        assert_eq!(
+            browser.user_at(&microdot.base, "/").as_deref(),
+            Some("susan")
+        );
+        assert_eq!(browser.user_at(&rust, "/").as_deref(), Some("susan"));
+        assert_eq!(
+            browser.user_at(&rust, "/fresh").as_deref(),
+            Some("susan"),
+            "Microdot's _fresh is honoured"
+        );
+    }
 }
 
 #[test]
 fn a_rust_login_and_remember_cookie_are_honoured_by_microdot() {
     let Some(python) = venv_python() else { return };
-    let (microdot, rust) = login_apps(python);
-    let mut browser = Browser::new();
-    assert_eq!(browser.log_in(&rust, "david", "bye", true), "/");
-    assert_eq!(
-        browser.user_at(&microdot.base, "/fresh").as_deref(),
-        Some("david")
-    );
+    let (microdot, rusts) = login_apps(python);
+    for rust in rusts {
+        let mut browser = Browser::new();
+        assert_eq!(browser.log_in(&rust, "david", "bye", true), "/");
+        assert_eq!(
+            browser.user_at(&microdot.base, "/fresh").as_deref(),
+            Some("david")
+        );
 
-    browser.jar.remove("session");
-    assert_eq!(browser.user_at(&microdot.base, "/fresh"), None, "not fresh");
-    assert_eq!(
-        browser.user_at(&microdot.base, "/").as_deref(),
-        Some("david"),
-        "Microdot restores the login from Rust's remember cookie"
-    );
-    assert_eq!(browser.user_at(&microdot.base, "/fresh"), None);
-    assert_eq!(browser.user_at(&rust, "/").as_deref(), Some("david"));
+        browser.jar.remove("session");
+        assert_eq!(browser.user_at(&microdot.base, "/fresh"), None, "not fresh");
+        assert_eq!(
+            browser.user_at(&microdot.base, "/").as_deref(),
+            Some("david"),
+            "Microdot restores the login from Rust's remember cookie"
+        );
+        assert_eq!(browser.user_at(&microdot.base, "/fresh"), None);
+        assert_eq!(browser.user_at(&rust, "/").as_deref(), Some("david"));
+    }
 }
 
 #[test]
 fn a_microdot_remember_cookie_is_honoured_by_rust() {
     let Some(python) = venv_python() else { return };
-    let (microdot, rust) = login_apps(python);
-    let mut browser = Browser::new();
-    browser.log_in(&microdot.base, "susan", "hello", true);
-    browser.jar.remove("session");
-    assert_eq!(browser.user_at(&rust, "/fresh"), None, "not fresh");
-    assert_eq!(
-        browser.user_at(&rust, "/").as_deref(),
-        Some("susan"),
-        "Rust restores the login from Microdot's remember cookie"
-    );
-    assert_eq!(browser.user_at(&rust, "/fresh"), None);
+    let (microdot, rusts) = login_apps(python);
+    for rust in rusts {
+        let mut browser = Browser::new();
+        browser.log_in(&microdot.base, "susan", "hello", true);
+        browser.jar.remove("session");
+        assert_eq!(browser.user_at(&rust, "/fresh"), None, "not fresh");
+        assert_eq!(
+            browser.user_at(&rust, "/").as_deref(),
+            Some("susan"),
+            "Rust restores the login from Microdot's remember cookie"
+        );
+        assert_eq!(browser.user_at(&rust, "/fresh"), None);
 
-    // A Microdot remember cookie signed with another secret is refused.
-    let other = Microdot::start(python, OLD_SECRET);
-    let mut browser = Browser::new();
-    browser.log_in(&other.base, "susan", "hello", true);
-    browser.jar.remove("session");
-    assert_eq!(
-        browser.user_at(&other.base, "/").as_deref(),
-        Some("susan"),
-        "control"
-    );
-    browser.jar.remove("session");
-    assert_eq!(browser.user_at(&rust, "/"), None);
+        // A Microdot remember cookie signed with another secret is refused.
+        let other = Microdot::start(python, OLD_SECRET);
+        let mut browser = Browser::new();
+        browser.log_in(&other.base, "susan", "hello", true);
+        browser.jar.remove("session");
+        assert_eq!(
+            browser.user_at(&other.base, "/").as_deref(),
+            Some("susan"),
+            "control"
+        );
+        browser.jar.remove("session");
+        assert_eq!(browser.user_at(&rust, "/"), None);
+    }
 }
 
 #[test]
 fn a_logout_on_either_side_logs_out_of_both() {
     let Some(python) = venv_python() else { return };
-    let (microdot, rust) = login_apps(python);
-    for (login_at, logout_at) in [(&rust, &microdot.base), (&microdot.base, &rust)] {
-        let mut browser = Browser::new();
-        browser.log_in(login_at, "susan", "hello", true);
-        assert_eq!(browser.user_at(&rust, "/").as_deref(), Some("susan"));
-        assert_eq!(
-            browser.user_at(&microdot.base, "/").as_deref(),
-            Some("susan")
-        );
-        let (status, location, _) =
-            browser.send("POST", &format!("{logout_at}/logout"), Body::Empty);
-        assert!(
-            matches!(status, 302 | 303),
-            "logout at {logout_at}: {status}"
-        );
-        assert_eq!(location, "/");
-        let cookies = browser.jar.header_for("/").unwrap_or_default();
-        assert!(
-            !cookies.contains("_remember="),
-            "{logout_at} cleared it: {cookies}"
-        );
-        assert_eq!(
-            browser.user_at(&rust, "/"),
-            None,
-            "after logout at {logout_at}"
-        );
-        assert_eq!(
-            browser.user_at(&microdot.base, "/"),
-            None,
-            "after logout at {logout_at}"
-        );
+    let (microdot, rusts) = login_apps(python);
+    for rust in rusts {
+        for (login_at, logout_at) in [(&rust, &microdot.base), (&microdot.base, &rust)] {
+            let mut browser = Browser::new();
+            browser.log_in(login_at, "susan", "hello", true);
+            assert_eq!(browser.user_at(&rust, "/").as_deref(), Some("susan"));
+            assert_eq!(
+                browser.user_at(&microdot.base, "/").as_deref(),
+                Some("susan")
+            );
+            let (status, location, _) =
+                browser.send("POST", &format!("{logout_at}/logout"), Body::Empty);
+            assert!(
+                matches!(status, 302 | 303),
+                "logout at {logout_at}: {status}"
+            );
+            assert_eq!(location, "/");
+            let cookies = browser.jar.header_for("/").unwrap_or_default();
+            assert!(
+                !cookies.contains("_remember="),
+                "{logout_at} cleared it: {cookies}"
+            );
+            assert_eq!(
+                browser.user_at(&rust, "/"),
+                None,
+                "after logout at {logout_at}"
+            );
+            assert_eq!(
+                browser.user_at(&microdot.base, "/"),
+                None,
+                "after logout at {logout_at}"
+            );
+        }
     }
 }
 
