@@ -7,6 +7,9 @@
 //! message; under `CI=true` it fails them. The venv is made once, under Cargo's target
 //! directory, and reused while its marker file says it holds the pinned versions.
 
+// The two login examples each include the examples' shared module.
+#![allow(clippy::duplicate_mod)]
+
 #[path = "../../tests/common/mod.rs"]
 mod common;
 

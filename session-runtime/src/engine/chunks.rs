@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
-use crate::engine::cookie::{CookieSettings, MAX_SET_COOKIE};
+use crate::engine::cookie::{CookieSettings, MAX_SET_COOKIE, check_size};
 use crate::error::SessionError;
 
 /// The most cookies a session may take: about 20 KB of `Cookie` header. Proxies often cap a
@@ -163,17 +163,6 @@ impl Chunks {
         }
         Ok(Some(Cow::Owned(joined)))
     }
-}
-
-/// `cookie`, refused when it is over `limit`.
-pub(crate) fn check_size(cookie: String, limit: usize) -> Result<String, SessionError> {
-    if cookie.len() > limit {
-        return Err(SessionError::TooLarge {
-            size: cookie.len(),
-            limit,
-        });
-    }
-    Ok(cookie)
 }
 
 #[cfg(test)]

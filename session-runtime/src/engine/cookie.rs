@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use cookie::{Cookie, SameSite, time};
 
-use crate::engine::chunks::check_size;
 use crate::error::SessionError;
 
 /// Browsers drop `Set-Cookie` values larger than this (RFC 6265 §6.1 minimum they must keep).
@@ -176,6 +175,17 @@ impl CookieSettings {
     pub(crate) fn removal(&self) -> String {
         self.prepared.removal.clone()
     }
+}
+
+/// `cookie`, refused when it is over `limit`.
+pub(crate) fn check_size(cookie: String, limit: usize) -> Result<String, SessionError> {
+    if cookie.len() > limit {
+        return Err(SessionError::TooLarge {
+            size: cookie.len(),
+            limit,
+        });
+    }
+    Ok(cookie)
 }
 
 /// The length of `n` in decimal.

@@ -14,5 +14,6 @@ pub(crate) mod headers;
 pub(crate) mod load;
 pub(crate) mod report;
 pub(crate) mod request;
+mod session_keys;
 pub(crate) mod state;
 pub(crate) mod typed;
