@@ -23,37 +23,15 @@ use jwt_session::{Session, SessionDict, SessionError};
 
 #[path = "common/mod.rs"]
 mod common;
-use common::users::{User, check_credentials};
-use common::{escape_html, page_html};
-
-const TITLE: &str = "jwt-session user login example";
+use common::page_html;
+use common::users::{TITLE, User, check_credentials, fresh_body, index_body, login_page_body};
 
 fn page(body: &str) -> Response {
     Html(page_html(TITLE, body)).into_response()
 }
 
 async fn login_page(mut session: SessionDict) -> Result<Response, SessionError> {
-    let flashes: String = session
-        .take_flashes()?
-        .iter()
-        .map(|flash| {
-            format!(
-                "<p class=\"flash {}\">{}</p>\n",
-                escape_html(&flash.category),
-                escape_html(&flash.message)
-            )
-        })
-        .collect();
-    // No `action`: the form posts back to this URL, `?next=…` included.
-    Ok(page(&format!(
-        r#"<h1>Please log in</h1>
-{flashes}<form method="POST">
-  <p><label>Username<br><input name="username" autofocus required></label></p>
-  <p><label>Password<br><input name="password" type="password" required></label></p>
-  <p><label><input name="remember_me" type="checkbox"> Remember me</label></p>
-  <p><button type="submit">Log in</button></p>
-</form>"#
-    )))
+    Ok(page(&login_page_body(&session.take_flashes()?)))
 }
 
 #[derive(serde::Deserialize)]
@@ -92,21 +70,11 @@ fn see_other(location: &'static str) -> Response {
 }
 
 async fn index(user: LoggedIn<User>) -> Response {
-    page(&format!(
-        r#"<h1>Hello, {}!</h1>
-<p><a href="/fresh">Click here</a> to access the fresh login page.</p>
-<form method="POST" action="/logout"><button type="submit">Log out</button></form>"#,
-        escape_html(user.username)
-    ))
+    page(&index_body(&user))
 }
 
 async fn fresh(user: FreshLogin<User>) -> Response {
-    page(&format!(
-        r#"<h1>Hello, {}!</h1>
-<p>This page requires a fresh login session.</p>
-<p><a href="/">Go back</a> to the main page.</p>"#,
-        escape_html(user.username)
-    ))
+    page(&fresh_body(&user))
 }
 
 async fn log_out(logins: LoginSession<User>, _user: LoggedIn<User>) -> Response {

@@ -20,8 +20,8 @@ use jwt_session::{
 
 #[path = "common/mod.rs"]
 mod common;
-use common::users::{User, check_credentials};
-use common::{escape_html, page, redirect};
+use common::users::{TITLE, User, check_credentials, fresh_body, index_body, login_page_body};
+use common::{page, redirect};
 
 /// The example's lifetimes over `base` (`common::users::lifetimes`): 30 idle minutes, 12
 /// hours at most.
@@ -38,28 +38,8 @@ pub fn login() -> Login<User> {
 #[get("/login")]
 #[with_session]
 async fn login_page(mut session: SessionDict) -> Result<HttpResponse, SessionError> {
-    let flashes: String = session
-        .take_flashes()?
-        .iter()
-        .map(|flash| {
-            format!(
-                "<p class=\"flash {}\">{}</p>\n",
-                escape_html(&flash.category),
-                escape_html(&flash.message)
-            )
-        })
-        .collect();
-    // No `action`: the form posts back to this URL, `?next=…` included.
-    let body = format!(
-        r#"<h1>Please log in</h1>
-{flashes}<form method="POST">
-  <p><label>Username<br><input name="username" autofocus required></label></p>
-  <p><label>Password<br><input name="password" type="password" required></label></p>
-  <p><label><input name="remember_me" type="checkbox"> Remember me</label></p>
-  <p><button type="submit">Log in</button></p>
-</form>"#
-    );
-    Ok(page("jwt-session user login example", &body))
+    let body = login_page_body(&session.take_flashes()?);
+    Ok(page(TITLE, &body))
 }
 
 #[derive(serde::Deserialize)]
@@ -94,24 +74,12 @@ async fn log_in(
 
 #[get("/")]
 async fn index(user: LoggedIn<User>) -> HttpResponse {
-    let body = format!(
-        r#"<h1>Hello, {}!</h1>
-<p><a href="/fresh">Click here</a> to access the fresh login page.</p>
-<form method="POST" action="/logout"><button type="submit">Log out</button></form>"#,
-        escape_html(user.username)
-    );
-    page("jwt-session user login example", &body)
+    page(TITLE, &index_body(&user))
 }
 
 #[get("/fresh")]
 async fn fresh(user: FreshLogin<User>) -> HttpResponse {
-    let body = format!(
-        r#"<h1>Hello, {}!</h1>
-<p>This page requires a fresh login session.</p>
-<p><a href="/">Go back</a> to the main page.</p>"#,
-        escape_html(user.username)
-    );
-    page("jwt-session user login example", &body)
+    page(TITLE, &fresh_body(&user))
 }
 
 #[post("/logout")]

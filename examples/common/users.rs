@@ -70,3 +70,50 @@ pub fn lifetimes(base: jwt_session::Session) -> jwt_session::Session {
 pub fn microdot_login() -> Login<User> {
     login().accept_microdot_remember_cookies(true)
 }
+
+/// The title of the login examples' pages.
+pub const TITLE: &str = "jwt-session user login example";
+
+/// The login page's body: the flashes, then the form (no `action`: it posts back to the
+/// page's URL, `?next=…` included).
+pub fn login_page_body(flashes: &[jwt_session::Flash]) -> String {
+    let flashes: String = flashes
+        .iter()
+        .map(|flash| {
+            format!(
+                "<p class=\"flash {}\">{}</p>\n",
+                super::escape_html(&flash.category),
+                super::escape_html(&flash.message)
+            )
+        })
+        .collect();
+    format!(
+        r#"<h1>Please log in</h1>
+{flashes}<form method="POST">
+  <p><label>Username<br><input name="username" autofocus required></label></p>
+  <p><label>Password<br><input name="password" type="password" required></label></p>
+  <p><label><input name="remember_me" type="checkbox"> Remember me</label></p>
+  <p><button type="submit">Log in</button></p>
+</form>"#
+    )
+}
+
+/// The home page's body for `user`.
+pub fn index_body(user: &User) -> String {
+    format!(
+        r#"<h1>Hello, {}!</h1>
+<p><a href="/fresh">Click here</a> to access the fresh login page.</p>
+<form method="POST" action="/logout"><button type="submit">Log out</button></form>"#,
+        super::escape_html(user.username)
+    )
+}
+
+/// The fresh-login page's body for `user`.
+pub fn fresh_body(user: &User) -> String {
+    format!(
+        r#"<h1>Hello, {}!</h1>
+<p>This page requires a fresh login session.</p>
+<p><a href="/">Go back</a> to the main page.</p>"#,
+        super::escape_html(user.username)
+    )
+}
