@@ -126,6 +126,8 @@ pub(crate) fn verify_side_token(
     };
     let rules = crate::token::pipeline::TokenRules {
         lifetimes: &lifetimes,
+        // A side token is one cookie, never chunked: the session's chunked limit is not its.
+        max_len: crate::engine::cookie::MAX_SET_COOKIE,
         ..config.rules()
     };
     let rejected = |reason: &'static str, why: &str| {

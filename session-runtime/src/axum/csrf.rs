@@ -12,6 +12,7 @@ use http::{HeaderMap, Request, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
 
+use super::request::original_uri;
 use super::response::add_vary;
 use crate::csrf::{Csrf, CsrfVerdict, SEC_FETCH_SITE, VARY_ON};
 
@@ -64,9 +65,11 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let headers = request.headers();
+        // The full path: patterns name it, and a nested router's URI lost its prefix.
+        let path = original_uri(request.extensions(), request.uri()).path();
         let verdict = self.csrf.judge(
             request.method().as_str(),
-            request.uri().path(),
+            path,
             header_text(headers, SEC_FETCH_SITE),
             header_text(headers, ORIGIN.as_str()),
         );

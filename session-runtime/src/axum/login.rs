@@ -31,11 +31,11 @@ impl LayerRequest for AxumRequest<'_> {
     }
 
     fn query(&self) -> &str {
-        self.parts.uri.query().unwrap_or_default()
+        self.original_uri().query().unwrap_or_default()
     }
 
     fn path_and_query(&self) -> String {
-        let uri = &self.parts.uri;
+        let uri = self.original_uri();
         uri.path_and_query()
             .map_or_else(|| uri.path(), |path_and_query| path_and_query.as_str())
             .to_owned()
@@ -319,8 +319,12 @@ impl<U: LoginUser> LoginSession<U> {
     }
 }
 
-/// `response` with the side cookie `set_cookie`, if any.
+/// `response` with the side cookie `set_cookie`, if any, unless the response failed: a
+/// failed response changes no login, as the session layer drops its cookie then.
 fn with_cookie(mut response: Response, set_cookie: Option<String>) -> Response {
+    if response.status().is_server_error() {
+        return response;
+    }
     if let Some(value) = set_cookie.and_then(|cookie| HeaderValue::try_from(cookie).ok()) {
         response.headers_mut().append(SET_COOKIE, value);
     }
@@ -329,8 +333,5 @@ fn with_cookie(mut response: Response, set_cookie: Option<String>) -> Response {
 
 /// The logout's `response`, clearing the remember cookie unless it failed.
 fn finish_logout(response: Response, removal: String) -> Response {
-    if response.status().is_server_error() {
-        return response;
-    }
     with_cookie(response, Some(removal))
 }

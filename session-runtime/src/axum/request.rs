@@ -39,6 +39,25 @@ pub(crate) struct AxumRequest<'a> {
     pub(crate) context: &'a LayerContext,
 }
 
+impl AxumRequest<'_> {
+    /// The URI the client asked for: under `Router::nest` the request's own lost its prefix.
+    #[cfg(feature = "login")]
+    pub(crate) fn original_uri(&self) -> &http::Uri {
+        original_uri(&self.parts.extensions, &self.parts.uri)
+    }
+}
+
+/// The URI a request was sent to, before any `Router::nest` took its prefix off.
+#[cfg(any(feature = "login", feature = "csrf"))]
+pub(crate) fn original_uri<'a>(
+    extensions: &'a http::Extensions,
+    uri: &'a http::Uri,
+) -> &'a http::Uri {
+    extensions
+        .get::<axum::extract::OriginalUri>()
+        .map_or(uri, |original| &original.0)
+}
+
 impl RequestView for AxumRequest<'_> {
     fn cookie(&self, name: &str) -> Option<&str> {
         let lines = self.parts.headers.get_all(COOKIE).into_iter();

@@ -146,7 +146,8 @@ impl Csrf {
     /// authenticated by other means. `pattern` is a route pattern such as `/hooks/{name}`
     /// (`{name}` is one path segment, a last `{name}*` the rest of the path), matched
     /// against the full request path as the router sees it (so inside a
-    /// `web::scope("/api")` write `/api/hooks/{name}`).
+    /// `web::scope("/api")` write `/api/hooks/{name}`; on axum the full path too, also for a
+    /// layer on a router mounted with `Router::nest`).
     ///
     /// # Panics
     ///

@@ -149,12 +149,15 @@ where
     R: LayerRequest,
     F: Future<Output = Option<U>>,
 {
-    let stale = needed == Needed::FreshLogin && !current::is_fresh(req).await?;
-    Ok(match current::current_user(req, load).await? {
-        None => Err(Needed::Login),
-        Some(_) if stale => Err(Needed::FreshLogin),
-        Some(user) => Ok(user),
-    })
+    // The user first: a restore from the remember cookie offers `_fresh = false`, which the
+    // freshness check must see (a leftover `_fresh` of the request's session must not pass).
+    let Some(user) = current::current_user(req, load).await? else {
+        return Ok(Err(Needed::Login));
+    };
+    if needed == Needed::FreshLogin && !current::is_fresh(req).await? {
+        return Ok(Err(Needed::FreshLogin));
+    }
+    Ok(Ok(user))
 }
 
 /// The request's headers that choose between the answers, as the adapter reads them.
