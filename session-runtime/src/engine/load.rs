@@ -58,7 +58,7 @@ pub(crate) fn start_load(
     session: &Session,
 ) -> Result<LoadStart, SessionError> {
     if let Some(state) = req.states().of(session) {
-        return Ok(LoadStart::Done(state.current_data(), state));
+        return Ok(LoadStart::Done(state.latest_entries(), state));
     }
     session.check()?;
     let config = session.config();
@@ -132,7 +132,7 @@ impl StoreCheck {
         };
         // Another load of this config may have finished while this one waited.
         if let Some(state) = req.states().of(&self.session) {
-            return (state.current_data(), state);
+            return (state.latest_entries(), state);
         }
         let found = found_after(&self.session, self.loaded, verdict);
         (None, settle_load(req, &self.session, found))

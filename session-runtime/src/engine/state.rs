@@ -398,12 +398,6 @@ impl RequestSession {
     ) -> Result<(String, SetCookies), SessionError> {
         self.session.issue_session(data, times, id)
     }
-
-    /// The data a second load in this request sees: the last saved snapshot, nothing after a
-    /// delete, a layer's offer, or else (`None`) what the request's cookie carried.
-    pub(crate) fn current_data(&self) -> Option<Entries> {
-        self.latest_entries()
-    }
 }
 
 impl Session {
